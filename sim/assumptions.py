@@ -1,0 +1,71 @@
+"""The assumptions table: every parameter of a scenario file with the source or "assumption" its author
+wrote beside it in a YAML comment (YAML parsers drop comments, so the file is read as text here).
+
+Block-style YAML is read line by line: indentation gives the dotted path of each key; a comment on a
+line applies to that line's key (flow mappings such as `{a: 1, b: 2}` are one row for the key that
+holds them). A comment alone on the line before a key applies to that key.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_KEY = re.compile(r"^(?P<indent>\s*)(?P<dash>-\s+)?(?P<key>[A-Za-z_][\w\-]*)\s*:\s*(?P<value>.*)$")
+
+
+def _split_comment(text: str) -> tuple[str, str]:
+    """Split 'value  # comment' outside quotes."""
+    quote = None
+    for i, ch in enumerate(text):
+        if ch in "'\"":
+            quote = None if quote == ch else (quote or ch)
+        elif ch == "#" and quote is None and (i == 0 or text[i - 1].isspace()):
+            return text[:i].rstrip(), text[i + 1:].strip()
+    return text.rstrip(), ""
+
+
+def extract(path: str | Path, numbers_only: bool = True) -> list[dict[str, str]]:
+    """Rows {path, value, source}: one per key whose value holds a number (all keys if not
+    `numbers_only`), with the comment on its line, or on the line above it, as the source."""
+    rows: list[dict[str, str]] = []
+    stack: list[tuple[int, str]] = []  # (indent, full path) of the open mappings and list items
+    list_index: dict[str, int] = {}
+    pending_comment = ""
+    for raw in Path(path).read_text(encoding="utf-8").splitlines():
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            pending_comment = stripped.lstrip("#").strip()
+            continue
+        match = _KEY.match(raw)
+        if not match:
+            continue
+        indent = len(match["indent"])
+        if match["dash"]:
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            parent = stack[-1][1] if stack else ""
+            index = list_index.get(parent, -1) + 1
+            list_index[parent] = index
+            stack.append((indent, f"{parent}[{index}]"))
+            indent += len(match["dash"])
+        else:
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+        parent = stack[-1][1] if stack else ""
+        full = f"{parent}.{match['key']}" if parent else match["key"]
+        value, comment = _split_comment(match["value"])
+        if value.startswith("&"):  # a YAML anchor names the mapping; it is not a value
+            value = value.split(None, 1)[1] if " " in value else ""
+        source = comment or pending_comment
+        pending_comment = ""
+        if value in ("", "|", ">", ">-", "|-"):
+            stack.append((indent, full))
+            if value:  # a block scalar: its lines are text, not keys
+                continue
+        if numbers_only and not re.search(r"\d", value):
+            continue
+        rows.append({"path": full, "value": value, "source": source or "not stated"})
+    return rows
+
+

@@ -1,0 +1,254 @@
+"""The command line: `resilience run | validate | report | regress | compare` (also `python -m sim`).
+
+Exit status: 0 success, 1 a regression or a failed run or check, 2 bad input (one line per problem,
+naming the file, the field path, the value and what is allowed; never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from sim.errors import ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+HEADLINE_KPIS = ("masks_delivered", "masks_sewn", "masks_free", "first_pass_yield", "mean_lead_time_days",
+                 "masks_scrapped", "revenue_eur")
+
+
+class BadInput(Exception):
+    """A command-line problem that is the user's to fix (exit 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="resilience",
+        description="Discrete-event simulation of an emergency mask production network (Projet Résilience).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run an experiment or scenario file and write results, charts, report")
+    run.add_argument("file", help="experiment or scenario YAML file")
+    run.add_argument("--replications", type=int, help="replications per scenario (default: from the file)")
+    run.add_argument("--seed", type=int, help="root seed (default: from the file)")
+    run.add_argument("--out", help="results directory (default: results/<experiment name>)")
+    run.add_argument("--workers", type=int, help="worker processes (default: all cores; 1 = in this process)")
+    run.add_argument("--scheduler", help="'local' for a Dask LocalCluster, or a Dask scheduler address")
+    run.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a scenario field by dotted path (repeatable)")
+    run.add_argument("--no-report", action="store_true", help="skip charts and report.html")
+    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="show a progress bar (default: on a terminal outside CI)")
+
+    val = sub.add_parser("validate", help="check a file; print 'ok' or the problems")
+    val.add_argument("file")
+    val.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+
+    rep = sub.add_parser("report", help="(re)write the charts and report.html of a results directory")
+    rep.add_argument("results_dir")
+
+    reg = sub.add_parser("regress", help="run the CI experiment and compare its KPIs with the baseline")
+    reg.add_argument("--baseline", default="results/baseline", help="baseline directory")
+    reg.add_argument("--experiment", default="experiments/ci_regression.yaml")
+    reg.add_argument("--update-baseline", action="store_true", help="rewrite the baseline from this run")
+    reg.add_argument("--workers", type=int)
+    reg.add_argument("--seed", type=int, help="root seed of the new run (default: the baseline's + 1)")
+    reg.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    reg.add_argument("--out", default=None, help="where to write the new run (default: results/regress)")
+
+    cmp_ = sub.add_parser("compare", help="compare the KPIs of two results directories")
+    cmp_.add_argument("a")
+    cmp_.add_argument("b")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return cmd_validate(args)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "report":
+            return cmd_report(args)
+        if args.command == "regress":
+            from sim.regress import cmd_regress
+
+            return cmd_regress(args)
+        if args.command == "compare":
+            return cmd_compare(args)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
+        return 130
+    return EXIT_FAILED
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.experiment import load_experiment
+
+    exp = load_experiment(args.file, args.set)
+    n = len(exp.resolved)
+    print(f"ok: {exp.name} ({n} scenario{'s' if n != 1 else ''} × {exp.replications} replications)")
+    return EXIT_OK
+
+
+def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
+    from sim.assumptions import extract
+
+    base = exp.base
+    return {
+        "experiment": exp.name,
+        "experiment_file": exp.file,
+        "config_hash": exp.config_hash(),
+        "config": exp.config(),
+        "start_date": base.start.isoformat(),
+        "horizon_days": base.horizon_days,
+        "targets": {k: t.model_dump(mode="json") for k, t in base.targets.items()},
+        "base_scenario": exp.spec.base_scenario,
+        "scenarios": exp.scenario_names,
+        "root_seed": exp.seed,
+        "command": command,
+        "assumptions": extract(exp.base_file),
+    }
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim.experiment import load_experiment
+    from sim.runner import RunInterrupted, run_specs
+
+    if args.replications is not None and args.replications < 1:
+        raise BadInput(f"--replications: {args.replications}: a whole number >= 1")
+    if args.workers is not None and args.workers < 1:
+        raise BadInput(f"--workers: {args.workers}: a whole number >= 1")
+    exp = load_experiment(args.file, args.set, seed=args.seed)
+    out = Path(args.out) if args.out else Path("results") / exp.name
+    specs = exp.run_specs(args.replications)
+    command = "resilience " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "resilience run"
+    print(f"{exp.name}: {len(exp.resolved)} scenario(s) × {len(specs) // len(exp.resolved)} replications "
+          f"-> {out}", flush=True)
+    try:
+        outcome = run_specs(specs, out, workers=args.workers, scheduler=args.scheduler, progress=args.progress,
+                            manifest_extra=_manifest_extra(exp, command))
+    except RunInterrupted:
+        raise KeyboardInterrupt from None
+    summary = write_summary(out, exp)
+    print_summary(summary, exp)
+    if not args.no_report:
+        write_charts_and_report(out)
+    for run_id, error in outcome.failed:
+        print(f"failed: {run_id}: {error}", file=sys.stderr)
+    if outcome.failed:
+        print(f"{len(outcome.failed)} of {len(specs)} runs failed (see {out / 'manifest.json'})", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def write_summary(out: Path, exp: Any) -> Any:
+    import pandas as pd
+
+    from sim.analysis import summarise
+    from sim.manifest import atomic_write
+
+    runs = pd.read_parquet(out / "runs.parquet")
+    targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
+    summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if len(exp.resolved) > 1 else None, targets)
+    atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
+    atomic_write(out / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
+    return summary
+
+
+def _fmt_value(kpi: str, mean: float, start: dt.date) -> str:
+    if math.isnan(mean):
+        return "not reached"
+    if kpi.startswith("day_target."):
+        return f"day {mean:.1f} ({(start + dt.timedelta(days=round(mean))).strftime('%d %b')})"
+    if kpi.startswith(("P(", "fill_rate", "on_time", "first_pass")):
+        return f"{mean:.1%}"
+    if abs(mean) >= 1e6:
+        return f"{mean / 1e6:,.2f} M"
+    if abs(mean) >= 1e3:
+        return f"{mean:,.0f}"
+    return f"{mean:.2f}"
+
+
+def print_summary(summary: Any, exp: Any) -> None:
+    """A short table: per scenario, the targets, headline KPIs and fill rates with 95 % intervals."""
+    start = exp.base.start
+    wanted = [k for k in summary["kpi"].unique() if k.startswith(("day_target.", "P(reached", "fill_rate."))
+              or k in HEADLINE_KPIS]
+    for (scenario, point), rows in summary.groupby(["scenario", "point"], sort=False):
+        label = scenario + (f" [{point}]" if point else "")
+        print(f"\n{label}  (n = {int(rows['n'].max())} replications; mean and 95 % interval)")
+        for kpi in wanted:
+            row = rows[rows["kpi"] == kpi]
+            if row.empty:
+                continue
+            r = row.iloc[0]
+            mean = float(r["mean"])
+            low, high = float(r["ci_low"]), float(r["ci_high"])
+            reached = ""
+            if kpi.startswith("day_target."):
+                n_reached = int(r["n"])
+                total = int(rows["n"].max())
+                reached = f"  reached in {n_reached}/{total} runs" if n_reached < total else ""
+            interval = "" if math.isnan(low) else f"  [{_fmt_value(kpi, low, start)} .. {_fmt_value(kpi, high, start)}]"
+            print(f"  {kpi:<36} {_fmt_value(kpi, mean, start):>22}{interval}{reached}")
+
+
+def write_charts_and_report(out: Path) -> None:
+    from sim.charts import make_all
+    from sim.report import write_report
+
+    charts = make_all(out)
+    report = write_report(out)
+    made = sum(1 for p in charts.values() if p)
+    print(f"\n{made} charts in {out / 'charts'}; report: {report}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    out = Path(args.results_dir)
+    if not (out / "runs.parquet").exists():
+        raise BadInput(f"{out}: no runs.parquet here; give a directory written by 'resilience run'")
+    write_charts_and_report(out)
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sim.analysis import t_interval, unpaired_difference
+
+    tables = []
+    for d in (args.a, args.b):
+        path = Path(d) / "runs.parquet"
+        if not path.exists():
+            raise BadInput(f"{d}: no runs.parquet here; give a directory written by 'resilience run'")
+        tables.append(pd.read_parquet(path))
+    a, b = (t[t["status"] == "ok"] for t in tables)
+    kpis = [c for c in a.columns if c in b.columns and c.startswith(("masks_", "day_target.", "fill_rate.",
+                                                                      "mean_lead", "first_pass", "revenue"))]
+    print(f"{'KPI':<36} {'A':>14} {'B':>14} {'B - A':>14}  95 % interval")
+    for kpi in kpis:
+        ma = t_interval(a[kpi].to_numpy(dtype=float))[0]
+        mb = t_interval(b[kpi].to_numpy(dtype=float))[0]
+        diff = unpaired_difference(a[kpi].to_numpy(dtype=float), b[kpi].to_numpy(dtype=float))
+        print(f"{kpi:<36} {ma:>14,.2f} {mb:>14,.2f} {diff[0]:>14,.2f}  [{diff[2]:,.2f} .. {diff[3]:,.2f}]")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())

@@ -1,0 +1,760 @@
+"""The scenario schema (pydantic, `extra="forbid"`), YAML loading and dotted-path overrides.
+
+A scenario file is validated here up front, references and route cycles included, so that a typo fails
+at once with one line naming the file, the field path, the bad value and what is allowed, instead of
+deep inside a run.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.distributions import Dist
+from sim.errors import ConfigError, problem_line
+
+SiteKind = Literal["industrial", "textile", "adapted", "insertion", "esat", "prison", "packaging", "hub"]
+StageName = Literal["cut", "sew", "inspect", "pack"]
+STAGE_ORDER: tuple[str, ...] = ("cut", "sew", "inspect", "pack")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]*$"
+
+PositiveFloat = float
+Schedule = float | list[tuple[dt.date, float]]
+"""A value constant over time, or piecewise constant: [[date, value], ...] in date order."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+def _check_schedule(value: Schedule, minimum: float = 0.0, maximum: float | None = None) -> Schedule:
+    values = [value] if isinstance(value, int | float) else [v for _, v in value]
+    for v in values:
+        if v < minimum or (maximum is not None and v > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise ValueError(f"values must be {bound}")
+    if not isinstance(value, int | float):
+        dates = [d for d, _ in value]
+        if dates != sorted(dates) or not dates:
+            raise ValueError("a schedule is a non-empty list of [date, value] in date order")
+    return value
+
+
+class DateUniform(Strict):
+    uniform: tuple[dt.date, dt.date]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateUniform:
+        if self.uniform[0] > self.uniform[1]:
+            raise ValueError("uniform needs the earlier date first")
+        return self
+
+
+class Window(Strict):
+    """A period [start, end) during which a capacity is multiplied by `factor` (0 = shut)."""
+
+    start: dt.date
+    end: dt.date
+    factor: float = Field(0.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+# ----------------------------------------------------------------------------------------------------
+# Calendars and people
+
+
+class CalendarSpec(Strict):
+    shifts: list[tuple[str, str]] = Field(min_length=1)
+    weekdays: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    holidays: str | list[dt.date] | None = None
+
+    @field_validator("shifts")
+    @classmethod
+    def _clock_times(cls, shifts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for start, end in shifts:
+            for text in (start, end):
+                if not re.fullmatch(r"([01]\d|2[0-4]):[0-5]\d", text):
+                    raise ValueError(f"{text!r} is not a time HH:MM")
+            if end <= start:
+                raise ValueError(f"shift {start}-{end} must end after it starts (split night shifts in two)")
+        return shifts
+
+
+class CalendarChange(Strict):
+    start: dt.date = Field(alias="from")
+    calendar: str
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Learning(Strict):
+    """How a cohort's efficiency (standard time ÷ actual time per mask) grows.
+
+    - none: constant at `ceiling`.
+    - wright: time per mask = first_mask_min × n^log2(rate) on each person's cumulative output n,
+      floored at standard time ÷ ceiling.
+    - exponential: efficiency = ceiling − (ceiling − e0)·exp(−days on the job / tau_days).
+    """
+
+    model: Literal["none", "wright", "exponential"] = "none"
+    first_mask_min: float | None = Field(None, gt=0)
+    rate: float | None = Field(None, gt=0, le=1)
+    e0: float | None = Field(None, ge=0, le=2)
+    tau_days: float | None = Field(None, gt=0)
+    ceiling: float | None = Field(None, gt=0, le=2)
+
+
+class Cohort(Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    role: Literal["trainee", "skilled", "trainer"] = "skilled"
+    size: int = Field(ge=0)
+    start: dt.date | None = None
+    stage: StageName = "sew"
+    learning: Learning | None = None
+    absenteeism_factor: float = Field(1.0, ge=0)
+
+
+class StageSpec(Strict):
+    minutes_per_mask: float = Field(gt=0)
+    cv: float = Field(0.3, ge=0, description="coefficient of variation of one mask's time")
+    operators: int | None = Field(None, ge=0, description="skilled operators when no cohort is given")
+    machines: int | None = Field(None, ge=1, description="machines limiting the operators at work")
+    mtbf_hours: float | None = Field(None, gt=0)
+    mttr_hours: float | None = Field(None, gt=0)
+    buffer_days: float | None = Field(
+        5.0, gt=0, description="input buffer capacity in days of nominal work, counting lots on their way "
+        "(None: unbounded)")
+
+
+class Supervision(Strict):
+    trainees_per_trainer: float = Field(8.0, gt=0)
+    trainer_output_loss: float = Field(0.5, ge=0, le=1, description="share of a trainer's output lost to training")
+
+
+class Archetype(Strict):
+    """Defaults of a site kind; every field can be overridden per site or cohort."""
+
+    ceiling: float = Field(gt=0, le=2)
+    first_mask_min: float = Field(gt=0)
+    wright_rate: float = Field(gt=0, le=1)
+    absenteeism_factor: float = Field(1.0, ge=0)
+    defect_trainee: float = Field(ge=0, le=1)
+    defect_skilled: float = Field(ge=0, le=1)
+    calendar: str | None = None
+
+
+class AuditSpec(Strict):
+    required: bool = True
+    policy: Literal["at_risk", "wait"] | None = None
+
+
+class SiteSpec(Strict):
+    kind: SiteKind
+    region: str = "france"
+    calendar: str | list[CalendarChange] = "one_shift"
+    start: dt.date | None = None
+    stages: dict[StageName, StageSpec] = Field(default_factory=dict)
+    cohorts: list[Cohort] = Field(default_factory=list)
+    stocks: dict[str, float] = Field(default_factory=dict)
+    cover_days: float = Field(7.0, gt=0, description="order-up-to level in days of nominal consumption")
+    ceiling: float | None = Field(None, gt=0, le=2)
+    defect_trainee: float | None = Field(None, ge=0, le=1)
+    defect_skilled: float | None = Field(None, ge=0, le=1)
+    supervision: Supervision = Field(default_factory=Supervision)
+    audit: AuditSpec = Field(default_factory=AuditSpec)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> SiteSpec:
+        if self.kind == "hub" and self.stages:
+            raise ValueError("a hub holds stock and ships; it has no stages")
+        if self.kind != "hub" and not self.stages:
+            raise ValueError("a site needs at least one stage (cut, sew, inspect, pack)")
+        names = [c.name for c in self.cohorts]
+        if len(names) != len(set(names)):
+            raise ValueError(f"cohort names must be unique within a site: {names}")
+        for c in self.cohorts:
+            if c.stage not in self.stages:
+                raise ValueError(f"cohort {c.name!r} works at stage {c.stage!r}, which this site does not have")
+        for name, stage in self.stages.items():
+            staffed = stage.operators or any(c.stage == name for c in self.cohorts)
+            if not staffed:
+                raise ValueError(f"stage {name!r} has neither operators nor a cohort")
+        return self
+
+
+class GroupSpec(Strict):
+    """N similar sites; size and start are drawn per member from the member's own named stream."""
+
+    kind: SiteKind
+    count: int = Field(ge=1, le=10_000)
+    regions: list[str] = Field(default_factory=lambda: ["france"])
+    calendar: str | list[CalendarChange] = "one_shift"
+    size: Dist
+    start: dt.date | DateUniform
+    role: Literal["trainee", "skilled"] = "trainee"
+    skilled_share: float = Field(0.2, ge=0, le=1, description="share of each member's people already skilled")
+    stages: dict[StageName, StageSpec]
+    cover_days: float = Field(7.0, gt=0)
+    stocks: dict[str, float] = Field(default_factory=dict)
+    audit: AuditSpec = Field(default_factory=AuditSpec)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Materials, suppliers, routes
+
+
+class MaterialSpec(Strict):
+    unit: str
+    per_mask: float = Field(gt=0)
+    stage: Literal["cut", "pack"] = "cut"
+
+
+class SupplierSpec(Strict):
+    material: str
+    capacity_per_day: Schedule
+    lead_time_days: Dist
+    fill_rate: float = Field(1.0, gt=0, le=1, description="share of each shipment's quantity that arrives")
+    disruptions: list[Window] = Field(default_factory=list)
+    customers: list[str] = Field(min_length=1)
+    review_days: float = Field(1.0, gt=0, description="days between two looks at the customers' orders")
+
+    @field_validator("capacity_per_day")
+    @classmethod
+    def _capacity(cls, value: Schedule) -> Schedule:
+        return _check_schedule(value)
+
+
+class LaneSpec(Strict):
+    mode: Literal["immediate", "daily"] = "immediate"
+    departure_hour: float = Field(17.0, ge=0, lt=24)
+    trucks: int = Field(1, ge=1)
+    truck_cartons: int | None = Field(None, ge=1, description="cartons per truck (None: never binding)")
+    disruptions: list[Window] = Field(default_factory=list)
+
+
+class RouteSpec(Strict):
+    source: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    transit_days: Dist = Field(default_factory=lambda: Dist(const=1.0))
+    lane: LaneSpec = Field(default_factory=LaneSpec)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+# ----------------------------------------------------------------------------------------------------
+# Certification, quality, packaging
+
+
+class LabSpec(Strict):
+    benches: int = Field(1, ge=1)
+    tests_per_bench_per_day: float = Field(gt=0)
+    test_time_cv: float = Field(1.0, ge=0, description="1.0 = exponential test times")
+    report_delay_days: Dist = Field(default_factory=lambda: Dist(const=1.0))
+    background_per_day: Schedule = 0.0
+    initial_backlog: int = Field(0, ge=0)
+    network_priority: bool = False
+    instant: bool = Field(False, description="every verdict at once: the no-lab counterfactual")
+
+    @field_validator("background_per_day")
+    @classmethod
+    def _rate(cls, value: Schedule) -> Schedule:
+        return _check_schedule(value)
+
+
+class DesignSpec(Strict):
+    certified: bool = True
+    submit: dt.date | None = None
+    pass_probability: float = Field(0.3, ge=0, le=1)
+    adjust_days: Dist = Field(default_factory=lambda: Dist(tri=(2, 4, 7)))
+
+
+class SiteAuditSpec(Strict):
+    required: bool = True
+    pass_probability: float = Field(0.9, ge=0, le=1)
+    policy: Literal["at_risk", "wait"] = "at_risk"
+    adjust_days: Dist = Field(default_factory=lambda: Dist(tri=(1, 3, 7)))
+    on_fail: Literal["scrap", "keep"] = "scrap"
+
+
+class CertificationSpec(Strict):
+    lab: LabSpec | None = None
+    design: DesignSpec = Field(default_factory=DesignSpec)
+    site_audit: SiteAuditSpec = Field(default_factory=SiteAuditSpec)
+
+
+class SamplingPlan(Strict):
+    max_lot: int = Field(ge=1)
+    sample: int = Field(ge=1)
+    accept: int = Field(ge=0)
+
+
+class QualitySpec(Strict):
+    sampling_plans: list[SamplingPlan] = Field(min_length=1)
+    rework_share: float = Field(0.7, ge=0, le=1, description="share of defective masks found that are reworked")
+    rework_minutes_per_mask: float = Field(1.0, gt=0)
+    on_reject: Literal["sort", "scrap"] = "sort"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QualitySpec:
+        sizes = [p.max_lot for p in self.sampling_plans]
+        if sizes != sorted(sizes):
+            raise ValueError("sampling_plans must be in increasing max_lot order")
+        return self
+
+
+class PackagingSpec(Strict):
+    bag_size: int = Field(10, ge=1)
+    carton_size: int = Field(500, ge=1)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Demand
+
+
+class OrderSpec(Strict):
+    date: dt.date
+    masks: int = Field(ge=1)
+    due: dt.date | None = None
+
+
+class ChannelSpec(Strict):
+    hub: str | None = None
+    price: float = Field(0.0, ge=0)
+    priority: int = Field(1, ge=0)
+    weekly: float = Field(0.0, ge=0, description="standing demand per week, ordered each week")
+    weekly_from: dt.date | None = None
+    weekly_until: dt.date | None = Field(None, description="standing demand stops (demand collapse)")
+    due_days: float = Field(7.0, ge=0)
+    orders: list[OrderSpec] = Field(default_factory=list)
+    cancel_open_after: dt.date | None = Field(None, description="open orders are cancelled from this date")
+    transit_days: Dist = Field(default_factory=lambda: Dist(const=1.0))
+
+
+class AllocationSpec(Strict):
+    policy: Literal["priority", "proportional", "fcfs"] = "priority"
+    reserved_free_share: float = Field(0.0, ge=0, le=1)
+    hour: float = Field(16.0, ge=0, lt=24)
+
+
+class AbsenteeismSpec(Strict):
+    rate: Schedule = 0.0
+    waves: list[Wave] = Field(default_factory=list)
+
+    @field_validator("rate")
+    @classmethod
+    def _rate(cls, value: Schedule) -> Schedule:
+        return _check_schedule(value, 0.0, 1.0)
+
+
+class Wave(Strict):
+    """A correlated shock: every site of a region loses an extra share of its people for a period."""
+
+    region: str
+    start: dt.date
+    end: dt.date
+    extra_rate: float = Field(gt=0, le=1)
+
+
+AbsenteeismSpec.model_rebuild()
+
+
+class TargetSpec(Strict):
+    masks: int = Field(ge=1)
+    by: dt.date | None = None
+    measure: Literal["delivered", "sewn", "free"] = "delivered"
+
+
+# ----------------------------------------------------------------------------------------------------
+# The scenario
+
+
+class Scenario(Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    start: dt.date
+    horizon_days: int = Field(ge=1, le=3650)
+    lot_size: int = Field(ge=1)
+    seed: int = Field(2020, ge=0)
+    replications: int = Field(5, ge=1)
+    targets: dict[str, TargetSpec] = Field(default_factory=dict)
+    holidays: dict[str, list[dt.date]] = Field(default_factory=dict)
+    calendars: dict[str, CalendarSpec]
+    absenteeism: AbsenteeismSpec = Field(default_factory=AbsenteeismSpec)
+    archetypes: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    materials: dict[str, MaterialSpec] = Field(default_factory=dict)
+    suppliers: dict[str, SupplierSpec] = Field(default_factory=dict)
+    sites: dict[str, SiteSpec]
+    groups: dict[str, GroupSpec] = Field(default_factory=dict)
+    routes: list[RouteSpec] = Field(default_factory=list)
+    channels: dict[str, ChannelSpec] = Field(default_factory=dict)
+    allocation: AllocationSpec = Field(default_factory=AllocationSpec)
+    certification: CertificationSpec = Field(default_factory=CertificationSpec)
+    quality: QualitySpec | None = None
+    packaging: PackagingSpec = Field(default_factory=PackagingSpec)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        check_references(self)
+        return self
+
+    @property
+    def end_date(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.horizon_days)
+
+
+class ReferenceError_(ValueError):
+    """A reference problem with its own field path (rendered by `format_validation_error`)."""
+
+    def __init__(self, path: str, value: Any, allowed: str) -> None:
+        super().__init__(allowed)
+        self.path, self.value, self.allowed = path, value, allowed
+
+
+def _known(kind: str, names: Any) -> str:
+    names = sorted(names)
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    return f"unknown {kind}; known: {shown or '(none)'}"
+
+
+def check_references(s: Scenario) -> None:
+    """Names that must exist, and a route graph without cycles."""
+    from sim.entities.archetypes import ARCHETYPES
+
+    clash = set(s.sites) & set(s.groups)
+    if clash:
+        raise ReferenceError_("groups", sorted(clash)[0], "a group may not share its name with a site")
+    nodes = set(s.sites) | set(s.groups)
+    kinds = {n: s.sites[n].kind if n in s.sites else s.groups[n].kind for n in nodes}
+    stages = {n: set((s.sites[n] if n in s.sites else s.groups[n]).stages) for n in nodes}
+    calendars_used: list[tuple[str, Any]] = []
+    for name, site in s.sites.items():
+        calendars_used.append((f"sites.{name}.calendar", site.calendar))
+        for material in site.stocks:
+            if material not in s.materials:
+                raise ReferenceError_(f"sites.{name}.stocks.{material}", material, _known("material", s.materials))
+    for name, group in s.groups.items():
+        calendars_used.append((f"groups.{name}.calendar", group.calendar))
+    for kind, overrides in s.archetypes.items():
+        if kind not in ARCHETYPES:
+            raise ReferenceError_(f"archetypes.{kind}", kind, _known("site kind", ARCHETYPES))
+        try:
+            Archetype(**{**ARCHETYPES[kind].model_dump(), **overrides})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            raise ReferenceError_(f"archetypes.{kind}.{field}", err.get("input"), err["msg"]) from None
+    for path, cal in calendars_used:
+        if isinstance(cal, str):
+            if cal not in s.calendars:
+                raise ReferenceError_(path, cal, _known("calendar", s.calendars))
+        else:
+            for i, change in enumerate(cal):
+                if change.calendar not in s.calendars:
+                    raise ReferenceError_(f"{path}[{i}].calendar", change.calendar, _known("calendar", s.calendars))
+    for name, cal in s.calendars.items():
+        if isinstance(cal.holidays, str) and cal.holidays not in s.holidays and cal.holidays not in BUILTIN_HOLIDAYS:
+            raise ReferenceError_(f"calendars.{name}.holidays", cal.holidays,
+                                  _known("holiday list", set(s.holidays) | set(BUILTIN_HOLIDAYS)))
+    for name, sup in s.suppliers.items():
+        if sup.material not in s.materials:
+            raise ReferenceError_(f"suppliers.{name}.material", sup.material, _known("material", s.materials))
+        needed_stage = s.materials[sup.material].stage
+        for i, customer in enumerate(sup.customers):
+            if customer not in nodes:
+                raise ReferenceError_(f"suppliers.{name}.customers[{i}]", customer, _known("site or group", nodes))
+            if needed_stage not in stages[customer]:
+                raise ReferenceError_(f"suppliers.{name}.customers[{i}]", customer,
+                                      f"this site has no '{needed_stage}' stage to use {sup.material}")
+    graph: dict[str, set[str]] = {n: set() for n in nodes}
+    sources: set[str] = set()
+    for i, route in enumerate(s.routes):
+        if route.source not in nodes:
+            raise ReferenceError_(f"routes[{i}].from", route.source, _known("site or group", nodes))
+        if kinds[route.source] == "hub":
+            raise ReferenceError_(f"routes[{i}].from", route.source, "a hub ships to channels, not along routes")
+        if route.source in sources:
+            raise ReferenceError_(f"routes[{i}].from", route.source, "each site or group has one outgoing route")
+        sources.add(route.source)
+        last = _last_stage(stages[route.source])
+        for j, dest in enumerate(route.to):
+            if dest not in nodes:
+                raise ReferenceError_(f"routes[{i}].to[{j}]", dest, _known("site or group", nodes))
+            first = _first_stage(stages[dest])
+            if first is not None and STAGE_ORDER.index(first) <= STAGE_ORDER.index(last):
+                raise ReferenceError_(f"routes[{i}].to[{j}]", dest,
+                                      f"its first stage '{first}' cannot take the output of '{last}'")
+            graph[route.source].add(dest)
+    _check_acyclic(graph, s)
+    hubs = {n for n in nodes if kinds[n] == "hub"}
+    for name, ch in s.channels.items():
+        if ch.hub is not None and ch.hub not in hubs:
+            raise ReferenceError_(f"channels.{name}.hub", ch.hub, _known("hub", hubs))
+    if s.channels and not hubs:
+        raise ReferenceError_("channels", sorted(s.channels)[0], "channels need a site of kind 'hub' to ship from")
+    for n in nodes:
+        if kinds[n] != "hub" and n not in sources:
+            section = "sites" if n in s.sites else "groups"
+            raise ReferenceError_(f"{section}.{n}", n, "this site's output goes nowhere: add a route from it")
+    for name, target in s.targets.items():
+        if target.by is not None and not s.start <= target.by:
+            raise ReferenceError_(f"targets.{name}.by", str(target.by), f"a date on or after start {s.start}")
+    for name, wave in ((f"absenteeism.waves[{i}]", w) for i, w in enumerate(s.absenteeism.waves)):
+        if wave.end <= wave.start:
+            raise ReferenceError_(f"{name}.end", str(wave.end), "must be after start")
+
+
+def _first_stage(stages: set[str]) -> str | None:
+    return next((st for st in STAGE_ORDER if st in stages), None)
+
+
+def _last_stage(stages: set[str]) -> str:
+    return next(st for st in reversed(STAGE_ORDER) if st in stages)
+
+
+def _check_acyclic(graph: dict[str, set[str]], s: Scenario) -> None:
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = [*trail[trail.index(nxt):], nxt] if nxt in trail else [node, nxt]
+                index = next(i for i, r in enumerate(s.routes) if r.source == node)
+                raise ReferenceError_(f"routes[{index}].to", nxt, "routes form a cycle: " + " -> ".join(cycle))
+            if state.get(nxt) is None:
+                visit(nxt, [*trail, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+
+
+BUILTIN_HOLIDAYS: dict[str, list[dt.date]] = {
+    # French public holidays of 2020 (Code du travail L3133-1): Easter Monday 13 Apr, 1 May, 8 May,
+    # Ascension 21 May, Whit Monday 1 Jun, 14 Jul, 15 Aug, 1 Nov, 11 Nov, 25 Dec.
+    "fr_2020": [dt.date(2020, m, d) for m, d in
+                [(1, 1), (4, 13), (5, 1), (5, 8), (5, 21), (6, 1), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)]],
+}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Loading, overrides and error messages
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Safe-load a YAML mapping; any problem is a one-line ConfigError naming the file."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError.at(file, "", str(path), "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError.at(file, "", str(path), f"cannot be read ({exc.__class__.__name__})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([f"{file}: broken YAML at {where}: {problem}"]) from None
+    if data is None:
+        raise ConfigError.at(file, "", "", "the file is empty; a scenario is a YAML mapping")
+    if not isinstance(data, dict):
+        raise ConfigError.at(file, "", data, "the top level must be a YAML mapping of fields")
+    return data
+
+
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(path: str) -> list[str | int]:
+    """'sites.a.cohorts[0].size' -> ['sites', 'a', 'cohorts', 0, 'size']."""
+    tokens: list[str | int] = []
+    pos = 0
+    for match in _PATH_TOKEN.finditer(path):
+        between = path[pos:match.start()]
+        if between not in ("", "."):
+            raise ValueError(f"cannot parse {path!r}")
+        tokens.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        pos = match.end()
+    if pos != len(path) or not tokens:
+        raise ValueError(f"cannot parse {path!r}")
+    return tokens
+
+
+def set_path(data: dict[str, Any], path: str, value: Any, file: str = "--set") -> None:
+    """Set `value` at a dotted path. Missing mapping keys at the leaf are created (the schema then
+    decides whether they are allowed); a missing intermediate key or list index is an error."""
+    try:
+        tokens = parse_path(path)
+    except ValueError:
+        raise ConfigError.at(file, path, value, "a dotted path like sites.NAME.cohorts[0].size") from None
+    node: Any = data
+    for depth, token in enumerate(tokens[:-1]):
+        here = _render(tokens[: depth + 1])
+        if isinstance(token, int):
+            if not isinstance(node, list) or token >= len(node):
+                raise ConfigError.at(file, here, token, "no such list item")
+        elif not isinstance(node, dict) or token not in node:
+            known = sorted(node) if isinstance(node, dict) else []
+            raise ConfigError.at(file, here, token, _known("field", known))
+        node = node[token]
+    last = tokens[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last >= len(node):
+            raise ConfigError.at(file, path, last, "no such list item")
+    elif not isinstance(node, dict):
+        raise ConfigError.at(file, path, value, "the parent of this field is not a mapping")
+    node[last] = value
+
+
+def _render(tokens: list[str | int]) -> str:
+    out = ""
+    for t in tokens:
+        out += f"[{t}]" if isinstance(t, int) else (f".{t}" if out else t)
+    return out
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """'PATH=VALUE' with VALUE read as YAML (so numbers, dates, lists and mappings work)."""
+    if "=" not in text:
+        raise ConfigError.at("--set", text, text, "write PATH=VALUE")
+    path, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise ConfigError.at("--set", path, raw, "a YAML value") from None
+    return path.strip(), value
+
+
+def format_validation_error(exc: ValidationError, file: str, data: Any) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-")))]
+        ctx = err.get("ctx") or {}
+        inner = ctx.get("error")
+        if isinstance(inner, ReferenceError_):
+            lines.append(problem_line(file, inner.path, inner.value, inner.allowed))
+            continue
+        path = _render([p for p in loc if p not in ("list[...]",)])
+        value = err.get("input")
+        if err["type"] == "extra_forbidden":
+            parent = _lookup(data, loc[:-1])
+            known = _allowed_fields(exc, loc)
+            lines.append(problem_line(file, path, loc[-1], f"unknown field{known}"))
+            del parent
+            continue
+        if err["type"] == "missing":
+            lines.append(problem_line(file, path, None, "this field is required"))
+            continue
+        message = err["msg"].removeprefix("Value error, ")
+        if isinstance(value, dict | list) and len(repr(value)) > 80:
+            value = _lookup(data, loc)
+        lines.append(problem_line(file, path, value, message))
+    return lines
+
+
+def _lookup(data: Any, loc: Any) -> Any:
+    node = data
+    for p in loc:
+        try:
+            node = node[p]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _allowed_fields(exc: ValidationError, loc: Any) -> str:
+    model = _model_at(Scenario, list(loc[:-1]))
+    if model is None:
+        return ""
+    return "; allowed: " + ", ".join(_aliases(model))
+
+
+def _aliases(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _model_at(model: Any, loc: list[Any]) -> type[BaseModel] | None:
+    """Walk the schema along an error location to the model whose field was unknown."""
+    import typing
+
+    current: Any = model
+    for p in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = next((f for n, f in current.model_fields.items() if (f.alias or n) == p or n == p), None)
+            if field is None:
+                return None
+            current = field.annotation
+            continue
+        args = [a for a in typing.get_args(current) if a is not type(None)]
+        origin = typing.get_origin(current)
+        if origin in (list, dict) or (origin is None and args):
+            current = args[-1] if args else None
+        elif args:
+            current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), args[-1])
+        else:
+            return None
+        if isinstance(p, int | str) and isinstance(current, type) and issubclass(current, BaseModel):
+            continue
+    while not (isinstance(current, type) and issubclass(current, BaseModel)):
+        args = [a for a in typing.get_args(current) if a is not type(None)]
+        if not args:
+            return None
+        current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), args[-1])
+    return current
+
+
+def validate_scenario(data: dict[str, Any], file: str) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, file, data)) from None
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Read, override (`PATH=VALUE` strings) and validate a scenario file."""
+    path = Path(path)
+    data = read_yaml(path)
+    apply_overrides(data, overrides or [])
+    return validate_scenario(data, str(path))
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any], file: str = "--set") -> None:
+    items = overrides.items() if isinstance(overrides, dict) else (parse_assignment(o) for o in overrides)
+    for path, value in items:
+        set_path(data, path, value, file)
+
+
+def scenario_dict(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as plain JSON-able data (what travels in a RunSpec and into the manifest)."""
+    return scenario.model_dump(mode="json", by_alias=True, exclude_none=False)
+
+
+def config_hash(data: Any) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def deep_copy(data: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(data)

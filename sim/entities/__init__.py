@@ -1,0 +1,1 @@
+"""What things are: plain state of sites, workforces, suppliers, lots, labs, lanes, hubs and channels."""

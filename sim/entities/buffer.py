@@ -1,0 +1,118 @@
+"""Input buffers of lots and stocks of material, with the events a waiting process needs.
+
+Hand-written rather than simpy.Store/Container: a stage takes from a non-empty buffer without creating
+any event, which halves the event count on the hot path; an event is made only when a process must wait.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import simpy
+
+from sim.entities.lot import Lot
+
+
+class LotBuffer:
+    def __init__(self, env: simpy.Environment, capacity_lots: int | None = None) -> None:
+        self.env = env
+        self.items: deque[Lot] = deque()
+        self.masks = 0
+        self.capacity_lots = capacity_lots
+        self.inbound_lots = 0  # dispatched towards this buffer and not yet arrived
+        self.inbound_masks = 0
+        self._nonempty: simpy.Event | None = None
+        self._space: deque[simpy.Event] = deque()
+
+    # -- filling
+    def reserve(self, lot: Lot) -> None:
+        """Count a lot sent towards this buffer (in transit) against its capacity."""
+        self.inbound_lots += 1
+        self.inbound_masks += lot.masks
+
+    def arrive(self, lot: Lot) -> None:
+        self.inbound_lots -= 1
+        self.inbound_masks -= lot.masks
+        self.put(lot)
+
+    def put(self, lot: Lot, front: bool = False) -> None:
+        if front:
+            self.items.appendleft(lot)
+        else:
+            self.items.append(lot)
+        self.masks += lot.masks
+        if self._nonempty is not None:
+            event, self._nonempty = self._nonempty, None
+            event.succeed()
+
+    def has_space(self) -> bool:
+        return self.capacity_lots is None or len(self.items) + self.inbound_lots < self.capacity_lots
+
+    def notify_space(self, event: simpy.Event) -> None:
+        """Succeed `event` when this buffer next gets room (one event may wait on many buffers)."""
+        self._space.append(event)
+
+    def wait_space(self) -> simpy.Event:
+        event = self.env.event()
+        self._space.append(event)
+        return event
+
+    # -- emptying
+    def wait_nonempty(self) -> simpy.Event:
+        if self._nonempty is None:
+            self._nonempty = self.env.event()
+        return self._nonempty
+
+    def take(self) -> Lot:
+        lot = self.items.popleft()
+        self.masks -= lot.masks
+        if self._space:
+            self._wake_senders()
+        return lot
+
+    def _wake_senders(self) -> None:
+        """Wake as many blocked senders as there are free places (not all of them: a crowd of senders
+        waking for one place costs a process resume each, the hot spot of a blocked network)."""
+        free = math.inf if self.capacity_lots is None else self.capacity_lots - len(self.items) - self.inbound_lots
+        waiting = self._space
+        while free > 0 and waiting:
+            event = waiting.popleft()
+            if not event.triggered:
+                event.succeed()
+                free -= 1
+
+    @property
+    def backlog_masks(self) -> int:
+        return self.masks + self.inbound_masks
+
+
+class MaterialStock:
+    """A site's stock of one material, with what is on order and the totals conservation checks."""
+
+    def __init__(self, env: simpy.Environment, material: str, initial: float) -> None:
+        self.env = env
+        self.material = material
+        self.level = float(initial)
+        self.initial = float(initial)
+        self.on_order = 0.0
+        self.received = 0.0
+        self.consumed = 0.0
+        self._waiting: simpy.Event | None = None
+
+    def receive(self, quantity: float) -> None:
+        self.level += quantity
+        self.on_order -= quantity
+        self.received += quantity
+        if self._waiting is not None:
+            event, self._waiting = self._waiting, None
+            event.succeed()
+
+    def consume(self, quantity: float) -> None:
+        self.level -= quantity
+        self.consumed += quantity
+
+    def wait_delivery(self) -> simpy.Event:
+        if self._waiting is None:
+            self._waiting = self.env.event()
+        return self._waiting

@@ -1,0 +1,230 @@
+"""A stage's team: cohorts of people who learn, are absent some days and share machines that break down.
+
+A team works a lot together (the lot's masks are split across the people present in proportion to
+their speed), so a lot's flow time is its team time, not one person's. Daily presence and machine
+availability are drawn for the whole horizon when the team is built (vectorised, one named stream per
+cohort and per machine park), so no process wakes up daily for them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.distributions import gamma_sum
+from sim.timebase import HOURS_PER_DAY, MINUTES_PER_HOUR
+
+
+class CohortState:
+    """One cohort of a team; `experience` is per-person cumulative output (Wright) or days (exponential)."""
+
+    def __init__(self, *, name: str, role: str, size: int, start_day: int, model: str, std_min: float,
+                 ceiling: float, first_mask_min: float, wright_rate: float, e0: float, tau_days: float,
+                 defect_trainee: float, defect_skilled: float, present: np.ndarray) -> None:
+        self.name = name
+        self.role = role
+        self.size = size
+        self.start_day = start_day
+        self.start_h = start_day * HOURS_PER_DAY
+        self.model = model
+        self.std_min = std_min
+        self.ceiling = ceiling
+        self.first_mask_min = first_mask_min
+        self.exponent = math.log2(wright_rate)
+        self.floor_min = std_min / ceiling
+        self.e0 = e0
+        self.tau_days = tau_days
+        self.defect_trainee = defect_trainee
+        self.defect_skilled = defect_skilled
+        self.present = present  # people present per day (0 before start)
+        self.experience = 0.0
+        self.output = 0.0
+        self.efficiency_by_day = np.full(len(present), np.nan)
+        self.start_efficiency = self._initial_efficiency()
+
+    @property
+    def learns(self) -> bool:
+        return self.model != "none"
+
+    @property
+    def trains_others(self) -> bool:
+        return self.role in ("trainer", "skilled")
+
+    def _initial_efficiency(self) -> float:
+        if self.model == "wright":
+            return min(self.ceiling, self.std_min / self.first_mask_min)
+        if self.model == "exponential":
+            return self.e0
+        return self.ceiling
+
+    def efficiency(self, t: float, learning_speed: float) -> float:
+        """Efficiency (standard time ÷ own time per mask) at time t."""
+        if self.model == "wright":
+            minutes = self.first_mask_min * (self.experience + 1.0) ** self.exponent
+            return self.std_min / max(minutes, self.floor_min)
+        if self.model == "exponential":
+            days_on_job = max(0.0, (t - self.start_h) / HOURS_PER_DAY) * learning_speed
+            return self.ceiling - (self.ceiling - self.e0) * math.exp(-days_on_job / self.tau_days)
+        return self.ceiling
+
+    def wright_minutes(self, done: float, more: float) -> float:
+        """Minutes one person needs for masks done+1 .. done+more on the Wright curve (its continuous
+        integral, so a lot is charged what its masks cost, not `more` times the cost of its first)."""
+        b1 = self.exponent + 1.0
+        first, floor = self.first_mask_min, self.floor_min
+        knee = (floor / first) ** (1.0 / self.exponent) - 1.0  # experience where the curve meets the floor
+        a, z = done, done + more
+        minutes = 0.0
+        if a < knee:
+            upper = min(z, knee)
+            minutes += first / b1 * ((upper + 1.0) ** b1 - (a + 1.0) ** b1)
+            a = upper
+        return minutes + max(0.0, z - a) * floor
+
+    def defect_rate(self, eff: float) -> float:
+        """Defects fall from the trainee rate to the skilled rate as efficiency climbs to the ceiling."""
+        span = self.ceiling - self.start_efficiency
+        progress = 1.0 if span <= 0 else min(1.0, max(0.0, (eff - self.start_efficiency) / span))
+        return self.defect_skilled + (self.defect_trainee - self.defect_skilled) * (1.0 - progress)
+
+
+class Team:
+    """The people and machines of one stage at one site."""
+
+    def __init__(self, *, std_min: float, cv: float, cohorts: list[CohortState], machines: int | None,
+                 machines_up: np.ndarray, trainees_per_trainer: float, trainer_output_loss: float,
+                 self_learning: float = 0.5) -> None:
+        self.std_min = std_min
+        self.cv = cv
+        self.cohorts = cohorts
+        self.machines = machines
+        self.machines_up = machines_up  # machines available per day (mean over the day)
+        self.trainees_per_trainer = trainees_per_trainer
+        self.trainer_output_loss = trainer_output_loss
+        self.self_learning = self_learning
+        self.days = len(machines_up)
+        self.first_day = min((c.start_day for c in cohorts), default=self.days)
+        self.people = sum(c.size for c in cohorts)
+        self.nominal_rate = (
+            sum(c.size * c.ceiling for c in cohorts) * MINUTES_PER_HOUR / std_min
+        )  # masks per working hour with everyone present and trained (a routing hint)
+        self.last_rate = self.nominal_rate
+
+    def _supervision(self, day: int) -> tuple[float, float]:
+        """(learning speed of trainees, share of trainers' time spent training) on `day`."""
+        trainees = trainers = 0
+        for c in self.cohorts:
+            if c.start_day <= day:
+                if c.role == "trainee":
+                    trainees += c.present[day]
+                elif c.trains_others:
+                    trainers += c.present[day]
+        if trainees == 0:
+            return 1.0, 0.0
+        coverage = min(1.0, trainers * self.trainees_per_trainer / trainees)
+        load = 0.0 if trainers == 0 else min(1.0, trainees / (trainers * self.trainees_per_trainer))
+        return self.self_learning + (1.0 - self.self_learning) * coverage, load
+
+    def rates(self, t: float) -> tuple[float, list[tuple[CohortState, float, float]]]:
+        """Team speed (masks per working hour) at t and each cohort's (speed, efficiency)."""
+        day = min(int(t // HOURS_PER_DAY), self.days - 1)
+        speed, load = self._supervision(day)
+        parts: list[tuple[CohortState, float, float]] = []
+        total = 0.0
+        people = 0
+        for c in self.cohorts:
+            if c.start_day > day:
+                continue
+            n = c.present[day]
+            if n <= 0:
+                continue
+            eff = c.efficiency(t, speed if c.role == "trainee" else 1.0)
+            rate = n * eff * MINUTES_PER_HOUR / self.std_min
+            if load and c.trains_others:
+                rate *= 1.0 - self.trainer_output_loss * load
+            parts.append((c, rate, eff))
+            total += rate
+            people += n
+        if self.machines is not None and people > self.machines_up[day]:
+            scale = self.machines_up[day] / people
+            total *= scale
+            parts = [(c, r * scale, e) for c, r, e in parts]
+        return total, parts
+
+    def work(self, masks: int, t: float, rng: np.random.Generator, learn: bool = True
+             ) -> tuple[float, float] | None:
+        """Working hours the team needs for `masks` masks started at t, and the lot's defect probability.
+
+        None when nobody can work that day. Learning (experience) advances by each cohort's share.
+        """
+        total, parts = self.rates(t)
+        if total <= 0.0:
+            return None
+        if any(c.model == "wright" for c, _, _ in parts):
+            parts, total = self._wright_average(parts, total, masks)
+        self.last_rate = total
+        hours = gamma_sum(rng, masks, 1.0 / total, self.cv)
+        day = min(int(t // HOURS_PER_DAY), self.days - 1)
+        speed = self._supervision(day)[0] if learn else 0.0
+        defect = 0.0
+        for c, rate, eff in parts:
+            share = masks * rate / total
+            c.output += share
+            defect += share * c.defect_rate(eff)
+            c.efficiency_by_day[day] = eff
+            if learn and c.model == "wright":
+                c.experience += share / c.present[day] * (speed if c.role == "trainee" else 1.0)
+        return hours, defect / masks
+
+    def _wright_average(self, parts: list[tuple[CohortState, float, float]], total: float, masks: int
+                        ) -> tuple[list[tuple[CohortState, float, float]], float]:
+        """Replace each Wright cohort's speed at the lot's start by its mean speed over its share of the
+        lot (shares split by the speeds at the start)."""
+        out = []
+        new_total = 0.0
+        for c, rate, eff in parts:
+            if c.model == "wright" and rate > 0:
+                n = rate * self.std_min / (eff * MINUTES_PER_HOUR)  # people at work (after trainer load)
+                per_person = masks * rate / total / n
+                mean_eff = self.std_min * per_person / c.wright_minutes(c.experience, per_person)
+                rate *= mean_eff / eff
+                eff = mean_eff
+            out.append((c, rate, eff))
+            new_total += rate
+        return out, new_total
+
+    def next_staffed_day(self, day: int) -> int | None:
+        """The first day >= `day` on which someone of the team is present."""
+        for d in range(max(day, self.first_day), self.days):
+            staffed = any(c.start_day <= d and c.present[d] > 0 for c in self.cohorts)
+            if staffed and (self.machines is None or self.machines_up[d] > 0):
+                return d
+        return None
+
+
+def draw_presence(rng: np.random.Generator, size: int, absence_rate: np.ndarray, start_day: int) -> np.ndarray:
+    """People present each day: Binomial(size, 1 − absence rate of the day); zero before the start day."""
+    present = rng.binomial(size, 1.0 - np.clip(absence_rate, 0.0, 1.0))
+    present[: max(0, start_day)] = 0
+    return present.astype(np.int64)
+
+
+def draw_machines_up(rng: np.random.Generator, machines: int, mtbf_h: float, mttr_h: float, days: int
+                     ) -> np.ndarray:
+    """Mean number of machines up during each day, each machine alternating exponential up and down
+    periods (MTBF, MTTR), all machines starting up."""
+    horizon = days * HOURS_PER_DAY
+    cycles = int(horizon / (mtbf_h + mttr_h) * 1.5) + 20
+    up = rng.exponential(mtbf_h, (machines, cycles))
+    down = rng.exponential(mttr_h, (machines, cycles))
+    fail_at = np.cumsum(up + down, axis=1) - down  # failure k happens after k ups and k-1 downs
+    repaired_at = fail_at + down
+    fail_at, repaired_at = fail_at.ravel(), repaired_at.ravel()
+    keep = fail_at < horizon
+    fail_at, repaired_at = fail_at[keep], np.minimum(repaired_at[keep], horizon)
+    bounds = np.arange(days + 1) * HOURS_PER_DAY
+    # down time before each day boundary, summed over all down periods
+    down_before = np.clip(bounds[:, None] - fail_at[None, :], 0.0, (repaired_at - fail_at)[None, :]).sum(axis=1)
+    down_per_day = np.diff(down_before)
+    return machines - down_per_day / HOURS_PER_DAY

@@ -1,0 +1,32 @@
+"""Errors a user can fix: each renders as one line naming the file, the field path, the value and
+what is allowed. The command line prints them without a traceback and exits with status 2."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ConfigError(Exception):
+    """A bad configuration: one or more one-line problems."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+    @classmethod
+    def at(cls, file: str, path: str, value: Any, allowed: str) -> ConfigError:
+        return cls([problem_line(file, path, value, allowed)])
+
+
+def problem_line(file: str, path: str, value: Any, allowed: str) -> str:
+    where = f"{file}: {path}" if path else file
+    return f"{where}: {short_repr(value)}: {allowed}"
+
+
+class ConservationError(AssertionError):
+    """The run lost or created masks or material: a model bug, never a user error."""

@@ -1,0 +1,104 @@
+"""Recording what stages do: compact per-day arrays of state hours and output, and active periods for
+bottleneck detection. No per-mask log; an update costs a few array additions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.entities.calendar import WorkCalendar
+from sim.timebase import HOURS_PER_DAY
+
+WORKING, STARVED, BLOCKED, OFF_SHIFT = 0, 1, 2, 3
+STATE_NAMES = ("working", "starved", "blocked", "off_shift")
+
+
+@dataclass
+class TrackInfo:
+    site: str
+    kind: str
+    region: str
+    stage: str  # cut, sew, inspect, pack, supply, certification, transport
+
+
+class StageTrack:
+    """The state timeline of one stage at one site (or of one supplier, lab or lane).
+
+    Time in a state counts as that state only while the site's calendar says it works; the rest of
+    the period counts as off shift. `active` collects the periods the stage was working (Roser's
+    active periods), merged when one lot follows another without a gap.
+    """
+
+    __slots__ = ("active", "calendar", "days", "hours", "info", "output", "since", "state")
+
+    def __init__(self, info: TrackInfo, days: int, calendar: WorkCalendar | None, state: int = OFF_SHIFT,
+                 since: float = 0.0) -> None:
+        self.info = info
+        self.days = days
+        self.calendar = calendar
+        self.hours = np.zeros((days, len(STATE_NAMES)))
+        self.output = np.zeros(days)
+        self.active: list[list[float]] = []
+        self.state = state
+        self.since = since
+
+    def set(self, state: int, t: float) -> None:
+        if state == self.state:
+            return
+        self._close(t)
+        self.state = state
+        self.since = t
+
+    def _close(self, t: float) -> None:
+        a, b, state = self.since, t, self.state
+        if b <= a:
+            return
+        if state == WORKING:
+            active = self.active
+            if active and active[-1][1] >= a:
+                active[-1][1] = b
+            else:
+                active.append([a, b])
+        last_day = self.days - 1
+        day = int(a // HOURS_PER_DAY)
+        cal = self.calendar
+        hours = self.hours
+        while a < b and day <= last_day:
+            end = min(b, (day + 1) * HOURS_PER_DAY)
+            span = end - a
+            if cal is None or state == OFF_SHIFT:
+                hours[day, state] += span
+            else:
+                worked = cal.working_hours(a, end)
+                hours[day, state] += worked
+                hours[day, OFF_SHIFT] += span - worked
+            a = end
+            day += 1
+
+    def add_output(self, t: float, masks: float) -> None:
+        day = int(t // HOURS_PER_DAY)
+        if day < self.days:
+            self.output[day] += masks
+
+    def finish(self, horizon_h: float) -> None:
+        self._close(horizon_h)
+        self.since = horizon_h
+
+    def active_array(self) -> np.ndarray:
+        return np.asarray(self.active, dtype=float).reshape(-1, 2)
+
+
+class Recorder:
+    def __init__(self, days: int) -> None:
+        self.days = days
+        self.tracks: list[StageTrack] = []
+
+    def track(self, info: TrackInfo, calendar: WorkCalendar | None, state: int = OFF_SHIFT) -> StageTrack:
+        tr = StageTrack(info, self.days, calendar, state)
+        self.tracks.append(tr)
+        return tr
+
+    def finish(self, horizon_h: float) -> None:
+        for tr in self.tracks:
+            tr.finish(horizon_h)

@@ -1,0 +1,2 @@
+"""What things do: SimPy processes for supply, the production stages, certification, transport and
+distribution."""

@@ -1,0 +1,52 @@
+"""Sewing: kits become masks. The team's learning sets the time and the defect probability; a rework
+lot (defective masks sent back by inspection) takes the rework time per mask and teaches nothing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.entities.lot import Lot
+from sim.entities.site import Site
+from sim.entities.workforce import Team
+from sim.processes.stage import NEXT
+from sim.timebase import HOURS_PER_DAY
+
+if TYPE_CHECKING:
+    from sim.model import Network
+
+
+class SewWork:
+    def __init__(self, net: Network, site: Site, team: Team, rework_min: float, time_rng: np.random.Generator,
+                 quality_rng: np.random.Generator) -> None:
+        self.net = net
+        self.site = site
+        self.team = team
+        self.rework_factor = rework_min / team.std_min
+        self.time_rng = time_rng
+        self.quality_rng = quality_rng
+
+    def plan(self, lot: Lot, t: float) -> tuple[float, int] | None:
+        if lot.rework:
+            equivalent = max(1, round(lot.masks * self.rework_factor))
+            work = self.team.work(equivalent, t, self.time_rng, learn=False)
+            return None if work is None else (work[0], 0)
+        work = self.team.work(lot.masks, t, self.time_rng)
+        if work is None:
+            return None
+        hours, defect_probability = work
+        return hours, int(self.quality_rng.binomial(lot.masks, defect_probability))
+
+    def complete(self, lot: Lot, defects: int, t: float) -> list[tuple[Lot, int]]:
+        lot.defects = defects
+        if not lot.rework:
+            lot.origin = self.site.index
+            self.site.sewn += lot.masks
+            self.net.masks_sewn += lot.masks
+            day = int(t // HOURS_PER_DAY)
+            if day < self.net.days:
+                self.net.sewn_by_kind[self.site.kind][day] += lot.masks
+            if self.site.gate is not None:
+                self.site.gate.first_output(t)
+        return [(lot, NEXT)]

@@ -1,0 +1,86 @@
+"""Material supply by periodic review: every `review_days` a supplier looks at what its customer sites
+need to get back to their order-up-to level (cover_days of nominal consumption, less stock and what is
+already on order), ships what its capacity, fill rate and disruptions allow, shared in proportion to
+need, and each shipment arrives after a drawn lead time."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from sim.config import SupplierSpec
+from sim.entities.buffer import MaterialStock
+from sim.metrics import STARVED, WORKING, StageTrack
+from sim.timebase import HOURS_PER_DAY
+
+if TYPE_CHECKING:
+    from sim.entities.site import Site
+    from sim.model import Network
+
+
+class Supplier:
+    def __init__(self, net: Network, name: str, spec: SupplierSpec, customers: list[Site], per_mask: float,
+                 stage: str, capacity_per_day: np.ndarray, rng: np.random.Generator, track: StageTrack) -> None:
+        self.net = net
+        self.name = name
+        self.spec = spec
+        self.customers = customers
+        self.stocks: list[MaterialStock] = [site.stocks[spec.material] for site in customers]
+        self.targets = [site.cover_days * site.daily_consumption(stage, per_mask) for site in customers]
+        self.capacity_per_day = capacity_per_day
+        self.lead_mean_h = spec.lead_time_days.mean * HOURS_PER_DAY
+        self.rng = rng
+        self.track = track
+        self.shipped = 0.0
+        self.in_transit = 0.0
+        self.windows = [((w.start - net.start).days * HOURS_PER_DAY, (w.end - net.start).days * HOURS_PER_DAY,
+                         w.factor) for w in spec.disruptions]
+        net.env.process(self._run())
+
+    def _factor(self, t: float) -> float:
+        return next((f for a, b, f in self.windows if a <= t < b), 1.0)
+
+    def _run(self) -> Generator[simpy.Event, Any, None]:
+        env = self.net.env
+        period_h = self.spec.review_days * HOURS_PER_DAY
+        while env.now < self.net.horizon_h:
+            day = min(int(env.now // HOURS_PER_DAY), len(self.capacity_per_day) - 1)
+            capacity = self.capacity_per_day[day] * self.spec.review_days * self._factor(env.now)
+            horizon = env.now + self.lead_mean_h + period_h
+            needs = [max(0.0, target - stock.level - stock.on_order) if site.start_h <= horizon else 0.0
+                     for site, stock, target in zip(self.customers, self.stocks, self.targets, strict=True)]
+            wanted = sum(needs) * self.spec.fill_rate
+            if wanted > 0:
+                ship = min(capacity, wanted)
+                for stock, need in zip(self.stocks, needs, strict=True):
+                    if need > 0:
+                        self._send(stock, ship * need / sum(needs))
+            self.track.set(WORKING if wanted > capacity else STARVED, env.now)
+            yield env.timeout(period_h)
+
+    def _send(self, stock: MaterialStock, quantity: float) -> None:
+        stock.on_order += quantity
+        self.shipped += quantity
+        self.in_transit += quantity
+        lead = float(self.spec.lead_time_days.sample(self.rng)) * HOURS_PER_DAY
+        event = self.net.env.timeout(lead)
+        event.callbacks.append(lambda _e: self._deliver(stock, quantity))
+
+    def _deliver(self, stock: MaterialStock, quantity: float) -> None:
+        self.in_transit -= quantity
+        stock.receive(quantity)
+
+
+def schedule_array(value: float | list[tuple[Any, float]], start: Any, days: int) -> np.ndarray:
+    """A constant or piecewise-constant [[date, value], ...] schedule as one value per day."""
+    out = np.zeros(days)
+    if isinstance(value, int | float):
+        out[:] = value
+        return out
+    for date, v in value:
+        first = max(0, (date - start).days)
+        out[first:] = v
+    return out

@@ -1,0 +1,164 @@
+"""Transport: where a site's output goes (the dispatcher) and how it gets there (lanes).
+
+A dispatcher sends each lot to the destination with the least work waiting for it (join the shortest
+queue, measured in hours of the destination's current speed), skipping full destinations; when every
+destination is full the sending stage is blocked. A lane either ships each lot at once (`immediate`)
+or loads trucks at a daily departure (`daily`), with a truck capacity in cartons that may bind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from sim.config import LaneSpec
+from sim.distributions import Dist
+from sim.entities.demand import Hub
+from sim.entities.lot import Lot
+from sim.entities.site import Site
+from sim.metrics import BLOCKED, STARVED, WORKING, StageTrack
+from sim.timebase import HOURS_PER_DAY
+
+if TYPE_CHECKING:
+    from sim.model import Network
+
+
+class Lane:
+    def __init__(self, net: Network, name: str, dest: Site | Hub, transit: Dist, spec: LaneSpec,
+                 rng: np.random.Generator, track: StageTrack | None) -> None:
+        self.net = net
+        self.env = net.env
+        self.name = name
+        self.dest = dest
+        self.transit = transit
+        self.spec = spec
+        self.rng = rng
+        self.track = track
+        self.windows = [((w.start - net.start).days * HOURS_PER_DAY, (w.end - net.start).days * HOURS_PER_DAY,
+                         w.factor) for w in spec.disruptions]
+        self.in_transit = 0
+        self.dock: deque[tuple[Lot, float]] = deque()  # (lot, time it reached the dock)
+        self.dock_masks = 0
+        self._loaded: simpy.Event | None = None
+        self.lead_times: list[float] = []  # per lot: hours from reaching the lane to arriving
+        if spec.mode == "daily":
+            self.env.process(self._departures())
+
+    def _factor(self, t: float) -> float:
+        for a, b, f in self.windows:
+            if a <= t < b:
+                return f
+        return 1.0
+
+    def send(self, lot: Lot) -> None:
+        if self.spec.mode == "immediate":
+            depart = self.env.now
+            while self._factor(depart) == 0.0:  # a closed lane holds lots until it reopens
+                depart = next(b for a, b, f in self.windows if a <= depart < b)
+            self._ship([lot], [self.env.now], depart)
+        else:
+            self.dock.append((lot, self.env.now))
+            self.dock_masks += lot.masks
+            if self._loaded is not None:
+                event, self._loaded = self._loaded, None
+                event.succeed()
+
+    def _ship(self, lots: list[Lot], since: list[float], depart: float) -> None:
+        delay = depart - self.env.now + float(self.transit.sample(self.rng)) * HOURS_PER_DAY
+        arrival = self.env.now + delay
+        self.lead_times.extend(arrival - t for t in since)
+        self.in_transit += sum(lot.masks for lot in lots)
+        event = self.env.timeout(delay)
+        event.callbacks.append(lambda _e, lots=lots: self._arrive(lots))
+
+    def _arrive(self, lots: list[Lot]) -> None:
+        for lot in lots:
+            self.in_transit -= lot.masks
+            self.net.receive(self.dest, lot)
+
+    def _next_departure(self, t: float) -> float:
+        day = math.floor(t / HOURS_PER_DAY)
+        dep = day * HOURS_PER_DAY + self.spec.departure_hour
+        if dep < t:
+            dep += HOURS_PER_DAY
+        while self._factor(dep) == 0.0:
+            dep += HOURS_PER_DAY
+        return dep
+
+    def _departures(self) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        carton = self.net.carton_size
+        while True:
+            if not self.dock:
+                if self.track is not None:
+                    self.track.set(STARVED, env.now)
+                self._loaded = env.event()
+                yield self._loaded
+            dep = self._next_departure(env.now)
+            yield env.timeout(dep - env.now)
+            if self.spec.truck_cartons is None:
+                room = math.inf
+            else:
+                room = self.spec.trucks * self.spec.truck_cartons * self._factor(dep)
+            load: list[Lot] = []
+            since: list[float] = []
+            while self.dock:
+                cartons = math.ceil(self.dock[0][0].masks / carton)
+                if load and cartons > room:
+                    break
+                room -= cartons
+                lot, t = self.dock.popleft()
+                self.dock_masks -= lot.masks
+                load.append(lot)
+                since.append(t)
+            self._ship(load, since, env.now)
+            if self.track is not None:  # the lane binds while lots are left on the dock
+                self.track.set(WORKING if self.dock else STARVED, env.now)
+            yield env.timeout(1e-9)  # leave the departure hour before the next look
+
+
+class Dispatcher:
+    """A site's outgoing route: its destinations and the lane to each."""
+
+    def __init__(self, net: Network, site: Site, lanes: list[Lane]) -> None:
+        self.net = net
+        self.site = site
+        self.lanes = lanes
+        self.hub_lanes = [lane for lane in lanes if isinstance(lane.dest, Hub)]
+        self.site_lanes = [(lane, lane.dest, lane.dest.input) for lane in lanes if isinstance(lane.dest, Site)]
+
+    def _choose(self, now: float) -> Lane | None:
+        if self.hub_lanes:  # hubs never refuse stock: spread over them
+            return min(self.hub_lanes, key=lambda lane: lane.dest.received)  # type: ignore[union-attr]
+        best: Lane | None = None
+        best_score = math.inf
+        for lane, dest, buffer in self.site_lanes:
+            if buffer.capacity_lots is not None and len(buffer.items) + buffer.inbound_lots >= buffer.capacity_lots:
+                continue
+            score = buffer.backlog_masks / (dest.stages[0].team.last_rate or 1e-9)
+            if dest.start_h > now:
+                score += dest.start_h - now
+            if score < best_score:
+                best, best_score = lane, score
+        return best
+
+    def send(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
+        env = self.net.env
+        lane = self._choose(env.now)
+        while lane is None:
+            if track is not None:
+                track.set(BLOCKED, env.now)
+            room = env.event()
+            for _, _, buffer in self.site_lanes:
+                buffer.notify_space(room)
+            yield room
+            lane = self._choose(env.now)
+        if isinstance(lane.dest, Site):
+            assert lane.dest.input is not None
+            lane.dest.input.reserve(lot)
+        lane.send(lot)

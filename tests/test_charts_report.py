@@ -1,0 +1,271 @@
+"""Charts and the HTML report, on a small but realistic results directory (tests/results_factory.py).
+
+Expected numbers are recomputed here from the Parquet tables with plain pandas, independently of the code
+under test, so a wrong aggregation (wrong scenario, failed runs counted, NaN handling) makes a test fail.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from sim import charts
+from sim.charts import ChartSkipped, ResultsSet, fmt_date, fmt_date_long, fmt_pct, make_all
+from sim.report import build_html, write_report
+
+try:  # tests/ may or may not become a package; the factory is importable either way
+    from tests.results_factory import build_results
+except ImportError:  # pragma: no cover - depends on how pytest puts tests/ on sys.path
+    from results_factory import build_results
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHART_NAMES = list(charts.CHARTS)
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_results(tmp_path_factory.mktemp("results") / "projet")
+
+
+@pytest.fixture(scope="module")
+def drawn(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every public chart function called once, into its own directory."""
+    out = tmp_path_factory.mktemp("charts")
+    rs = ResultsSet(results_dir)
+    return {name: getattr(charts, name)(rs, out) for name in CHART_NAMES}
+
+
+@pytest.fixture(scope="module")
+def report(results_dir: Path) -> tuple[Path, str]:
+    path = write_report(results_dir)
+    return path, path.read_text(encoding="utf-8")
+
+
+def _not_blank(path: Path) -> None:
+    """A drawn image has real contrast: many pixels far from the background colour."""
+    pixels = np.asarray(Image.open(path).convert("L"), dtype=float)
+    assert pixels.std() > 10, f"{path.name} looks blank (std {pixels.std():.1f})"
+    assert (pixels < 128).mean() > 0.005, f"{path.name} has almost no dark pixels"
+
+
+# ------------------------------------------------------------------------------------------ charts
+@pytest.mark.parametrize("name", CHART_NAMES)
+def test_chart_writes_readable_png_and_svg(drawn: dict[str, Path], name: str) -> None:
+    png = drawn[name]
+    assert png.name == f"{name}.png" and png.stat().st_size > 10_000
+    with Image.open(png) as image:
+        assert image.format == "PNG"
+        width, height = image.size
+        assert width >= 800 and height >= 400  # 150 dpi of a figure ≥ 5.3 × 2.7 in
+        assert image.info.get("dpi", (0, 0))[0] == pytest.approx(150, abs=1)
+    assert mpimg.imread(png).shape[:2] == (height, width)
+    _not_blank(png)
+    svg = png.with_suffix(".svg")
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    # svg.fonttype 'none' keeps text as text, which papers need to restyle it
+    assert any(el.tag.endswith("text") for el in root.iter())
+
+
+def _title(png: Path) -> str:
+    with Image.open(png) as image:
+        return image.text["Title"].replace("\n", " ")
+
+
+def test_cumulative_title_states_median_target_dates(results_dir: Path, drawn: dict[str, Path]) -> None:
+    runs = pd.read_parquet(results_dir / "runs.parquet")
+    base = runs[(runs["scenario"] == "base") & (runs["status"] == "ok")]
+    median_day = float(np.median(base["day_target.first_goal"]))
+    expected = fmt_date(pd.Timestamp("2020-03-30") + pd.Timedelta(days=math.floor(median_day)))
+    title = _title(drawn["cumulative_delivered"])
+    assert f"2 M masks reached on {expected} (median)" in title
+    assert "60 M not reached by 8 May" in title  # never reached in 40 days: stated, not hidden
+
+
+def test_bottleneck_title_states_the_switch(drawn: dict[str, Path]) -> None:
+    title = _title(drawn["bottleneck_timeline"])
+    assert re.search(r"certification \(weeks of 30 Mar–6 Apr\) → sewing \(weeks of 13 Apr–4 May\)", title), (
+        title
+    )
+
+
+def test_daily_output_title_peak_matches_data(results_dir: Path, drawn: dict[str, Path]) -> None:
+    series = pd.read_parquet(results_dir / "series.parquet")
+    sewn = series[(series["series"] == "sewn_by_kind") & (series["scenario"] == "base")]
+    med = sewn.groupby(["date", "key"])["value"].median().unstack().fillna(0)
+    peak = med.rolling(7, min_periods=1).mean().sum(axis=1).max()
+    title = _title(drawn["daily_output_by_kind"])
+    shown = float(re.search(r"peaked at ([\d,]+) masks/day", title)[1].replace(",", ""))
+    assert shown == pytest.approx(peak, rel=0.005)
+
+
+def test_missing_data_is_skipped_with_reason(tmp_path: Path) -> None:
+    one = build_results(tmp_path / "one", scenarios=("base",), replications=2, days=21, failed_runs=())
+    (one / "cohorts.parquet").unlink()
+    (one / "bottlenecks.parquet").unlink()
+    with pytest.raises(ChartSkipped, match="only one scenario"):
+        charts.scenario_comparison(one, tmp_path / "c")
+    assert not (tmp_path / "c" / "scenario_comparison.png").exists()
+    paths = make_all(one)
+    assert {n for n, p in paths.items() if p is None} == {
+        "scenario_comparison",
+        "rampup_cohorts",
+        "bottleneck_timeline",
+    }
+    assert all(p.exists() and p.with_suffix(".svg").exists() for p in paths.values() if p is not None)
+
+
+def test_failed_runs_are_excluded_from_tables(results_dir: Path) -> None:
+    rs = ResultsSet(results_dir)
+    assert list(rs.failed_runs["run_id"]) == ["faster_lab/r002"]
+    assert rs.table("series")["run_id"].nunique() == 5
+    assert rs.variants == ["base", "faster_lab"] and rs.base_variant == "base"
+
+
+def test_intervals() -> None:
+    mean, low, high = charts.t_interval([1.0, 2.0, 3.0])
+    assert (mean, high - mean) == (2.0, pytest.approx(4.302653 / math.sqrt(3), rel=1e-5))
+    share, low, high = charts.wilson_interval(0, 3)
+    assert (share, low) == (0.0, 0.0) and high == pytest.approx(0.5615, abs=1e-4)
+
+
+# ------------------------------------------------------------------------------------------ report
+def test_report_embeds_every_chart_and_nothing_external(report: tuple[Path, str]) -> None:
+    path, page = report
+    assert path.name == "report.html"
+    uris = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(uris) == len(CHART_NAMES) == page.count("<img ")
+    for name in CHART_NAMES:
+        assert f"id=chart-{name}>" in page
+    assert not re.search(r'(src|href)="(?!data:|#)', page), "external reference in a self-contained page"
+    assert "<script" not in page and "@media print" in page
+    assert (
+        page.index('id="headline"')
+        < page.index('id="charts"')
+        < page.index('id="assumptions"')
+        < page.index('id="reproducibility"')
+    )
+
+
+def test_report_headline_answers(results_dir: Path, report: tuple[Path, str]) -> None:
+    _, page = report
+    runs = pd.read_parquet(results_dir / "runs.parquet")
+    ok = runs[runs["status"] == "ok"]
+    base = ok[ok["scenario"] == "base"]
+    k = int(base["reached_by_date.first_goal"].sum())
+    assert f"{fmt_pct(k / len(base))} ({k}/{len(base)} runs; 95 % CI" in page
+    # bottleneck of the first week, from the table: mean over base replications of the network share
+    bn = pd.read_parquet(results_dir / "bottlenecks.parquet")
+    week0 = bn[
+        (bn["scenario"] == "base") & (bn["level"] == "network") & (bn["week_start"] == bn["week_start"].min())
+    ]
+    top = week0.groupby("stage")["share"].mean().sort_values(ascending=False)
+    assert top.index[0] == "certification"
+    assert (
+        f"week of {fmt_date_long(pd.Timestamp('2020-03-30'))}: <b>certification, {fmt_pct(top.iloc[0])}</b>"
+        in page
+    )
+    # ranking by mean masks delivered, failed run left out
+    means = ok.groupby("scenario")["masks_delivered"].mean().sort_values(ascending=False)
+    ranking = page[page.index("<ol class=ranking>") :]
+    assert ranking.index(f"<b>{means.index[0]}</b>") < ranking.index(f"<b>{means.index[1]}</b>")
+    failed = page[page.index("id=failed-runs") :]
+    assert "faster_lab/r002" in failed and "ConservationError" in failed
+
+
+def test_report_assumptions_and_reproducibility(results_dir: Path, report: tuple[Path, str]) -> None:
+    _, page = report
+    table = page[page.index("<table class=assumptions>") : page.index('id="reproducibility"')]
+    assert table.count("<tr>") == 1 + 5  # header + every manifest entry
+    assert table.count("<span class=source-assumption>assumption</span>") == 2  # None and "assumption"
+    assert "tutorials (H)" in table and '{"tri": [3, 10, 21]}' in table.replace("&quot;", '"')
+    # text from the results is escaped, never interpreted
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;free &amp; fast&lt;/b&gt;" in page
+    repro = page[page.index("<div class=repro>") :]
+    for text in (
+        "sha256:3f1c9a7be0d2",
+        "20200330",
+        "0123456789abcdef0123456789abcdef01234567",
+        "simpy 4.1.1",
+        "resilience run experiments/projet_resilience.yaml --replications 3 --out results/test",
+    ):
+        assert text in repro
+    seeds = pd.read_parquet(results_dir / "runs.parquet")["seed"]
+    assert all(str(s) in repro for s in seeds)
+
+
+def test_report_uses_summary_csv_when_present(results_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "with_summary"
+    shutil.copytree(results_dir, copy, ignore=shutil.ignore_patterns("charts", "report.html"))
+    pd.DataFrame(
+        {
+            "scenario": ["base", "faster_lab"],
+            "kpi": ["masks_delivered"] * 2,
+            "n": [3, 2],
+            "mean": [7_770_000.0, 1_230_000.0],
+            "ci_low": [7_700_000.0, 1_200_000.0],
+            "ci_high": [7_840_000.0, 1_260_000.0],
+        }
+    ).to_csv(copy / "summary.csv", index=False)
+    page = build_html(ResultsSet(copy), [])
+    ranking = page[page.index("<ol class=ranking>") :]
+    assert "7.8 M masks delivered" in ranking and "95 % CI 7.7 M–7.8 M" in ranking
+    assert ranking.index("<b>base</b>") < ranking.index("<b>faster_lab</b>")  # order follows the summary
+
+
+# ------------------------------------------------------------------------------------------ browser
+def _chromium(*args: str, user_dir: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={user_dir}",
+        *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_report_renders_in_headless_chromium(report: tuple[Path, str], tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed: cannot check the report in a browser")
+    path, page = report
+    shot = tmp_path / "report.png"
+    done = _chromium(
+        f"--screenshot={shot}", "--window-size=1280,2000", path.as_uri(), user_dir=tmp_path / "u1"
+    )
+    assert shot.exists(), done.stderr[-2000:]
+    with Image.open(shot) as image:
+        assert image.size == (1280, 2000)
+        grey = np.asarray(image.convert("L"), dtype=float)
+    assert grey.std() > 15 and (grey < 100).mean() > 0.01, "screenshot is blank"
+    # A copy with a probe: the marker is set only if every image decoded (complete and naturalWidth > 0).
+    probe = (
+        "<script>window.addEventListener('load', () => { const imgs = [...document.images];"
+        " const ok = imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);"
+        " document.body.setAttribute('data-images-ok', ok ? 'yes' : 'no');"
+        " document.body.setAttribute('data-image-count', String(imgs.length)); });</script>"
+    )
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    done = _chromium("--dump-dom", "--virtual-time-budget=10000", probed.as_uri(), user_dir=tmp_path / "u2")
+    dom = done.stdout
+    assert 'data-images-ok="yes"' in dom, done.stderr[-2000:]
+    assert f'data-image-count="{len(CHART_NAMES)}"' in dom
+    assert 'id="headline"' in dom and "Headline answers" in dom

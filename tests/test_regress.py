@@ -1,0 +1,89 @@
+"""The CI regression: passes on noise (other seeds), fails on real changes of the model, refuses a
+baseline made from another configuration."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim import cli
+from sim.processes.sewing import SewWork
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def small_experiment(tmp_path_factory) -> Path:
+    """The CI network, shorter and with fewer replications, so each regress call takes seconds."""
+    directory = tmp_path_factory.mktemp("regress")
+    data = yaml.safe_load((ROOT / "experiments" / "ci_regression.yaml").read_text())
+    data["horizon_days"] = 45
+    data["replications"] = 16
+    path = directory / "ci_small.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def baseline(small_experiment, tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("baseline")
+    code = cli.main(["regress", "--experiment", str(small_experiment), "--baseline", str(directory),
+                     "--update-baseline", "--workers", "1", "--out", str(directory / "run")])
+    assert code == 0
+    stored = json.loads((directory / "baseline.json").read_text())
+    assert stored["replications"] == 16 and "masks_delivered" in stored["kpis"]
+    return directory
+
+
+def regress(small_experiment, baseline, tmp_path, *extra) -> int:
+    return cli.main(["regress", "--experiment", str(small_experiment), "--baseline", str(baseline),
+                     "--workers", "1", "--out", str(tmp_path / "run"), *extra])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [101, 202, 303, 404, 505])
+def test_same_model_other_seed_passes(small_experiment, baseline, tmp_path, seed, capsys):
+    assert regress(small_experiment, baseline, tmp_path, "--seed", str(seed)) == 0
+    assert "no KPI moved beyond noise" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_sewing_ten_percent_slower_fails_and_names_the_kpis(small_experiment, baseline, tmp_path, monkeypatch,
+                                                            capsys):
+    original = SewWork.plan
+
+    def slower(self, lot, t):
+        plan = original(self, lot, t)
+        return None if plan is None else (plan[0] * 1.10, plan[1])
+
+    monkeypatch.setattr(SewWork, "plan", slower)
+    assert regress(small_experiment, baseline, tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION" in out and "masks_sewn" in out.split("REGRESSION")[1]
+
+
+@pytest.mark.slow
+def test_one_shift_fewer_at_the_biggest_site_fails(small_experiment, baseline, tmp_path, monkeypatch, capsys):
+    from sim.model import Network
+
+    original = Network._calendar
+
+    def one_shift_only(self, key):
+        return original(self, "one_shift" if key == "two_shifts" else key)
+
+    monkeypatch.setattr(Network, "_calendar", one_shift_only)
+    assert regress(small_experiment, baseline, tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "output.kind.industrial" in out.split("REGRESSION")[1]
+
+
+def test_a_baseline_from_another_configuration_is_refused(small_experiment, tmp_path, capsys):
+    directory = tmp_path / "baseline"
+    directory.mkdir()
+    (directory / "baseline.json").write_text(json.dumps({"config_hash": "0123456789abcdef", "kpis": {},
+                                                         "root_seed": 1}))
+    code = regress(small_experiment, directory, tmp_path)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "another configuration" in err and "0123456789abcdef" in err and "--update-baseline" in err

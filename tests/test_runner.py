@@ -1,0 +1,327 @@
+"""Tests of the execution layer (sim.runner): executors agree, runs resume, files are atomic, failures recorded.
+
+The simulate function and the specs come from the `model` fixture alone. It uses `tests/fake_model.py`
+until `sim.model.simulate` exists; to switch to the real model, change only `model` (and `SLOW_ENV`,
+the environment that makes each run slow enough for a subprocess to be interrupted midway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # `tests.fake_model` must import here and on every worker
+    sys.path.insert(0, str(REPO))
+
+from sim.manifest import TMP_PREFIX, spec_hash  # noqa: E402
+from sim.runner import TABLES, RunOutcome, run_seed, run_specs, safe_id  # noqa: E402
+from sim.spec import RunResult, RunSpec  # noqa: E402
+from tests import fake_model  # noqa: E402
+
+ALL_TABLES = ("runs", *TABLES)
+SLOW_ENV = {"FAKE_MODEL_SLEEP": "0.25"}  # seconds per run in the kill tests
+
+
+@dataclass(frozen=True)
+class ModelUnderTest:
+    """Where the simulate function and the specs come from (one place to switch to the real model)."""
+
+    simulate: Callable[[RunSpec], RunResult]
+    make_specs: Callable[..., list[RunSpec]]  # make_specs(replications, *, failing=False)
+
+    @property
+    def simulate_path(self) -> str:
+        """`module:function`, for `python -m sim.runner --simulate`."""
+        return f"{self.simulate.__module__}:{self.simulate.__qualname__}"
+
+    def specs(self, *, failing: bool = False) -> list[RunSpec]:
+        """The specs every test uses (18 ok runs; with `failing`, 3 more that raise)."""
+        return self.make_specs(6, failing=failing)
+
+
+@pytest.fixture(scope="session")
+def model() -> ModelUnderTest:
+    """The model under test: the fake one until sim.model.simulate exists."""
+    return ModelUnderTest(simulate=fake_model.simulate, make_specs=fake_model.make_specs)
+
+
+@pytest.fixture(scope="session")
+def reference(model: ModelUnderTest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted in-process run of the standard specs: the tables every other run must match."""
+    out = tmp_path_factory.mktemp("reference")
+    outcome = run_specs(model.specs(), out, simulate=model.simulate, workers=1, progress=False)
+    assert outcome.ok and not outcome.skipped
+    return out
+
+
+@pytest.fixture
+def worker_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for subprocesses and Dask workers: the repo on PYTHONPATH, no progress bars."""
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    monkeypatch.setenv("PYTHONPATH", path)
+    monkeypatch.delenv("FAKE_MODEL_SLEEP", raising=False)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def read_tables(out: Path) -> dict[str, pd.DataFrame]:
+    """The combined tables of a results directory."""
+    return {name: pd.read_parquet(out / f"{name}.parquet") for name in ALL_TABLES}
+
+
+def assert_same_results(out: Path, ref: Path) -> None:
+    """Same tables as the reference: equal frames; equal bytes (runs.parquet: all but wall_seconds)."""
+    got, want = read_tables(out), read_tables(ref)
+    for name in ALL_TABLES:
+        a, b = got[name], want[name]
+        if name == "runs":  # wall time is the one thing that differs between two runs of a spec
+            a, b = a.drop(columns="wall_seconds"), b.drop(columns="wall_seconds")
+            assert a.to_parquet(index=False) == b.to_parquet(index=False)
+        else:
+            assert (out / f"{name}.parquet").read_bytes() == (ref / f"{name}.parquet").read_bytes(), name
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
+
+
+def final_files(out: Path) -> list[Path]:
+    """Every file under `out` with a final name (no temporary component, not the lock file)."""
+    found = []
+    for root, dirs, files in os.walk(out):
+        dirs[:] = [d for d in dirs if not d.startswith(TMP_PREFIX)]
+        found += [Path(root) / f for f in files if not f.startswith(TMP_PREFIX) and f != ".lock"]
+    return found
+
+
+class Poller(threading.Thread):
+    """Reads every final-named file under a directory, over and over, until stopped.
+
+    A file that vanishes between listing and reading is fine (it was replaced); one that exists but
+    cannot be parsed is a half-written file and is recorded in `errors`.
+    """
+
+    def __init__(self, out: Path) -> None:
+        super().__init__(daemon=True)
+        self.out = out
+        self.stop = threading.Event()
+        self.errors: list[str] = []
+        self.reads = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for path in final_files(self.out):
+                try:
+                    if path.suffix == ".parquet":
+                        pq.read_table(path)
+                    elif path.suffix == ".json":
+                        json.loads(path.read_text(encoding="utf-8"))
+                    self.reads += 1
+                except FileNotFoundError:
+                    continue
+                except Exception as exc:
+                    self.errors.append(f"{path}: {type(exc).__name__}: {exc}")
+            time.sleep(0.005)
+
+    def __enter__(self) -> Poller:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.join()
+
+
+def done_runs(out: Path) -> int:
+    """How many run directories are complete (under their final name)."""
+    runs = out / "runs"
+    if not runs.is_dir():
+        return 0
+    return sum(1 for d in runs.iterdir() if not d.name.startswith(TMP_PREFIX) and (d / "run.json").exists())
+
+
+def start_runner(
+    model: ModelUnderTest, specs: list[RunSpec], out: Path, env: dict[str, str], workers: int = 2
+) -> subprocess.Popen[str]:
+    """`python -m sim.runner` on pickled specs, in its own session (so we can clean up its workers)."""
+    specs_file = out.parent / f"{out.name}.specs.pkl"
+    specs_file.write_bytes(pickle.dumps(specs))
+    cmd = [sys.executable, "-m", "sim.runner", str(specs_file), str(out), "--simulate", model.simulate_path]
+    cmd += ["--workers", str(workers), "--no-progress"]
+    return subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def reap(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str]:
+    """Wait for a runner subprocess, then kill what is left of its process group and read its stderr."""
+    try:
+        proc.wait(timeout=timeout)
+    finally:
+        # pool workers of a SIGKILLed runner end on their own within ~0.5 s; don't wait for that
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+    return proc.returncode, err
+
+
+# -------------------------------------------------------------------------------------------- tests
+def test_executors_give_identical_tables(
+    model: ModelUnderTest, reference: Path, tmp_path: Path, worker_env: dict[str, str]
+) -> None:
+    """workers=1, a process pool of 2, a Dask cluster by address and scheduler="local" write the same tables."""
+    from distributed import LocalCluster
+
+    pool = run_specs(model.specs(), tmp_path / "pool", simulate=model.simulate, workers=2, progress=False)
+    assert pool.ok and pool.executor.startswith("process pool")
+    assert_same_results(tmp_path / "pool", reference)
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    ) as cluster:
+        dask = run_specs(
+            model.specs(),
+            tmp_path / "dask",
+            simulate=model.simulate,
+            scheduler=cluster.scheduler_address,
+            progress=False,
+        )
+    assert dask.ok and dask.executor.startswith("dask scheduler tcp://")
+    assert_same_results(tmp_path / "dask", reference)
+
+    local = run_specs(model.specs(), tmp_path / "local", simulate=model.simulate, scheduler="local", progress=False)
+    assert local.ok and local.executor.startswith("dask LocalCluster")
+    assert_same_results(tmp_path / "local", reference)
+
+
+def test_layout_manifest_and_ids(model: ModelUnderTest, reference: Path) -> None:
+    """Per-run directories, identifying and param columns, seeds and the manifest are as documented."""
+    specs = model.specs()
+    tables = read_tables(reference)
+    runs = tables["runs"]
+    assert list(runs["run_id"]) == [s.run_id for s in specs]
+    assert list(runs.columns[:7]) == ["run_id", "scenario", "replication", "seed", "status", "error", "wall_seconds"]
+    assert list(runs["seed"]) == [run_seed(s) for s in specs]
+    assert (runs["status"] == "ok").all() and runs["error"].isna().all()
+    for key in {k for s in specs for k in s.point}:
+        assert f"param.{key}" in runs.columns
+    for name in TABLES:
+        assert list(tables[name].columns[:3]) == ["run_id", "scenario", "replication"]
+        order = {s.run_id: i for i, s in enumerate(specs)}
+        assert tables[name]["run_id"].map(order).is_monotonic_increasing  # spec order, not completion order
+    for spec in specs:
+        meta = json.loads((reference / "runs" / safe_id(spec.run_id) / "run.json").read_text())
+        assert meta["spec_hash"] == spec_hash(spec) and meta["status"] == "ok"
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["root_seed"] == specs[0].root_seed
+    assert {"python", "numpy", "pandas", "pyarrow", "sim"} <= set(manifest["versions"])
+    assert "git_commit" in manifest and manifest["executor"].startswith("sequential")
+    assert [r["run_id"] for r in manifest["runs"]] == [s.run_id for s in specs]
+    assert not [p for p in reference.rglob(f"{TMP_PREFIX}*")]
+
+
+def test_resume_reuses_matching_runs_only(model: ModelUnderTest, reference: Path, tmp_path: Path) -> None:
+    """A second call skips every run whose stored spec hash matches and reruns a changed spec."""
+    out = tmp_path / "resume"
+    specs = model.specs()
+    first = run_specs(specs[:5], out, simulate=model.simulate, workers=1, progress=False)
+    assert first.completed == [s.run_id for s in specs[:5]]
+    changed = dataclasses.replace(specs[1], scenario={**specs[1].scenario, "rate": 1.0})
+    second = run_specs([specs[0], changed, *specs[2:5]], out, simulate=model.simulate, workers=1, progress=False)
+    assert second.completed == [changed.run_id] and len(second.skipped) == 4
+    third = run_specs(
+        specs, out, simulate=model.simulate, workers=1, progress=False, manifest_extra={"experiment": "x"}
+    )
+    assert set(third.skipped) == {s.run_id for s in specs[:5]} - {changed.run_id}
+    assert_same_results(out, reference)
+    assert json.loads((out / "manifest.json").read_text())["experiment"] == "x"
+
+
+def test_failing_run_is_recorded_and_others_continue(model: ModelUnderTest, reference: Path, tmp_path: Path) -> None:
+    """A run that raises is recorded with its error and seed; the others finish; resume retries it."""
+    specs = model.specs(failing=True)
+    bad = [s for s in specs if s.scenario.get("fail")]
+    assert bad
+    out = tmp_path / "failing"
+    outcome: RunOutcome = run_specs(specs, out, simulate=model.simulate, workers=2, progress=False)
+    assert not outcome.ok
+    assert [run_id for run_id, _ in outcome.failed] == [s.run_id for s in bad]
+    assert all(error.startswith("ValueError: ") for _, error in outcome.failed)
+    assert len(outcome.completed) == len(specs) - len(bad)
+
+    runs = pd.read_parquet(out / "runs.parquet").set_index("run_id")
+    for spec in bad:
+        row = runs.loc[spec.run_id]
+        assert row["status"] == "failed" and row["error"].startswith("ValueError: ")
+        assert row["seed"] == run_seed(spec) and pd.isna(row["masks_delivered"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete_with_failures"
+    entries = {r["run_id"]: r for r in manifest["runs"]}
+    assert all(entries[s.run_id]["status"] == "failed" and entries[s.run_id]["error"] for s in bad)
+    ok_ids = set(read_tables(reference)["runs"]["run_id"])
+    for name in TABLES:  # the ok runs' rows are exactly the reference's
+        got = pd.read_parquet(out / f"{name}.parquet")
+        assert set(got["run_id"]) == ok_ids
+        pd.testing.assert_frame_equal(got, pd.read_parquet(reference / f"{name}.parquet"))
+
+    again = run_specs(specs, out, simulate=model.simulate, workers=1, progress=False)
+    assert [r for r, _ in again.failed] == [s.run_id for s in bad]  # retried, failed again
+    assert len(again.skipped) == len(specs) - len(bad) and not again.completed
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
+def test_killed_midway_then_resumed_matches(
+    model: ModelUnderTest, reference: Path, tmp_path: Path, worker_env: dict[str, str], sig: signal.Signals
+) -> None:
+    """Interrupt (SIGINT) or kill (SIGKILL) a runner subprocess midway, re-run: same tables as uninterrupted.
+
+    While the subprocesses run, every final-named file seen is read: none may be half-written.
+    """
+    specs = model.specs()
+    out = tmp_path / "killed"
+    with Poller(out) as poller:
+        proc = start_runner(model, specs, out, {**worker_env, **SLOW_ENV})
+        try:
+            deadline = time.monotonic() + 30
+            while done_runs(out) < 3 and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert proc.poll() is None, "the runner finished before it could be interrupted"
+            proc.send_signal(sig)
+        finally:
+            code, err = reap(proc)
+        if sig == signal.SIGINT:
+            assert code == 130, err
+            assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+            assert "interrupted" in err
+            assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+        else:
+            assert code == -signal.SIGKILL
+        done = done_runs(out)
+        assert 3 <= done < len(specs)
+        assert not (out / "runs.parquet").exists()
+
+        # resume in a subprocess too, so the combined tables' writes are also watched by the poller
+        proc = start_runner(model, specs, out, worker_env)
+        code, err = reap(proc, timeout=60)
+        assert code == 0, err
+    assert poller.reads > 0 and not poller.errors, poller.errors[:5]
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert sum(r["resumed"] for r in manifest["runs"]) == done  # every complete run dir was reused
+    assert not [p for p in out.rglob(f"{TMP_PREFIX}*")]
+    assert_same_results(out, reference)
