@@ -119,3 +119,42 @@ def weekly_headline(shares: pd.DataFrame, week_labels: list[str]) -> list[str]:
         top = week.loc[week["share"].idxmax()]
         lines.append(f"week of {label}: {top['stage']}, {top['share']:.0%}")
     return lines
+
+
+def group_activity(active: dict[str, np.ndarray], group_of: dict[str, str], weight: dict[str, float],
+                   start_h: dict[str, float], any_groups: set[str], horizon_h: float, resolution_h: float = 0.25
+                   ) -> dict[str, np.ndarray]:
+    """Active intervals of stage *groups* (all sewing stations of the network, all cutting stations ...).
+
+    The active-period method compares stations of a serial line. A network stage made of many parallel
+    stations is active when most of its capacity is: the stations at work hold at least half of the
+    nominal capacity of the stations open at that moment (a lone always-busy small workshop does not make
+    sewing the network's constraint). Groups in `any_groups` (supply, certification, transport: each
+    member is a separate gate every lot must pass) are active when any member is.
+    """
+    grid = (np.arange(int(np.ceil(horizon_h / resolution_h))) + 0.5) * resolution_h
+    busy: dict[str, np.ndarray] = {}
+    total: dict[str, np.ndarray] = {}
+    for name, intervals in active.items():
+        group = group_of[name]
+        iv = np.asarray(intervals, dtype=float).reshape(-1, 2)
+        on = _period_lengths(iv[np.argsort(iv[:, 0])] if len(iv) else iv, grid)[0] > 0
+        w = weight.get(name, 1.0)
+        opened = grid >= start_h.get(name, 0.0)
+        busy[group] = busy.get(group, np.zeros(len(grid))) + w * on
+        total[group] = total.get(group, np.zeros(len(grid))) + w * opened
+    out = {}
+    for group in busy:
+        if group in any_groups:
+            flag = busy[group] > 0
+        else:
+            flag = (total[group] > 0) & (busy[group] >= 0.5 * total[group])
+        out[group] = _runs(flag, resolution_h)
+    return out
+
+
+def _runs(flag: np.ndarray, resolution_h: float) -> np.ndarray:
+    """Grid cells where flag holds, as [start, end) intervals in hours."""
+    padded = np.concatenate([[False], flag, [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return (edges.reshape(-1, 2) * resolution_h).astype(float)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.bottleneck import bottleneck_shares, group_shares
+from sim.bottleneck import bottleneck_shares, group_activity, group_shares
 from sim.metrics import BLOCKED, OFF_SHIFT, STARVED, STATE_NAMES, WORKING, StageTrack, TrackInfo
 from sim.spec import RunResult, RunSpec
 from sim.timebase import HOURS_PER_DAY
@@ -255,18 +255,26 @@ def _lab_track(net: Network) -> StageTrack | None:
 
 
 def _bottleneck_table(net: Network) -> pd.DataFrame:
+    """Network level: stage groups (every sewing station together, ...); site level: a site's own stages."""
     weeks = np.arange(0, net.days, 7) * HOURS_PER_DAY
     week_dates = [net.start + dt.timedelta(days=int(w // HOURS_PER_DAY)) for w in weeks]
     active: dict[str, np.ndarray] = {}
     stage_of: dict[str, str] = {}
-    site_of: dict[str, str] = {}
+    weight: dict[str, float] = {}
+    start_h: dict[str, float] = {}
+    units = {id(unit.track): (site, unit) for site, unit in _units(net)}
     for tr in net.recorder.tracks:
         key = f"{tr.info.site}/{tr.info.stage}"
         active[key] = tr.active_array()
         stage_of[key] = tr.info.stage
-        site_of[key] = tr.info.site
+        if id(tr) in units:
+            site, unit = units[id(tr)]
+            weight[key] = unit.team.nominal_rate
+            start_h[key] = max(site.start_h, unit.team.first_day * HOURS_PER_DAY)
+    groups = group_activity(active, stage_of, weight, start_h, {"supply", "certification", "transport"},
+                            net.horizon_h, BOTTLENECK_RESOLUTION_H)
     frames = []
-    network = group_shares(bottleneck_shares(active, net.horizon_h, weeks, BOTTLENECK_RESOLUTION_H), stage_of)
+    network = bottleneck_shares(groups, net.horizon_h, weeks, BOTTLENECK_RESOLUTION_H)
     network["level"], network["site"] = "network", ""
     frames.append(network)
     for site in net.sites.values():

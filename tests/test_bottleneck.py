@@ -67,3 +67,15 @@ def test_in_the_model_a_slow_sewing_stage_is_the_bottleneck():
         assert week.loc[week["share"].idxmax(), "stage"] == "sew"
     site = result.bottlenecks[(result.bottlenecks["level"] == "site") & (result.bottlenecks["stage"] != "none")]
     assert site.groupby("stage")["share"].sum().idxmax() == "sew"
+
+
+def test_a_stage_group_is_active_when_most_of_its_capacity_is():
+    from sim.bottleneck import group_activity
+
+    horizon = 100.0
+    active = {"big/sew": np.array([[0.0, 50.0]]), "small/sew": np.array([[0.0, 100.0]]),
+              "mill/supply": np.array([[80.0, 90.0]]), "other/supply": np.empty((0, 2))}
+    groups = {k: k.split("/")[1] for k in active}
+    out = group_activity(active, groups, {"big/sew": 9.0, "small/sew": 1.0}, {}, {"supply"}, horizon, 1.0)
+    assert out["sew"].tolist() == [[0.0, 50.0]]  # the small always-busy workshop alone is not enough
+    assert out["supply"].tolist() == [[80.0, 90.0]]  # any supplier binding makes supply active
