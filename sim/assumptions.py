@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+_ITEM = re.compile(r"^(?P<indent>\s*)-\s+(?P<value>[^\s#].*)$")
 _KEY = re.compile(r"^(?P<indent>\s*)(?P<dash>-\s+)?(?P<key>[A-Za-z_][\w\-]*)\s*:\s*(?P<value>.*)$")
 
 
@@ -31,6 +32,7 @@ def extract(path: str | Path, numbers_only: bool = True) -> list[dict[str, str]]
     rows: list[dict[str, str]] = []
     stack: list[tuple[int, str]] = []  # (indent, full path) of the open mappings and list items
     list_index: dict[str, int] = {}
+    comment_of: dict[str, str] = {}  # key path -> its comment, inherited by list items without one
     pending_comment = ""
     for raw in Path(path).read_text(encoding="utf-8").splitlines():
         stripped = raw.strip()
@@ -38,6 +40,20 @@ def extract(path: str | Path, numbers_only: bool = True) -> list[dict[str, str]]
             pending_comment = stripped.lstrip("#").strip()
             continue
         match = _KEY.match(raw)
+        item = _ITEM.match(raw) if not match else None
+        if item:  # a list item that is a value, e.g. `- {x: 1}  # source`
+            indent = len(item["indent"])
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            parent = stack[-1][1] if stack else ""
+            index = list_index.get(parent, -1) + 1
+            list_index[parent] = index
+            value, comment = _split_comment(item["value"])
+            source = comment or pending_comment or _inherited(comment_of, parent)
+            pending_comment = ""
+            if not numbers_only or re.search(r"\d", value):
+                rows.append({"path": f"{parent}[{index}]", "value": value, "source": source or "not stated"})
+            continue
         if not match:
             continue
         indent = len(match["indent"])
@@ -59,6 +75,8 @@ def extract(path: str | Path, numbers_only: bool = True) -> list[dict[str, str]]
             value = value.split(None, 1)[1] if " " in value else ""
         source = comment or pending_comment
         pending_comment = ""
+        if source:
+            comment_of[full] = source
         if value in ("", "|", ">", ">-", "|-"):
             stack.append((indent, full))
             if value:  # a block scalar: its lines are text, not keys
@@ -69,3 +87,12 @@ def extract(path: str | Path, numbers_only: bool = True) -> list[dict[str, str]]
     return rows
 
 
+
+
+def _inherited(comment_of: dict[str, str], path: str) -> str:
+    """The comment of the nearest enclosing key that has one ('a.b[2].c' -> 'a.b[2].c', 'a.b', 'a')."""
+    while path:
+        if path in comment_of:
+            return comment_of[path]
+        path = re.sub(r"(\[\d+\]|\.?[^.\[\]]+)$", "", path)
+    return ""

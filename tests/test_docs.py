@@ -30,3 +30,21 @@ def test_the_readme_commands_are_what_ci_runs():
     test_command = next(line for line in readme.splitlines() if "pytest" in line and not line.startswith("#"))
     assert test_command.strip() in ci
     assert subprocess.run([sys.executable, "-m", "sim", "--help"], capture_output=True).returncode == 0
+
+
+def test_every_number_of_the_2020_case_carries_its_source_or_the_word_assumption():
+    from sim.assumptions import extract
+
+    rows = extract(ROOT / "experiments" / "projet_resilience.yaml")
+    assert len(rows) > 80
+    missing = [r["path"] for r in rows if r["source"] == "not stated"]
+    assert not missing, missing
+
+
+def test_the_assumption_reader_follows_nesting_lists_and_comments(tmp_path):
+    from sim.assumptions import extract
+
+    path = tmp_path / "s.yaml"
+    path.write_text("a:\n  # from the line above\n  b: 1\n  c:\n    - {x: 2}   # inline\n    - y: 3\nd: text\n")
+    rows = {r["path"]: r["source"] for r in extract(path)}
+    assert rows == {"a.b": "from the line above", "a.c[0]": "inline", "a.c[1].y": "not stated"}
