@@ -389,7 +389,7 @@ class TargetSpec(Strict):
 
 class Scenario(Strict):
     name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
+    description: str = Field("", description="free text")
     start: dt.date
     horizon_days: int = Field(ge=1, le=3650)
     lot_size: int = Field(ge=1)
@@ -758,3 +758,118 @@ def config_hash(data: Any) -> str:
 
 def deep_copy(data: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(data)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Field meanings, kept beside the schema so the generated reference (docs/experiments.md) states them.
+
+FIELD_DOCS: dict[type[BaseModel], dict[str, str]] = {
+    Scenario: {
+        "name": "identifier used for the results directory",
+        "start": "first simulated day (hour 0 is its midnight)",
+        "horizon_days": "simulated days",
+        "lot_size": "masks per cut lot: larger is faster, smaller resolves lead times better",
+        "seed": "root seed of the random streams",
+        "replications": "default number of replications",
+        "targets": "named goals; each becomes day_target.<name> and reached_by_date.<name> KPIs",
+        "holidays": "named lists of dates a calendar can refer to (fr_2020 is built in)",
+        "calendars": "named shift patterns",
+        "absenteeism": "share of people absent each day, and regional waves",
+        "archetypes": "overrides of the site-kind defaults (ceiling, first_mask_min, wright_rate, ...)",
+        "materials": "bill of materials per mask and the stage that consumes each",
+        "suppliers": "material suppliers and the sites they serve",
+        "sites": "production sites and hubs by name",
+        "groups": "families of similar sites expanded into <group>_01, <group>_02, ...",
+        "routes": "where each site's (or group's) output goes, and how",
+        "channels": "demand: who orders, how much, when, at what price",
+        "allocation": "how a hub shares scarce stock between open orders",
+        "certification": "the test lab, the design's certification and the site audits",
+        "quality": "in-line sampling inspection (needed when a site has an inspect stage)",
+        "packaging": "bag and carton sizes",
+    },
+    TargetSpec: {"masks": "the goal", "by": "the date it should be reached by (optional)",
+                 "measure": "what counts: masks delivered, sewn, or delivered free"},
+    CalendarSpec: {"shifts": "[start, end] clock times of each shift (HH:MM, end after start)",
+                   "weekdays": "days of the week the site works",
+                   "holidays": "a named holiday list or explicit dates off"},
+    AbsenteeismSpec: {"rate": "share of people absent each day: a number or [[date, rate], ...]",
+                      "waves": "correlated regional shocks"},
+    Wave: {"region": "sites of this region are hit", "start": "first day", "end": "day after the last",
+           "extra_rate": "added absence rate"},
+    MaterialSpec: {"unit": "unit of the quantities", "per_mask": "quantity per mask",
+                   "stage": "stage that consumes it (cut or pack)"},
+    SupplierSpec: {"material": "what it supplies", "capacity_per_day": "quantity per day: number or schedule",
+                   "lead_time_days": "delay from shipment to arrival", "customers": "sites or groups served",
+                   "disruptions": "windows when capacity is multiplied by a factor"},
+    Window: {"start": "first day", "end": "day after the last", "factor": "capacity multiplier (0 = shut)"},
+    SiteSpec: {"kind": "site archetype", "region": "for regional absenteeism waves", "calendar":
+               "calendar name, or [{from: date, calendar: name}, ...] to change it on dates",
+               "start": "first working day (default: the scenario start)", "stages": "stages performed",
+               "cohorts": "the people, by cohort", "stocks": "opening material stocks",
+               "ceiling": "efficiency ceiling for this site (default: the archetype's)",
+               "defect_trainee": "defect probability of a novice (default: archetype)",
+               "defect_skilled": "defect probability at the ceiling (default: archetype)",
+               "supervision": "how trainees are supervised", "audit": "this site's certification audit"},
+
+    StageSpec: {"minutes_per_mask": "standard time of a skilled worker per mask",
+                "mtbf_hours": "mean time between failures of one machine", "mttr_hours": "mean time to repair"},
+    Supervision: {"trainees_per_trainer": "trainees one trainer (or skilled person) can follow"},
+    CalendarChange: {"start": "from this date on", "calendar": "use this calendar"},
+    DateUniform: {"uniform": "[earliest, latest] date, whole days drawn uniformly"},
+    CertificationSpec: {"lab": "the test lab (none: no certification at all)", "design": "the standard design",
+                        "site_audit": "audits of each sewing site"},
+    Dist: {"const": "a constant", "tri": "triangular [min, mode, max]", "uniform": "uniform [low, high]",
+           "exp": "exponential with this mean", "normal": "normal [mean, sd], truncated at 0",
+           "lognormal": "lognormal [mean, cv]"},
+    Cohort: {"name": "unique within the site", "role": "trainee, skilled or trainer",
+             "size": "people per shift", "start": "first day (default: the site's)",
+             "stage": "the stage the cohort works at", "learning": "learning curve (default: archetype's)",
+             "absenteeism_factor": "multiplies the absence rate"},
+    Learning: {"model": "none, wright or exponential", "first_mask_min": "Wright: minutes for the first mask",
+               "rate": "Wright: learning rate (time × rate per doubling of output)",
+               "e0": "exponential: starting efficiency", "tau_days": "exponential: time constant in days",
+               "ceiling": "highest efficiency"},
+    GroupSpec: {"calendar": "calendar of every member", "cover_days": "order-up-to level in days of consumption",
+                "stocks": "opening stocks of every member", "audit": "members' certification audit",
+                "kind": "site archetype of every member", "count": "number of member sites",
+                "regions": "regions drawn from", "size": "people per member (a distribution)",
+                "start": "start date, or {uniform: [date, date]}", "role": "role of the non-skilled people",
+                "stages": "stages every member performs"},
+    RouteSpec: {"source": "site or group whose output this is", "to": "destination sites or groups",
+                "transit_days": "travel time", "lane": "how lots travel"},
+    LaneSpec: {"mode": "immediate: each lot leaves at once; daily: trucks leave at departure_hour",
+               "departure_hour": "hour of the daily departure", "trucks": "trucks per departure",
+               "disruptions": "windows with fewer (or no) departures"},
+    LabSpec: {"network_priority": "the network's samples go before the outside queue",
+              "benches": "parallel test benches", "tests_per_bench_per_day": "mean test rate of one bench",
+              "report_delay_days": "from test to verdict",
+              "background_per_day": "samples from outside the network: number or schedule",
+              "initial_backlog": "outside samples waiting on day 0"},
+    DesignSpec: {"certified": "the standard design is already approved",
+                 "submit": "date the design sample is sent", "pass_probability": "chance one submission passes",
+                 "adjust_days": "delay before a resubmission"},
+    SiteAuditSpec: {"required": "every sewing site needs an audit sample approved",
+                    "pass_probability": "chance an audit sample passes",
+                    "policy": "at_risk: produce and hold; wait: stop after the sample",
+                    "adjust_days": "delay before resubmitting", "on_fail": "what happens to held stock"},
+    AuditSpec: {"required": "this site needs an audit", "policy": "overrides the network policy"},
+    SamplingPlan: {"max_lot": "plan applies to lots up to this size", "sample": "masks sampled",
+                   "accept": "accept the lot with at most this many defective in the sample"},
+    QualitySpec: {"rework_minutes_per_mask": "sewing time to rework one defective mask",
+                  "sampling_plans": "single sampling plans by lot size", "on_reject": "sort (and rework) or scrap"},
+    PackagingSpec: {"bag_size": "masks per bag", "carton_size": "masks per carton (truck loads count cartons)"},
+    OrderSpec: {"date": "placed on", "masks": "quantity", "due": "due date"},
+    ChannelSpec: {"hub": "hub that serves it (default: the first)", "price": "EUR per mask (0 = free)",
+                  "priority": "lower is served first under the priority policy",
+                  "weekly_from": "standing demand starts", "due_days": "standing orders are due after",
+                  "orders": "one-off orders", "transit_days": "last-mile delivery time"},
+    AllocationSpec: {"policy": "priority, proportional or fcfs",
+                     "reserved_free_share": "share of each allocation reserved for free channels",
+                     "hour": "hour of the daily allocation"},
+}
+
+for _model, _docs in FIELD_DOCS.items():
+    for _name, _text in _docs.items():
+        if not _model.model_fields[_name].description:
+            _model.model_fields[_name].description = _text
+    _model.model_rebuild(force=True)

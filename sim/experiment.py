@@ -32,7 +32,7 @@ BASE = "base"
 class ScenarioVariant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    description: str = ""
+    description: str = Field("", description="what this scenario changes, in words")
     set: dict[str, Any] = Field(default_factory=dict, description="dotted path -> value")
 
 
@@ -41,8 +41,8 @@ class Sweep(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    grid: dict[str, list[Any]] | None = None
-    points: list[dict[str, Any]] | None = None
+    grid: dict[str, list[Any]] | None = Field(None, description="dotted path -> values; every combination")
+    points: list[dict[str, Any]] | None = Field(None, description="explicit points: [{path: value, ...}, ...]")
 
     @model_validator(mode="after")
     def _one(self) -> Sweep:
@@ -63,14 +63,15 @@ class Sweep(BaseModel):
 class ExperimentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
+    name: str = Field(pattern=NAME_PATTERN, description="names the results directory")
+    description: str = Field("", description="what the experiment asks")
     base: str = Field(description="the base scenario file, relative to the experiment file")
     base_scenario: str = Field(BASE, description="the scenario others are compared with")
-    scenarios: dict[str, ScenarioVariant] = Field(default_factory=lambda: {BASE: ScenarioVariant()})
-    sweep: Sweep | None = None
-    replications: int | None = Field(None, ge=1)
-    seed: int | None = Field(None, ge=0)
+    scenarios: dict[str, ScenarioVariant] = Field(default_factory=lambda: {BASE: ScenarioVariant()},
+                                                  description="named variants of the base")
+    sweep: Sweep | None = Field(None, description="points applied to every scenario")
+    replications: int | None = Field(None, ge=1, description="per scenario and point (default: the base's)")
+    seed: int | None = Field(None, ge=0, description="root seed (default: the base's)")
     kpis: list[str] | None = Field(None, description="KPIs to summarise (default: all)")
 
     @model_validator(mode="after")
