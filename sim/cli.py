@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                      help="override a scenario field by dotted path (repeatable)")
     run.add_argument("--no-report", action="store_true", help="skip charts and report.html")
+    run.add_argument("--screenshot", action="store_true", help="also render report.png with headless Chromium")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="show a progress bar (default: on a terminal outside CI)")
 
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="(re)write the charts and report.html of a results directory")
     rep.add_argument("results_dir")
+    rep.add_argument("--screenshot", action="store_true", help="also render report.png with headless Chromium")
 
     reg = sub.add_parser("regress", help="run the CI experiment and compare its KPIs with the baseline")
     reg.add_argument("--baseline", default="results/baseline", help="baseline directory")
@@ -147,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = write_summary(out, exp)
     print_summary(summary, exp)
     if not args.no_report:
-        write_charts_and_report(out)
+        write_charts_and_report(out, args.screenshot)
     for run_id, error in outcome.failed:
         print(f"failed: {run_id}: {error}", file=sys.stderr)
     if outcome.failed:
@@ -208,21 +210,26 @@ def print_summary(summary: Any, exp: Any) -> None:
             print(f"  {kpi:<36} {_fmt_value(kpi, mean, start):>22}{interval}{reached}")
 
 
-def write_charts_and_report(out: Path) -> None:
-    from sim.charts import make_all
+def write_charts_and_report(out: Path, screenshot: bool = False) -> None:
     from sim.report import write_report
 
-    charts = make_all(out)
-    report = write_report(out)
-    made = sum(1 for p in charts.values() if p)
+    report = write_report(out)  # draws the charts into out/charts as well
+    made = len(list((out / "charts").glob("*.png")))
     print(f"\n{made} charts in {out / 'charts'}; report: {report}")
+    if screenshot:
+        from sim.screenshot import screenshot as render
+
+        try:
+            print(f"screenshot: {render(report, out / 'report.png')}")
+        except RuntimeError as exc:
+            print(f"no screenshot: {exc}", file=sys.stderr)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.results_dir)
     if not (out / "runs.parquet").exists():
         raise BadInput(f"{out}: no runs.parquet here; give a directory written by 'resilience run'")
-    write_charts_and_report(out)
+    write_charts_and_report(out, args.screenshot)
     return EXIT_OK
 
 
