@@ -186,6 +186,10 @@ def _fmt_value(kpi: str, mean: float, start: dt.date) -> str:
     return f"{mean:.2f}"
 
 
+def _signed(value: float) -> str:
+    return "nan" if math.isnan(value) else (f"{value:+,.0f}" if abs(value) >= 1000 else f"{value:+.2f}")
+
+
 def print_summary(summary: Any, exp: Any) -> None:
     """A short table: per scenario, the targets, headline KPIs and fill rates with 95 % intervals."""
     start = exp.base.start
@@ -207,7 +211,10 @@ def print_summary(summary: Any, exp: Any) -> None:
                 total = int(rows["n"].max())
                 reached = f"  reached in {n_reached}/{total} runs" if n_reached < total else ""
             interval = "" if math.isnan(low) else f"  [{_fmt_value(kpi, low, start)} .. {_fmt_value(kpi, high, start)}]"
-            print(f"  {kpi:<36} {_fmt_value(kpi, mean, start):>22}{interval}{reached}")
+            diff = float(r.get("diff_vs_base", math.nan))
+            versus = "" if math.isnan(diff) else (f"  vs base {_signed(diff)} [{_signed(float(r['diff_ci_low']))}"
+                                                  f" .. {_signed(float(r['diff_ci_high']))}]")
+            print(f"  {kpi:<36} {_fmt_value(kpi, mean, start):>22}{interval}{reached}{versus}")
 
 
 def write_charts_and_report(out: Path, screenshot: bool = False) -> None:
