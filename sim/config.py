@@ -239,11 +239,17 @@ class SupplierSpec(Strict):
 
 
 class LaneSpec(Strict):
-    mode: Literal["immediate", "daily"] = "immediate"
+    mode: Literal["immediate", "daily", "full"] = "immediate"
     departure_hour: float = Field(17.0, ge=0, lt=24)
     trucks: int = Field(1, ge=1)
     truck_cartons: int | None = Field(None, ge=1, description="cartons per truck (None: never binding)")
     disruptions: list[Window] = Field(default_factory=list)
+
+
+def _lane_needs_capacity(lane: LaneSpec) -> LaneSpec:
+    if lane.mode == "full" and lane.truck_cartons is None:
+        raise ValueError("mode 'full' needs truck_cartons (when is a truck full?)")
+    return lane
 
 
 class RouteSpec(Strict):
@@ -258,6 +264,11 @@ class RouteSpec(Strict):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("lane")
+    @classmethod
+    def _lane(cls, lane: LaneSpec) -> LaneSpec:
+        return _lane_needs_capacity(lane)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -837,7 +848,8 @@ FIELD_DOCS: dict[type[BaseModel], dict[str, str]] = {
                 "stages": "stages every member performs"},
     RouteSpec: {"source": "site or group whose output this is", "to": "destination sites or groups",
                 "transit_days": "travel time", "lane": "how lots travel"},
-    LaneSpec: {"mode": "immediate: each lot leaves at once; daily: trucks leave at departure_hour",
+    LaneSpec: {"mode": "immediate: each lot leaves at once; daily: trucks leave at departure_hour; "
+                       "full: a truck leaves when truck_cartons are loaded",
                "departure_hour": "hour of the daily departure", "trucks": "trucks per departure",
                "disruptions": "windows with fewer (or no) departures"},
     LabSpec: {"network_priority": "the network's samples go before the outside queue",

@@ -118,6 +118,21 @@ def _kpis(net: Network) -> dict[str, float]:
         nominal += cap.sum()
         absent += lost_abs.sum()
         broken += lost_brk.sum()
+    trainees = reaching = trainee_hours = 0.0
+    for site, unit in _units(net, "sew"):
+        hours = site.calendar.hours_per_day[: net.days]
+        person_days = 0.0
+        for c in unit.team.cohorts:
+            person_days += float(c.present.sum())
+            if c.role == "trainee":
+                trainees += c.size
+                trainee_hours += float((c.present * hours).sum())
+                share = c.efficiency_by_day / c.ceiling
+                reaching += c.size if np.nanmax(share, initial=0.0) >= 0.8 - 1e-9 else 0
+        k[f"output_per_person_day.site.{site.name}"] = site.sewn / person_days if person_days else float("nan")
+    k["trainees"] = trainees
+    k["trainees_reaching_80pct"] = reaching
+    k["trainee_hours_worked"] = trainee_hours
     k["lost_capacity_share.absence"] = absent / nominal if nominal else float("nan")
     k["lost_capacity_share.breakdown"] = broken / nominal if nominal else float("nan")
     return k

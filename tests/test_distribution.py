@@ -115,3 +115,15 @@ def test_demand_collapse_stops_orders_and_cancels_what_is_open():
     delivered = result.series[(result.series["series"] == "delivered") & (result.series["key"] == "public")]
     assert delivered[delivered["day"] >= 30]["value"].sum() == 0  # nothing left to deliver after the cancel
     assert result.kpis["platform_stock_end"] > 0  # production goes on into stock
+
+
+def test_a_truck_that_leaves_when_full_carries_full_loads():
+    data = line(horizon_days=20, operators={"sew": 4, "cut": 4})
+    data["packaging"] = {"carton_size": 100}
+    data["routes"][0].update({"transit_days": 1, "lane": {"mode": "full", "truck_cartons": 10}})  # 1,000 masks
+    net = network(data)
+    hub = net.hubs["platform"]
+    lane = net.lanes[0]
+    assert hub.received % 1000 == 0 and hub.received > 0
+    assert lane.dock_masks < 1000  # what is left waits for a full truck
+    assert min(lane.lead_times) < 24 * 1.01 + 1e-9 <= max(lane.lead_times)  # the last lot of a load waits least

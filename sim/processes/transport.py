@@ -3,7 +3,8 @@
 A dispatcher sends each lot to the destination with the least work waiting for it (join the shortest
 queue, measured in hours of the destination's current speed), skipping full destinations; when every
 destination is full the sending stage is blocked. A lane either ships each lot at once (`immediate`)
-or loads trucks at a daily departure (`daily`), with a truck capacity in cartons that may bind.
+loads trucks at a daily departure (`daily`), with a truck capacity in cartons that may bind, or sends
+a truck as soon as it is full (`full`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Lane:
         self.in_transit = 0
         self.dock: deque[tuple[Lot, float]] = deque()  # (lot, time it reached the dock)
         self.dock_masks = 0
+        self.dock_cartons = 0
         self._loaded: simpy.Event | None = None
         self.lead_times: list[float] = []  # per lot: hours from reaching the lane to arriving
         if spec.mode == "daily":
@@ -61,12 +63,18 @@ class Lane:
             while self._factor(depart) == 0.0:  # a closed lane holds lots until it reopens
                 depart = next(b for a, b, f in self.windows if a <= depart < b)
             self._ship([lot], [self.env.now], depart)
-        else:
-            self.dock.append((lot, self.env.now))
-            self.dock_masks += lot.masks
-            if self._loaded is not None:
-                event, self._loaded = self._loaded, None
-                event.succeed()
+            return
+        self.dock.append((lot, self.env.now))
+        self.dock_masks += lot.masks
+        self.dock_cartons += math.ceil(lot.masks / self.net.carton_size)
+        if self.spec.mode == "full":
+            load = self.spec.trucks * (self.spec.truck_cartons or 1)
+            if self.dock_cartons >= load * self._factor(self.env.now) > 0:
+                lots, since = self._load(load)
+                self._ship(lots, since, self.env.now)
+        elif self._loaded is not None:
+            event, self._loaded = self._loaded, None
+            event.succeed()
 
     def _ship(self, lots: list[Lot], since: list[float], depart: float) -> None:
         delay = depart - self.env.now + float(self.transit.sample(self.rng)) * HOURS_PER_DAY
@@ -81,6 +89,23 @@ class Lane:
             self.in_transit -= lot.masks
             self.net.receive(self.dest, lot)
 
+    def _load(self, room: float) -> tuple[list[Lot], list[float]]:
+        """Take lots off the dock, first come first loaded, while their cartons fit (at least one lot)."""
+        carton = self.net.carton_size
+        load: list[Lot] = []
+        since: list[float] = []
+        while self.dock:
+            cartons = math.ceil(self.dock[0][0].masks / carton)
+            if load and cartons > room:
+                break
+            room -= cartons
+            lot, t = self.dock.popleft()
+            self.dock_masks -= lot.masks
+            self.dock_cartons -= cartons
+            load.append(lot)
+            since.append(t)
+        return load, since
+
     def _next_departure(self, t: float) -> float:
         day = math.floor(t / HOURS_PER_DAY)
         dep = day * HOURS_PER_DAY + self.spec.departure_hour
@@ -92,7 +117,6 @@ class Lane:
 
     def _departures(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        carton = self.net.carton_size
         while True:
             if not self.dock:
                 if self.track is not None:
@@ -105,17 +129,7 @@ class Lane:
                 room = math.inf
             else:
                 room = self.spec.trucks * self.spec.truck_cartons * self._factor(dep)
-            load: list[Lot] = []
-            since: list[float] = []
-            while self.dock:
-                cartons = math.ceil(self.dock[0][0].masks / carton)
-                if load and cartons > room:
-                    break
-                room -= cartons
-                lot, t = self.dock.popleft()
-                self.dock_masks -= lot.masks
-                load.append(lot)
-                since.append(t)
+            load, since = self._load(room)
             self._ship(load, since, env.now)
             if self.track is not None:  # the lane binds while lots are left on the dock
                 self.track.set(WORKING if self.dock else STARVED, env.now)
