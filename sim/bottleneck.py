@@ -1,31 +1,83 @@
-"""Bottleneck detection by the active-period method (Roser, Nakano & Tanaka, 2001; "shifting
-bottleneck detection", Proc. Winter Simulation Conference 2002).
+"""Bottleneck detection by the active-period method (Roser, Nakano & Tanaka: "A practical bottleneck
+detection method", Proc. Winter Simulation Conference 2001; "Shifting bottleneck detection", Proc. WSC
+2002).
 
-Each stage is *active* while it works (or, for supply, certification and transport, while it is the
-binding constraint) and inactive while it waits (starved or blocked). At any moment the stage whose
-current uninterrupted active period is the longest is the momentary bottleneck. Where the active period
-of one momentary bottleneck overlaps that of the next one, the bottleneck is *shifting*: during the
-overlap both are bottlenecks and the time is split equally between them. Exact ties of the longest
-period are split equally too. Time at which no stage is active is counted as `none`.
+What is implemented, precisely
+------------------------------
+Input: per stage, its *active periods*: maximal intervals [start, end) in hours during which the stage
+was not waiting (working, and for supply / certification / transport, binding). Intervals that touch or
+overlap are merged first, because the method is about *uninterrupted* activity.
 
-Implementation: time is sampled on a grid of `resolution_h` (the centre of each cell); for every stage the
-length of the active period covering each grid point is found by binary search over its sorted
-intervals, so the whole computation is a few numpy passes over a (stages × grid points) array.
+1. **Momentary bottleneck.** At time t, every stage active at t has an active period containing t; its
+   *length* is the full duration end - start of that period (the method is applied after the fact, so
+   the whole period is known, as in the published method). The stage whose period is the longest is
+   the momentary bottleneck. Ties (lengths equal after rounding to 1e-9 h) make every tied stage a bottleneck.
+2. **Bottleneck episodes.** Consecutive times with the same bottleneck stage *and* the same active
+   period of it form an episode; an episode has a stage and that stage's active period [s, e).
+3. **Shifting bottleneck.** For each pair of consecutive episodes (the previous and the next
+   bottleneck) of different stages, the overlap of their two active periods,
+   [max(s1, s2), min(e1, e2)), is a shifting period: both stages are bottlenecks throughout it. As in the
+   paper, this is the whole overlap of the two periods, not only the part where either stage was the
+   longest; so a stage can be a (shifting) bottleneck a little before its own episode starts or after it
+   ends. The rest of an episode is a *sole* bottleneck period of its stage.
+4. **Shares.** At each moment the bottlenecks (the longest stage, stages tied with it, and stages in a
+   shifting period there) share the moment equally: 1/k each when k stages are involved. (Roser et al.
+   report sole and shifting percentages per machine, which can add up to more than 100 %; splitting
+   keeps a week's shares summing to 1, as docs/results.md asks.) A moment at which no stage is active
+   goes to `none`. A week's share of a stage = the stage's weight summed over the week's moments /
+   the number of moments of that week within the horizon, so the shares of a week (with `none`) sum to 1.
+
+Discretisation: time is sampled at the centres of cells of `resolution_h` over [0, horizon_h); a cell
+counts wholly for what holds at its centre, so any boundary is resolved to within resolution_h / 2.
+Active periods still running at the horizon are cut there (their length is then a lower bound).
+
+Vectorisation: the period containing every cell is found by a binary search per stage
+(`np.searchsorted`), the longest stage per cell by a max over a (stages × cells) array, episodes from
+the change points of the leader, and the shifting marks with a difference array; no Python loop runs
+over cells or episodes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 NONE = "none"
 
+# Lengths are compared after rounding to this many decimals of an hour, so that two periods of the same
+# duration computed from different start times (e.g. 13.3 - 3.3 and 20.3 - 10.3) tie exactly.
+_LENGTH_DECIMALS = 9
+
+
+def _grid(horizon_h: float, resolution_h: float) -> np.ndarray:
+    """Cell centres over [0, horizon_h)."""
+    if resolution_h <= 0:
+        raise ValueError(f"resolution_h must be positive, got {resolution_h!r}")
+    return (np.arange(int(np.ceil(horizon_h / resolution_h - 1e-9))) + 0.5) * resolution_h
+
+
+def _merged(intervals: np.ndarray) -> np.ndarray:
+    """Sorted intervals with touching or overlapping ones merged into one uninterrupted period."""
+    iv = np.asarray(intervals, dtype=float).reshape(-1, 2)
+    iv = iv[iv[:, 1] > iv[:, 0]]
+    if len(iv) < 2:
+        return iv
+    iv = iv[np.argsort(iv[:, 0], kind="stable")]
+    running_end = np.maximum.accumulate(iv[:, 1])
+    # a new period starts where an interval begins after everything before it has ended
+    new = np.concatenate([[True], iv[1:, 0] > running_end[:-1]])
+    starts = iv[new, 0]
+    last = np.concatenate([np.flatnonzero(new)[1:] - 1, [len(iv) - 1]])
+    return np.column_stack([starts, running_end[last]])
+
 
 def _period_lengths(intervals: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each grid time: length, start and end of the active interval containing it (0, nan, nan if none)."""
+    """For each grid time: length, start and end of the (sorted, disjoint) interval containing it
+    (0, nan, nan where none does)."""
     if len(intervals) == 0:
-        zeros = np.zeros(len(grid))
-        return zeros, np.full(len(grid), np.nan), np.full(len(grid), np.nan)
+        return np.zeros(len(grid)), np.full(len(grid), np.nan), np.full(len(grid), np.nan)
     starts, ends = intervals[:, 0], intervals[:, 1]
     idx = np.searchsorted(starts, grid, side="right") - 1
     safe = np.clip(idx, 0, len(starts) - 1)
@@ -34,95 +86,125 @@ def _period_lengths(intervals: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray
     return length, np.where(inside, starts[safe], np.nan), np.where(inside, ends[safe], np.nan)
 
 
-def momentary_weights(active: dict[str, np.ndarray], horizon_h: float, resolution_h: float = 0.25
+def momentary_weights(active: Mapping[str, np.ndarray], horizon_h: float, resolution_h: float = 0.25
                       ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(stage names + 'none', weights[stages + 1, grid points] summing to 1 per point, grid times)."""
+    """The bottleneck weight of every stage at every grid time (steps 1-4 of the module docstring).
+
+    Returns (names, weights, grid): names are the stages in input order followed by 'none'; weights has
+    shape (len(names), len(grid)) and each column sums to 1 (1/k for each of k bottlenecks, or 1 for
+    'none' when no stage is active); grid holds the cell centres in hours.
+    """
     names = list(active)
-    grid = (np.arange(int(np.ceil(horizon_h / resolution_h))) + 0.5) * resolution_h
+    grid = _grid(horizon_h, resolution_h)
     n, k = len(names), len(grid)
-    lengths = np.zeros((n, k))
-    starts = np.full((n, k), np.nan)
-    ends = np.full((n, k), np.nan)
-    for i, name in enumerate(names):
-        iv = np.asarray(active[name], dtype=float).reshape(-1, 2)
-        iv = iv[np.argsort(iv[:, 0])] if len(iv) else iv
-        lengths[i], starts[i], ends[i] = _period_lengths(iv, grid)
     weights = np.zeros((n + 1, k))
-    if n == 0:
-        weights[0] = 1.0
-        return [NONE], weights, grid
-    longest = lengths.max(axis=0)
-    nobody = longest <= 0
-    ties = (lengths == longest) & ~nobody
-    weights[:n] = ties / np.maximum(ties.sum(axis=0), 1)
-    weights[n, nobody] = 1.0
-    # shifting bottlenecks: overlap of consecutive sole bottlenecks' active periods
-    leader = np.where(nobody, -1, lengths.argmax(axis=0))
-    cols = np.arange(k)
-    lead_start = np.where(nobody, np.nan, starts[np.maximum(leader, 0), cols])
-    lead_end = np.where(nobody, np.nan, ends[np.maximum(leader, 0), cols])
-    change = np.flatnonzero((leader[1:] != leader[:-1]) | (lead_start[1:] != lead_start[:-1]))
-    for c in change:
-        a, b = leader[c], leader[c + 1]
-        if a < 0 or b < 0 or a == b:
-            continue
-        lo = max(lead_start[c], lead_start[c + 1])
-        hi = min(lead_end[c], lead_end[c + 1])
-        if not hi > lo:
-            continue
-        # the overlap, limited to the two neighbouring sole-bottleneck runs
-        run_start = c
-        while run_start > 0 and leader[run_start - 1] == a and lead_start[run_start - 1] == lead_start[c]:
-            run_start -= 1
-        run_end = c + 1
-        while run_end + 1 < k and leader[run_end + 1] == b and lead_start[run_end + 1] == lead_start[c + 1]:
-            run_end += 1
-        span = np.arange(run_start, run_end + 1)
-        span = span[(grid[span] >= lo) & (grid[span] < hi)]
-        weights[:n, span] = 0.0
-        weights[a, span] = 0.5
-        weights[b, span] = 0.5
+    if n == 0 or k == 0:
+        weights[n] = 1.0
+        return [*names, NONE], weights, grid
+
+    lengths = np.zeros((n, k))
+    best = np.zeros(k)
+    leader = np.full(k, -1)
+    lead_start = np.full(k, np.nan)
+    lead_end = np.full(k, np.nan)
+    for i, name in enumerate(names):
+        length, start, end = _period_lengths(_merged(active[name]), grid)
+        length = np.round(length, _LENGTH_DECIMALS)
+        lengths[i] = length
+        # strictly longer replaces the leader, so on a tie the first stage leads the episode bookkeeping;
+        # the tied stages still share the weight below
+        better = length > best
+        best = np.where(better, length, best)
+        leader = np.where(better, i, leader)
+        lead_start = np.where(better, start, lead_start)
+        lead_end = np.where(better, end, lead_end)
+
+    someone = best > 0
+    involved = (lengths == best) & someone  # the longest stage(s)
+
+    # Episodes: runs of cells with the same leader and the same active period of it.
+    # (a period's start is copied, not recomputed, into every cell it covers, so exact equality is safe)
+    period = np.where(someone, lead_start, -np.inf)
+    change = np.flatnonzero((leader[1:] != leader[:-1]) | (period[1:] != period[:-1])) + 1
+    first = np.concatenate([[0], change])
+    ep_stage, ep_start, ep_end = leader[first], lead_start[first], lead_end[first]
+    # consecutive episodes of two different stages: the overlap of their periods is shifting
+    pair = (ep_stage[:-1] >= 0) & (ep_stage[1:] >= 0) & (ep_stage[:-1] != ep_stage[1:])
+    lo = np.maximum(ep_start[:-1], ep_start[1:])[pair]
+    hi = np.minimum(ep_end[:-1], ep_end[1:])[pair]
+    keep = hi > lo
+    if keep.any():
+        a, b = ep_stage[:-1][pair][keep], ep_stage[1:][pair][keep]
+        c_lo = np.searchsorted(grid, lo[keep], side="left")
+        c_hi = np.searchsorted(grid, hi[keep], side="left")
+        # difference array over (stage, cell): +1 where a shifting period starts, -1 where it ends
+        marks = np.zeros((n, k + 1), dtype=np.int32)
+        np.add.at(marks, (np.concatenate([a, b]), np.concatenate([c_lo, c_lo])), 1)
+        np.add.at(marks, (np.concatenate([a, b]), np.concatenate([c_hi, c_hi])), -1)
+        involved |= np.cumsum(marks, axis=1, dtype=np.int32)[:, :k] > 0
+
+    count = involved.sum(axis=0)
+    weights[:n] = np.divide(involved, count, out=np.zeros((n, k)), where=count > 0)
+    weights[n] = ~someone
     return [*names, NONE], weights, grid
 
 
-def bottleneck_shares(active: dict[str, np.ndarray], horizon_h: float, week_starts_h: np.ndarray,
+def bottleneck_shares(active: Mapping[str, np.ndarray], horizon_h: float, week_starts_h: Sequence[float] | np.ndarray,
                       resolution_h: float = 0.25) -> pd.DataFrame:
-    """Per week, the share of time each stage was the (momentary or shifting) bottleneck; 'none' where
-    no stage was active. Columns: week_index, stage, share (shares of a week sum to 1)."""
+    """Per week, the share of time each stage was the (sole or shifting) bottleneck.
+
+    active: stage id -> (k, 2) array of active intervals [start_h, end_h) in hours.
+    week_starts_h: increasing start hours of the weeks; week w covers [week_starts_h[w], the next start)
+    (the last week runs to the horizon). Time before the first start is not reported.
+    Returns columns week_index, stage, share, one row per stage with a non-zero share in a week plus a
+    `none` row for time when no stage was active; the shares of a week sum to 1 (a partial last week is
+    measured against its own length within the horizon).
+    """
+    starts = np.asarray(week_starts_h, dtype=float).reshape(-1)
+    if np.any(np.diff(starts) <= 0):
+        raise ValueError("week_starts_h must be strictly increasing")
     names, weights, grid = momentary_weights(active, horizon_h, resolution_h)
-    week = np.searchsorted(np.asarray(week_starts_h, dtype=float), grid, side="right") - 1
-    n_weeks = len(week_starts_h)
-    counts = np.bincount(week, minlength=n_weeks).astype(float)
-    rows = []
-    for i, name in enumerate(names):
-        totals = np.bincount(week, weights=weights[i], minlength=n_weeks)
-        for w in range(n_weeks):
-            if totals[w] > 0:
-                rows.append((w, name, totals[w] / counts[w]))
-    return pd.DataFrame(rows, columns=["week_index", "stage", "share"])
+    n_weeks = len(starts)
+    week = np.searchsorted(starts, grid, side="right") - 1
+    inside = week >= 0
+    # one-hot (cells × weeks) so the per-week sums of every stage are a single matrix product
+    onehot = np.zeros((len(grid), n_weeks))
+    onehot[np.flatnonzero(inside), week[inside]] = 1.0
+    totals = weights @ onehot
+    cells = onehot.sum(axis=0)
+    shares = np.divide(totals, cells, out=np.zeros_like(totals), where=cells > 0)
+    stage_idx, week_idx = np.nonzero(shares > 0)
+    order = np.lexsort((stage_idx, week_idx))
+    stage_idx, week_idx = stage_idx[order], week_idx[order]
+    return pd.DataFrame({"week_index": week_idx.astype(int),
+                         "stage": np.asarray(names, dtype=object)[stage_idx],
+                         "share": shares[stage_idx, week_idx]})
 
 
-def group_shares(shares: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
-    """Sum the shares of stage ids into groups (e.g. 'roubaix_pilot/sew' -> 'sew'); 'none' stays."""
+def group_shares(shares: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
+    """Sum the shares of stage ids into groups (e.g. 'roubaix_pilot/sew' -> 'sew'); ids not in `mapping`
+    (such as 'none') keep their own name. Returns week_index, stage (the group), share, sorted."""
     grouped = shares.assign(stage=shares["stage"].map(lambda s: mapping.get(s, s)))
     return grouped.groupby(["week_index", "stage"], as_index=False, sort=True)["share"].sum()
 
 
-def weekly_headline(shares: pd.DataFrame, week_labels: list[str]) -> list[str]:
-    """One plain line per week: 'week of 6 April: sew, 71 %' (the dominant group, 'none' excluded)."""
+def weekly_headline(shares: pd.DataFrame, week_labels: Sequence[str]) -> list[str]:
+    """One plain line per label: 'week of 6 April: sew, 71 %', naming the stage (or group) with the
+    largest share of week `i` for label `i`. `none` is never named; a week with no active stage reads
+    'week of 6 April: no stage active'. Ties go to the name first in alphabetical order."""
     lines = []
     for w, label in enumerate(week_labels):
-        week = shares[(shares["week_index"] == w) & (shares["stage"] != NONE)]
+        week = shares[(shares["week_index"] == w) & (shares["stage"] != NONE) & (shares["share"] > 0)]
         if week.empty:
             lines.append(f"week of {label}: no stage active")
             continue
-        top = week.loc[week["share"].idxmax()]
-        lines.append(f"week of {label}: {top['stage']}, {top['share']:.0%}")
+        top = week.sort_values(["share", "stage"], ascending=[False, True], kind="stable").iloc[0]
+        lines.append(f"week of {label}: {top['stage']}, {round(100 * float(top['share']))} %")
     return lines
 
 
-def group_activity(active: dict[str, np.ndarray], group_of: dict[str, str], weight: dict[str, float],
-                   start_h: dict[str, float], any_groups: set[str], horizon_h: float, resolution_h: float = 0.25
+def group_activity(active: Mapping[str, np.ndarray], group_of: Mapping[str, str], weight: Mapping[str, float],
+                   start_h: Mapping[str, float], any_groups: set[str], horizon_h: float, resolution_h: float = 0.25
                    ) -> dict[str, np.ndarray]:
     """Active intervals of stage *groups* (all sewing stations of the network, all cutting stations ...).
 
@@ -130,25 +212,22 @@ def group_activity(active: dict[str, np.ndarray], group_of: dict[str, str], weig
     stations is active when most of its capacity is: the stations at work hold at least half of the
     nominal capacity of the stations open at that moment (a lone always-busy small workshop does not make
     sewing the network's constraint). Groups in `any_groups` (supply, certification, transport: each
-    member is a separate gate every lot must pass) are active when any member is.
+    member is a separate gate every lot must pass) are active when any member is. A station counts as
+    open from `start_h` (default 0) and with capacity `weight` (default 1).
     """
-    grid = (np.arange(int(np.ceil(horizon_h / resolution_h))) + 0.5) * resolution_h
+    grid = _grid(horizon_h, resolution_h)
     busy: dict[str, np.ndarray] = {}
     total: dict[str, np.ndarray] = {}
     for name, intervals in active.items():
         group = group_of[name]
-        iv = np.asarray(intervals, dtype=float).reshape(-1, 2)
-        on = _period_lengths(iv[np.argsort(iv[:, 0])] if len(iv) else iv, grid)[0] > 0
+        on = _period_lengths(_merged(intervals), grid)[0] > 0
         w = weight.get(name, 1.0)
         opened = grid >= start_h.get(name, 0.0)
         busy[group] = busy.get(group, np.zeros(len(grid))) + w * on
         total[group] = total.get(group, np.zeros(len(grid))) + w * opened
     out = {}
     for group in busy:
-        if group in any_groups:
-            flag = busy[group] > 0
-        else:
-            flag = (total[group] > 0) & (busy[group] >= 0.5 * total[group])
+        flag = busy[group] > 0 if group in any_groups else (total[group] > 0) & (busy[group] >= 0.5 * total[group])
         out[group] = _runs(flag, resolution_h)
     return out
 
