@@ -127,3 +127,26 @@ def test_a_truck_that_leaves_when_full_carries_full_loads():
     assert hub.received % 1000 == 0 and hub.received > 0
     assert lane.dock_masks < 1000  # what is left waits for a full truck
     assert min(lane.lead_times) < 24 * 1.01 + 1e-9 <= max(lane.lead_times)  # the last lot of a load waits least
+
+
+def test_a_shut_lane_holds_lots_until_it_reopens():
+    data = line(horizon_days=14, operators={"sew": 4, "cut": 4})
+    data["routes"][0].update({"transit_days": 1, "lane": {"mode": "immediate", "disruptions": [
+        {"start": "2020-04-01", "end": "2020-04-06"}]}})  # hours [48, 168): shut
+    lane = network(data).lanes[0]
+    leads = np.asarray(lane.lead_times)
+    assert leads.min() == pytest.approx(24.0)  # outside the window: the transit time
+    assert leads.max() > 100  # a lot sent on 1 April waited for 6 April
+    assert np.all(leads >= 24.0 - 1e-9)
+
+
+def test_a_shut_supplier_ships_nothing_until_its_window_ends():
+    data = line(horizon_days=14, materials=True, operators={"sew": 4, "cut": 4})
+    data["sites"]["workshop"]["stocks"] = {"fabric": 100_000}
+    data["suppliers"] = {"elastic_mill": {"material": "elastic", "capacity_per_day": 5000, "lead_time_days": 1,
+                                          "customers": ["workshop"],
+                                          "disruptions": [{"start": "2020-03-30", "end": "2020-04-06"}]}}
+    net = network(data)
+    cut = next(t for t in net.recorder.tracks if t.info.stage == "cut")
+    assert cut.output[:8].sum() == 0  # shut for 7 days, then 1 day of lead time
+    assert cut.output[8:].sum() > 0

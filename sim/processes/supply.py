@@ -13,6 +13,7 @@ import simpy
 
 from sim.config import SupplierSpec
 from sim.entities.buffer import MaterialStock
+from sim.entities.disruption import Disruptions
 from sim.metrics import STARVED, WORKING, StageTrack
 from sim.timebase import HOURS_PER_DAY
 
@@ -36,19 +37,15 @@ class Supplier:
         self.track = track
         self.shipped = 0.0
         self.in_transit = 0.0
-        self.windows = [((w.start - net.start).days * HOURS_PER_DAY, (w.end - net.start).days * HOURS_PER_DAY,
-                         w.factor) for w in spec.disruptions]
+        self.disruptions = Disruptions(net.start, spec.disruptions)
         net.env.process(self._run())
-
-    def _factor(self, t: float) -> float:
-        return next((f for a, b, f in self.windows if a <= t < b), 1.0)
 
     def _run(self) -> Generator[simpy.Event, Any, None]:
         env = self.net.env
         period_h = self.spec.review_days * HOURS_PER_DAY
         while env.now < self.net.horizon_h:
             day = min(int(env.now // HOURS_PER_DAY), len(self.capacity_per_day) - 1)
-            capacity = self.capacity_per_day[day] * self.spec.review_days * self._factor(env.now)
+            capacity = self.capacity_per_day[day] * self.spec.review_days * self.disruptions.factor(env.now)
             horizon = env.now + self.lead_mean_h + period_h
             needs = [max(0.0, target - stock.level - stock.on_order) if site.start_h <= horizon else 0.0
                      for site, stock, target in zip(self.customers, self.stocks, self.targets, strict=True)]

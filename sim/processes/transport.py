@@ -20,6 +20,7 @@ import simpy
 from sim.config import LaneSpec
 from sim.distributions import Dist
 from sim.entities.demand import Hub
+from sim.entities.disruption import Disruptions
 from sim.entities.lot import Lot
 from sim.entities.site import Site
 from sim.metrics import BLOCKED, STARVED, WORKING, StageTrack
@@ -40,8 +41,7 @@ class Lane:
         self.spec = spec
         self.rng = rng
         self.track = track
-        self.windows = [((w.start - net.start).days * HOURS_PER_DAY, (w.end - net.start).days * HOURS_PER_DAY,
-                         w.factor) for w in spec.disruptions]
+        self.disruptions = Disruptions(net.start, spec.disruptions)
         self.in_transit = 0
         self.dock: deque[tuple[Lot, float]] = deque()  # (lot, time it reached the dock)
         self.dock_masks = 0
@@ -51,17 +51,9 @@ class Lane:
         if spec.mode == "daily":
             self.env.process(self._departures())
 
-    def _factor(self, t: float) -> float:
-        for a, b, f in self.windows:
-            if a <= t < b:
-                return f
-        return 1.0
-
     def send(self, lot: Lot) -> None:
         if self.spec.mode == "immediate":
-            depart = self.env.now
-            while self._factor(depart) == 0.0:  # a closed lane holds lots until it reopens
-                depart = next(b for a, b, f in self.windows if a <= depart < b)
+            depart = self.disruptions.reopening(self.env.now)  # a shut lane holds lots until it reopens
             self._ship([lot], [self.env.now], depart)
             return
         self.dock.append((lot, self.env.now))
@@ -69,7 +61,7 @@ class Lane:
         self.dock_cartons += math.ceil(lot.masks / self.net.carton_size)
         if self.spec.mode == "full":
             load = self.spec.trucks * (self.spec.truck_cartons or 1)
-            if self.dock_cartons >= load * self._factor(self.env.now) > 0:
+            if self.dock_cartons >= load * self.disruptions.factor(self.env.now) > 0:
                 lots, since = self._load(load)
                 self._ship(lots, since, self.env.now)
         elif self._loaded is not None:
@@ -111,7 +103,7 @@ class Lane:
         dep = day * HOURS_PER_DAY + self.spec.departure_hour
         if dep < t:
             dep += HOURS_PER_DAY
-        while self._factor(dep) == 0.0:
+        while self.disruptions.factor(dep) == 0.0:
             dep += HOURS_PER_DAY
         return dep
 
@@ -128,7 +120,7 @@ class Lane:
             if self.spec.truck_cartons is None:
                 room = math.inf
             else:
-                room = self.spec.trucks * self.spec.truck_cartons * self._factor(dep)
+                room = self.spec.trucks * self.spec.truck_cartons * self.disruptions.factor(dep)
             load, since = self._load(room)
             self._ship(load, since, env.now)
             if self.track is not None:  # the lane binds while lots are left on the dock
