@@ -32,6 +32,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from sim import analysis
+
 # --------------------------------------------------------------------------------------------------
 # Style
 # --------------------------------------------------------------------------------------------------
@@ -220,70 +222,29 @@ def _headline(fig: Figure, finding: str, detail: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Statistics (small, exact helpers; sim.analysis has the same names when it exists)
+# Statistics: sim.analysis, reduced to the (estimate, low, high) triples the charts draw
 # --------------------------------------------------------------------------------------------------
 
 
-def _t_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t interval of the mean of independent replications (NaN bounds if n < 2)."""
-    from scipy import stats
-
-    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-    if x.size == 0:
-        return (math.nan, math.nan, math.nan)
-    mean = float(x.mean())
-    if x.size < 2:
-        return (mean, math.nan, math.nan)
-    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return (mean, mean - half, mean + half)
-
-
-def _wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Share and Wilson score interval: sensible at 0/n and n/n, where the normal interval collapses."""
-    from scipy import stats
-
-    if n == 0:
-        return (math.nan, math.nan, math.nan)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    # At 0/n and n/n the bound is exactly 0 or 1; the formula leaves float residue there.
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return (p, low, high)
-
-
-def _welch_difference(
-    a: Sequence[float], b: Sequence[float], confidence: float = 0.95
-) -> tuple[float, float, float]:
-    """Difference of means b - a with a Welch t-interval (replications of two scenarios are independent)."""
-    from scipy import stats
-
-    xa = np.asarray([v for v in a if math.isfinite(v)], dtype=float)
-    xb = np.asarray([v for v in b if math.isfinite(v)], dtype=float)
-    if xa.size == 0 or xb.size == 0:
-        return (math.nan, math.nan, math.nan)
-    diff = float(xb.mean() - xa.mean())
-    if xa.size < 2 or xb.size < 2:
-        return (diff, math.nan, math.nan)
-    va, vb = xa.var(ddof=1) / xa.size, xb.var(ddof=1) / xb.size
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return (diff, diff, diff)
-    dof = (va + vb) ** 2 / (va**2 / (xa.size - 1) + vb**2 / (xb.size - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, dof) * se)
-    return (diff, diff - half, diff + half)
-
-
 def t_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high) of the mean; uses sim.analysis.t_interval when that module provides it."""
-    return _t_interval(values, confidence)
+    """(mean, low, high) of the Student-t interval of the mean; NaN bounds if n < 2."""
+    mean, _, low, high = analysis.t_interval(np.asarray([np.nan if v is None else v for v in values], dtype=float),
+                                             confidence)
+    return mean, low, high
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float, float]:
-    """(share, low, high) for a proportion."""
-    return _wilson_interval(successes, n, confidence)
+    """(share, low, high) for a proportion (Wilson score interval)."""
+    return analysis.wilson_interval(successes, n, confidence)
+
+
+def paired_difference(a: pd.Series, b: pd.Series, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Difference b - a over replications present in both (indexed by replication): scenarios share
+    their random streams replication by replication (common random numbers), so pairs are compared."""
+    common = a.index.intersection(b.index)
+    diff, _, low, high = analysis.paired_difference(a[common].to_numpy(dtype=float),
+                                                    b[common].to_numpy(dtype=float), confidence)
+    return diff, low, high
 
 
 def median_with_unreached(values: Iterable[float]) -> float:
@@ -530,6 +491,14 @@ class ResultsSet:
                 return (float(r["mean"]), float(r["low"]), float(r["high"]), n)
         mean, low, high = t_interval(values)
         return (mean, low, high, int(np.isfinite(values).sum()))
+
+    def kpi_by_replication(self, variant: str, kpi: str) -> pd.Series:
+        """A KPI of the ok runs of `variant`, indexed by replication number (for paired comparisons)."""
+        ok = self.ok_runs
+        if kpi not in ok.columns:
+            return pd.Series(dtype=float)
+        rows = ok[ok["variant"] == variant]
+        return pd.Series(rows[kpi].to_numpy(dtype=float), index=rows["replication"].to_numpy())
 
     def kpi_values(self, variant: str, kpi: str) -> np.ndarray:
         ok = self.ok_runs
@@ -1398,7 +1367,7 @@ def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
     axes = fig.subplots(len(kpis), 1, squeeze=False)[:, 0]
     finding = ""
     for ax, (column, label, higher_better) in zip(axes, kpis, strict=True):
-        base_values = rs.kpi_values(base, column)
+        base_values = rs.kpi_by_replication(base, column)
         ticks = []
         for j, variant in enumerate(ordered):
             mean, low, high, n = rs.kpi_interval(variant, column)
@@ -1409,7 +1378,7 @@ def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
             if variant == base:
                 ticks.append(f"{variant} (reference, n={n})")
                 continue
-            diff, dlo, dhi = _welch_difference(base_values, rs.kpi_values(variant, column))
+            diff, dlo, dhi = paired_difference(base_values, rs.kpi_by_replication(variant, column))
             if column.startswith("day_target") or column.endswith("_days"):
                 text = f"Δ {diff:+.1f} [{dlo:+.1f}, {dhi:+.1f}] days".replace("-", "−")
             else:
@@ -1424,9 +1393,9 @@ def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
         if not (column.startswith("day_target") or column.endswith("_days")):
             _count_axis(ax, "x")
     # The finding: the variant that moves the main KPI most, with its interval of the difference.
-    base_main = rs.kpi_values(base, MAIN_KPI)
+    base_main = rs.kpi_by_replication(base, MAIN_KPI)
     if base_main.size and MAIN_KPI in rs.ok_runs.columns:
-        diffs = {v: _welch_difference(base_main, rs.kpi_values(v, MAIN_KPI)) for v in others}
+        diffs = {v: paired_difference(base_main, rs.kpi_by_replication(v, MAIN_KPI)) for v in others}
         best = max(diffs, key=lambda v: diffs[v][0] if math.isfinite(diffs[v][0]) else -math.inf)
         d, lo, hi = diffs[best]
         ci = f" (95 % CI {fmt_signed_approx(lo)} to {fmt_signed_approx(hi)})" if math.isfinite(lo) else ""
@@ -1439,7 +1408,7 @@ def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
         fig,
         finding,
         "Mean per scenario with 95 % confidence interval; Δ = difference vs the base with a "
-        "Welch 95 % interval, in the KPI's unit.",
+        "95 % interval of the paired difference (same replications, common random numbers), in the KPI's unit.",
     )
     return fig, (
         "Key results per scenario with 95 % confidence intervals; Δ is the difference from the base "
