@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Protocol
 
 import simpy
 
 from sim.entities.lot import Lot
+
+
+class Sender(Protocol):
+    def wake(self) -> bool:
+        """Wake the sender if it waits for room; True if it was waiting."""
 
 
 class LotBuffer:
@@ -24,6 +30,7 @@ class LotBuffer:
         self.inbound_masks = 0
         self._nonempty: simpy.Event | None = None
         self._space: deque[simpy.Event] = deque()
+        self.senders: list[Sender] = []  # dispatchers that may wait for room here (registered once)
 
     # -- filling
     def reserve(self, lot: Lot) -> None:
@@ -49,10 +56,6 @@ class LotBuffer:
     def has_space(self) -> bool:
         return self.capacity_lots is None or len(self.items) + self.inbound_lots < self.capacity_lots
 
-    def notify_space(self, event: simpy.Event) -> None:
-        """Succeed `event` when this buffer next gets room (one event may wait on many buffers)."""
-        self._space.append(event)
-
     def wait_space(self) -> simpy.Event:
         event = self.env.event()
         self._space.append(event)
@@ -67,7 +70,7 @@ class LotBuffer:
     def take(self) -> Lot:
         lot = self.items.popleft()
         self.masks -= lot.masks
-        if self._space:
+        if self._space or self.senders:
             self._wake_senders()
         return lot
 
@@ -80,6 +83,11 @@ class LotBuffer:
             event = waiting.popleft()
             if not event.triggered:
                 event.succeed()
+                free -= 1
+        for sender in self.senders:
+            if free <= 0:
+                break
+            if sender.wake():
                 free -= 1
 
     @property

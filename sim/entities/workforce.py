@@ -110,9 +110,17 @@ class Team:
             sum(c.size * c.ceiling for c in cohorts) * MINUTES_PER_HOUR / std_min
         )  # masks per working hour with everyone present and trained (a routing hint)
         self.last_rate = self.nominal_rate
+        self._supervision_by_day: dict[int, tuple[float, float]] = {}
 
     def _supervision(self, day: int) -> tuple[float, float]:
-        """(learning speed of trainees, share of trainers' time spent training) on `day`."""
+        """(learning speed of trainees, share of trainers' time spent training) on `day` (memoised:
+        it depends on the day's presence only, and every lot of the day asks)."""
+        cached = self._supervision_by_day.get(day)
+        if cached is None:
+            cached = self._supervision_by_day[day] = self._compute_supervision(day)
+        return cached
+
+    def _compute_supervision(self, day: int) -> tuple[float, float]:
         trainees = trainers = 0
         for c in self.cohorts:
             if c.start_day <= day:

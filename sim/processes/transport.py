@@ -137,6 +137,18 @@ class Dispatcher:
         self.lanes = lanes
         self.hub_lanes = [lane for lane in lanes if isinstance(lane.dest, Hub)]
         self.site_lanes = [(lane, lane.dest, lane.dest.input) for lane in lanes if isinstance(lane.dest, Site)]
+        self._room: simpy.Event | None = None  # pending while every destination is full
+        for _, _, buffer in self.site_lanes:
+            buffer.senders.append(self)
+
+    def wake(self) -> bool:
+        """A destination got room: resume the blocked send, if any."""
+        room = self._room
+        if room is None:
+            return False
+        self._room = None
+        room.succeed()
+        return True
 
     def _choose(self, now: float) -> Lane | None:
         if self.hub_lanes:  # hubs never refuse stock: spread over them
@@ -159,10 +171,8 @@ class Dispatcher:
         while lane is None:
             if track is not None:
                 track.set(BLOCKED, env.now)
-            room = env.event()
-            for _, _, buffer in self.site_lanes:
-                buffer.notify_space(room)
-            yield room
+            self._room = env.event()
+            yield self._room
             lane = self._choose(env.now)
         if isinstance(lane.dest, Site):
             assert lane.dest.input is not None
