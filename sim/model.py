@@ -105,7 +105,7 @@ class Network:
         self.lead_time_sum = 0.0
         self.site_kinds = sorted({*(v.kind for v in s.sites.values()), *(g.kind for g in s.groups.values())})
         self.sewn_by_kind = {k: np.zeros(self.days) for k in self.site_kinds}
-        self.target_hits: dict[str, float] = {}
+        self.blocked_senders: dict[Any, None] = {}  # dispatchers waiting for room, in the order they blocked
         self._build()
 
     # ------------------------------------------------------------------------------------------ build
@@ -200,6 +200,8 @@ class Network:
             track = self.recorder.track(TrackInfo(name, spec.kind, spec.region, stage_name), calendar, OFF_SHIFT)
             # every stage takes lots from a buffer, but cutting, which draws on material stocks
             buffer = None if stage_name == "cut" else LotBuffer(self.env, self._buffer_lots(stage, team, calendar))
+            if buffer is not None:
+                buffer.blocked_senders = self.blocked_senders
             materials = [(stocks[m], mat.per_mask) for m, mat in s.materials.items() if mat.stage == stage_name]
             stages.append(StageUnit(stage_name, team, track, buffer, materials))
         site = Site(index, name, spec.kind, spec.region, start_day * HOURS_PER_DAY, calendar, stages, stocks,

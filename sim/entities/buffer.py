@@ -16,8 +16,10 @@ from sim.entities.lot import Lot
 
 
 class Sender(Protocol):
-    def wake(self) -> bool:
-        """Wake the sender if it waits for room; True if it was waiting."""
+    destinations: set[LotBuffer]
+
+    def wake(self) -> None:
+        """Resume the sender's blocked send."""
 
 
 class LotBuffer:
@@ -30,7 +32,10 @@ class LotBuffer:
         self.inbound_masks = 0
         self._nonempty: simpy.Event | None = None
         self._space: deque[simpy.Event] = deque()
-        self.senders: list[Sender] = []  # dispatchers that may wait for room here (registered once)
+        # senders (dispatchers) blocked because all their destinations are full, shared by every buffer of
+        # the network: a sender waits once, not once per destination
+        self.blocked_senders: dict[Sender, None] = {}
+        self.senders_waiting_here = 0  # how many of them could send here
 
     # -- filling
     def reserve(self, lot: Lot) -> None:
@@ -70,7 +75,7 @@ class LotBuffer:
     def take(self) -> Lot:
         lot = self.items.popleft()
         self.masks -= lot.masks
-        if self._space or self.senders:
+        if self._space or self.senders_waiting_here:
             self._wake_senders()
         return lot
 
@@ -84,11 +89,10 @@ class LotBuffer:
             if not event.triggered:
                 event.succeed()
                 free -= 1
-        for sender in self.senders:
-            if free <= 0:
-                break
-            if sender.wake():
-                free -= 1
+        if free > 0 and self.senders_waiting_here:
+            # blocked senders in the order they blocked (a dict keeps insertion order): first come, first served
+            for sender in [x for x in self.blocked_senders if self in x.destinations][: int(min(free, 1e9))]:
+                sender.wake()
 
     @property
     def backlog_masks(self) -> int:

@@ -138,17 +138,18 @@ class Dispatcher:
         self.hub_lanes = [lane for lane in lanes if isinstance(lane.dest, Hub)]
         self.site_lanes = [(lane, lane.dest, lane.dest.input) for lane in lanes if isinstance(lane.dest, Site)]
         self._room: simpy.Event | None = None  # pending while every destination is full
-        for _, _, buffer in self.site_lanes:
-            buffer.senders.append(self)
+        self.destinations = {buffer for _, _, buffer in self.site_lanes}
+        self.blocked = net.blocked_senders
 
-    def wake(self) -> bool:
-        """A destination got room: resume the blocked send, if any."""
+    def wake(self) -> None:
+        """A destination got room: resume the blocked send."""
         room = self._room
-        if room is None:
-            return False
+        assert room is not None
         self._room = None
+        del self.blocked[self]
+        for buffer in self.destinations:
+            buffer.senders_waiting_here -= 1
         room.succeed()
-        return True
 
     def _choose(self, now: float) -> Lane | None:
         if self.hub_lanes:  # hubs never refuse stock: spread over them
@@ -172,6 +173,9 @@ class Dispatcher:
             if track is not None:
                 track.set(BLOCKED, env.now)
             self._room = env.event()
+            self.blocked[self] = None
+            for buffer in self.destinations:
+                buffer.senders_waiting_here += 1
             yield self._room
             lane = self._choose(env.now)
         if isinstance(lane.dest, Site):
