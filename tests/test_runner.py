@@ -1,8 +1,8 @@
 """Tests of the execution layer (sim.runner): executors agree, runs resume, files are atomic, failures recorded.
 
-The simulate function and the specs come from the `model` fixture alone. It uses `tests/fake_model.py`
-until `sim.model.simulate` exists; to switch to the real model, change only `model` (and `SLOW_ENV`,
-the environment that makes each run slow enough for a subprocess to be interrupted midway).
+The simulate function and the specs come from the `model` fixture alone: the real model
+(`tests/slow_model.py` wraps `sim.model.simulate`; `SLOW_ENV` makes each run sleep first, so that a
+subprocess can be interrupted midway, without changing any result).
 """
 
 from __future__ import annotations
@@ -26,16 +26,16 @@ import pyarrow.parquet as pq
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # `tests.fake_model` must import here and on every worker
+if str(REPO) not in sys.path:  # `tests.slow_model` must import here and on every worker
     sys.path.insert(0, str(REPO))
 
 from sim.manifest import TMP_PREFIX, spec_hash  # noqa: E402
 from sim.runner import TABLES, RunOutcome, run_seed, run_specs, safe_id  # noqa: E402
 from sim.spec import RunResult, RunSpec  # noqa: E402
-from tests import fake_model  # noqa: E402
+from tests import slow_model  # noqa: E402
 
 ALL_TABLES = ("runs", *TABLES)
-SLOW_ENV = {"FAKE_MODEL_SLEEP": "0.25"}  # seconds per run in the kill tests
+SLOW_ENV = {"SLOW_MODEL_SLEEP": "0.25"}  # seconds per run in the kill tests
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ class ModelUnderTest:
 
 @pytest.fixture(scope="session")
 def model() -> ModelUnderTest:
-    """The model under test: the fake one until sim.model.simulate exists."""
-    return ModelUnderTest(simulate=fake_model.simulate, make_specs=fake_model.make_specs)
+    """The model under test: the real one."""
+    return ModelUnderTest(simulate=slow_model.simulate, make_specs=slow_model.make_specs)
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +75,7 @@ def worker_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Environment for subprocesses and Dask workers: the repo on PYTHONPATH, no progress bars."""
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     monkeypatch.setenv("PYTHONPATH", path)
-    monkeypatch.delenv("FAKE_MODEL_SLEEP", raising=False)
+    monkeypatch.delenv("SLOW_MODEL_SLEEP", raising=False)
     return {**os.environ, "PYTHONPATH": path}
 
 
@@ -240,7 +240,7 @@ def test_resume_reuses_matching_runs_only(model: ModelUnderTest, reference: Path
     specs = model.specs()
     first = run_specs(specs[:5], out, simulate=model.simulate, workers=1, progress=False)
     assert first.completed == [s.run_id for s in specs[:5]]
-    changed = dataclasses.replace(specs[1], scenario={**specs[1].scenario, "rate": 1.0})
+    changed = dataclasses.replace(specs[1], scenario={**specs[1].scenario, "lot_size": 77})
     second = run_specs([specs[0], changed, *specs[2:5]], out, simulate=model.simulate, workers=1, progress=False)
     assert second.completed == [changed.run_id] and len(second.skipped) == 4
     third = run_specs(
@@ -254,19 +254,19 @@ def test_resume_reuses_matching_runs_only(model: ModelUnderTest, reference: Path
 def test_failing_run_is_recorded_and_others_continue(model: ModelUnderTest, reference: Path, tmp_path: Path) -> None:
     """A run that raises is recorded with its error and seed; the others finish; resume retries it."""
     specs = model.specs(failing=True)
-    bad = [s for s in specs if s.scenario.get("fail")]
+    bad = [s for s in specs if s.scenario_name == "broken"]
     assert bad
     out = tmp_path / "failing"
     outcome: RunOutcome = run_specs(specs, out, simulate=model.simulate, workers=2, progress=False)
     assert not outcome.ok
     assert [run_id for run_id, _ in outcome.failed] == [s.run_id for s in bad]
-    assert all(error.startswith("ValueError: ") for _, error in outcome.failed)
+    assert all(error.startswith("ValidationError: ") and "lot_size" in error for _, error in outcome.failed)
     assert len(outcome.completed) == len(specs) - len(bad)
 
     runs = pd.read_parquet(out / "runs.parquet").set_index("run_id")
     for spec in bad:
         row = runs.loc[spec.run_id]
-        assert row["status"] == "failed" and row["error"].startswith("ValueError: ")
+        assert row["status"] == "failed" and row["error"].startswith("ValidationError: ")
         assert row["seed"] == run_seed(spec) and pd.isna(row["masks_delivered"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete_with_failures"
