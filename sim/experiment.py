@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.calibration.observations import Observation, check_observations
+from sim.calibration.settings import CalibrationSpec
 from sim.config import (
     NAME_PATTERN,
     Scenario,
@@ -73,6 +75,9 @@ class ExperimentSpec(BaseModel):
     replications: int | None = Field(None, ge=1, description="per scenario and point (default: the base's)")
     seed: int | None = Field(None, ge=0, description="root seed (default: the base's)")
     kpis: list[str] | None = Field(None, description="KPIs to summarise (default: all)")
+    observations: dict[str, Observation] = Field(default_factory=dict,
+                                                 description="what was observed, to calibrate against")
+    calibration: CalibrationSpec | None = Field(None, description="settings of `resilience calibrate`")
 
     @model_validator(mode="after")
     def _base_known(self) -> ExperimentSpec:
@@ -97,6 +102,7 @@ class Experiment:
         self.replications = spec.replications or base.replications
         self.seed = spec.seed if spec.seed is not None else base.seed
         self.points = spec.sweep.expand() if spec.sweep else [{}]
+        check_observations(spec.observations, base, file)
         self.resolved: dict[tuple[str, int], Scenario] = {}
         for scen_name, variant in spec.scenarios.items():
             for i, point in enumerate(self.points):

@@ -1,0 +1,103 @@
+"""Gaussian-process emulators of the model's mean output, one per observation, and their leave-out checks.
+
+Inputs are points of the unit cube (the parameter box rescaled); the output is the mean over a point's
+replications. The kernel is Constant x Matern(5/2) with one length scale per parameter (ARD) plus a white
+noise term that absorbs what is left of the replication noise in the means. The white term is dropped when
+predicting: the emulator's variance is that of the smooth mean function only, and the noise of one run
+around that mean enters the implausibility separately (its replication variance).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+NEIGHBOURS = 5  # replication variance at a new point: mean of the nearest run points' sample variances
+
+
+class EmulatorFailed(RuntimeError):
+    """An emulator missed its held-back runs: the wave must not go on with it."""
+
+
+@dataclass
+class Diagnostics:
+    """How an emulator did on runs it was not fitted to."""
+
+    observation: str
+    held_back: int
+    within_3sd: float  # share of held-back points whose standardized error is within +-3
+    max_abs_std_error: float
+    std_errors: list[float] = field(default_factory=list)
+    passed: bool = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {"observation": self.observation, "held_back": self.held_back, "within_3sd": self.within_3sd,
+                "max_abs_std_error": self.max_abs_std_error, "std_errors": self.std_errors, "passed": self.passed}
+
+
+class Emulator:
+    """E[f(x)] and Var_emulator(x) for one output, and the replication variance Var_rep(x) of one run."""
+
+    def __init__(self, name: str, seed: int = 0) -> None:
+        self.name = name
+        self.seed = seed
+        self._gp: GaussianProcessRegressor | None = None
+        self._x = np.empty((0, 0))
+        self._rep_var = np.empty(0)
+
+    def fit(self, x: np.ndarray, means: np.ndarray, rep_vars: np.ndarray) -> Emulator:
+        """x: points in the unit cube (n, d); means and sample variances over each point's replications."""
+        d = x.shape[1]
+        kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(np.full(d, 0.5), (1e-2, 1e2), nu=2.5)
+                  + WhiteKernel(1e-2, (1e-8, 1.0)))
+        gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2,
+                                      random_state=self.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gp.fit(x, means)
+        gp.kernel_ = gp.kernel_.k1  # predict the smooth mean: drop the white noise (see the module docstring)
+        self._gp = gp
+        self._x = x
+        self._rep_var = np.asarray(rep_vars, dtype=float)
+        return self
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of the emulated mean output at each row of x."""
+        assert self._gp is not None, "fit first"
+        mean, sd = self._gp.predict(x, return_std=True)
+        return mean, np.square(sd)
+
+    def replication_variance(self, x: np.ndarray) -> np.ndarray:
+        """Variance of one run around the mean at x, from the nearest run points (noise varies over the space)."""
+        k = min(NEIGHBOURS, len(self._x))
+        out = np.empty(len(x))
+        for start in range(0, len(x), 2048):
+            block = x[start:start + 2048]
+            dist = ((block[:, None, :] - self._x[None, :, :]) ** 2).sum(axis=2)
+            nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
+            out[start:start + 2048] = self._rep_var[nearest].mean(axis=1)
+        return out
+
+
+def fit_checked(name: str, x: np.ndarray, means: np.ndarray, rep_vars: np.ndarray, reps: int,
+                held_back: np.ndarray, min_within: float = 0.95, seed: int = 0) -> tuple[Emulator, Diagnostics]:
+    """Fit on the points not held back, check against the held-back ones, then refit on all of them.
+
+    A held-back point's standardized error is (mean of its runs - emulator mean) / sqrt(Var_emulator +
+    Var_rep / reps): the emulator's own uncertainty plus the noise of a mean of `reps` runs.
+    """
+    train = np.ones(len(x), dtype=bool)
+    train[held_back] = False
+    check = Emulator(name, seed).fit(x[train], means[train], rep_vars[train])
+    mu, var = check.predict(x[held_back])
+    scale = np.sqrt(var + rep_vars[held_back] / reps)
+    errors = (means[held_back] - mu) / np.where(scale > 0, scale, np.finfo(float).tiny)
+    within = float(np.mean(np.abs(errors) <= 3.0)) if len(errors) else float("nan")
+    diag = Diagnostics(name, len(errors), within, float(np.max(np.abs(errors))) if len(errors) else float("nan"),
+                       [float(e) for e in errors], passed=bool(len(errors) and within >= min_within))
+    return Emulator(name, seed).fit(x, means, rep_vars), diag
