@@ -74,7 +74,7 @@ class Settings:
     points_per_wave: int = 40
     replications: int = 3
     cutoff: float = 3.0
-    holdout_share: float = 0.2
+    holdout_share: float = 0.25
     min_within_3sd: float = 0.95
     uniform_sample: int = 20_000
     stop_ratio: float = 0.9  # stop when a wave keeps more than this share of what the previous wave left
@@ -140,6 +140,16 @@ def implausibility(unit: np.ndarray, emulators: Sequence[Emulator], targets: Seq
     return out
 
 
+def held_back(unit: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Points to check the emulators on: a random share of the design, never a point at the edge of the design
+    in some parameter (the final emulator is fitted to those, so checking it there would test an extrapolation
+    it never makes)."""
+    edges = set(np.argmin(unit, axis=0)) | set(np.argmax(unit, axis=0))
+    inner = np.array([i for i in range(len(unit)) if i not in edges])
+    size = min(len(inner), max(1, round(share * len(unit))))
+    return rng.choice(inner, size=size, replace=False)
+
+
 def maximin_subset(candidates: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Greedy maximin: start anywhere, then always add the candidate farthest from those chosen."""
     if len(candidates) <= n:
@@ -196,8 +206,7 @@ def history_match(box: Box, targets: list[Target], evaluate: Evaluate, settings:
             break
         means = outputs.mean(axis=1)
         rep_vars = outputs.var(axis=1, ddof=1)
-        n = len(unit)
-        held = rng.choice(n, size=max(1, round(s.holdout_share * n)), replace=False)
+        held = held_back(unit, s.holdout_share, rng)
         failures = []
         for j, t in enumerate(targets):
             em, diag = fit_checked(t.name, unit, means[:, j], rep_vars[:, j], outputs.shape[1], held,

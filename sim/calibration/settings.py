@@ -18,7 +18,7 @@ class CalibrationSpec(BaseModel):
     discrepancy_share: float = Field(
         0.05, ge=0, description="model discrepancy sd as a share of the observed value (assumption), unless an "
                                 "observation gives discrepancy_sd")
-    holdout_share: float = Field(0.2, gt=0, lt=1, description="share of a wave's points held back to check "
+    holdout_share: float = Field(0.25, gt=0, lt=1, description="share of a wave's points held back to check "
                                                               "the emulators")
     min_within_3sd: float = Field(0.95, gt=0, le=1, description="an emulator passes when at least this share "
                                                                 "of held-back points lies within 3 sd")
