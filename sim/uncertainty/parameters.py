@@ -53,11 +53,11 @@ class UncertainParameter(BaseModel):
 
     label: str = Field(min_length=1, description="the parameter in words, as the report shows it")
     source: str = Field(min_length=1, description="where the range comes from (or 'assumption: ...')")
-    uniform: tuple[Bound, Bound] | None = None
-    triangular: tuple[Bound, Bound, Bound] | None = None
-    loguniform: tuple[float, float] | None = None
-    truncnormal: TruncNormal | None = None
-    discrete: list[Bound] | None = Field(None, min_length=1)
+    uniform: tuple[Bound, Bound] | None = Field(None, description="[low, high]: numbers or dates")
+    triangular: tuple[Bound, Bound, Bound] | None = Field(None, description="[low, mode, high]: numbers or dates")
+    loguniform: tuple[float, float] | None = Field(None, description="[low, high], 0 < low: uniform in log")
+    truncnormal: TruncNormal | None = Field(None, description="normal(mean, sd) truncated to [low, high]")
+    discrete: list[Bound] | None = Field(None, min_length=1, description="equally likely values")
     integer: bool | None = Field(None, description="round draws to whole numbers (default: as the base value)")
     also: list[str] = Field(default_factory=list, description="further paths given the same value")
 
