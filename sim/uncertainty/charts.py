@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.charts import PALETTE, STYLE, _count_axis, _date_axis, _figure, _headline, _save, fmt_count, round_sig
-from sim.uncertainty.labels import INDEX_WORDS, kpi_unit, kpi_words
+from sim.uncertainty.labels import INDEX_WORDS, capitalised, kpi_unit, kpi_words
 from sim.uncertainty.sensitivity import RANK_INDEX, ranking
 from sim.uncertainty.study import NOMINAL
 
@@ -57,7 +57,7 @@ def ranking_chart(table: pd.DataFrame, kpi: str, method: str, labels: dict[str, 
         ax.set_xlim(left=min(0.0, float(ranked["ci_low"].min())) if method == "lhs" else 0.0)
         ax.legend(loc="lower right")
         top = ranked.iloc[0]
-        finding = f"{words.capitalize()}: most influential is {labels.get(top['parameter'], top['parameter'])}"
+        finding = f"{capitalised(words)}: most influential is {labels.get(top['parameter'], top['parameter'])}"
         _headline(fig, finding, f"{len(ranked)} most influential of the uncertain parameters ({method} design); "
                                 "bars: 95 % bootstrap intervals.")
         return _save(fig, out_dir, name)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.charts import fmt_count, stage_name
 from sim.uncertainty.charts import bottleneck_agreement_chart, fan_chart, ranking_chart
-from sim.uncertainty.labels import INDEX_WORDS, fmt_effect, kpi_words
+from sim.uncertainty.labels import INDEX_WORDS, capitalised, fmt_effect, fmt_interval, kpi_words
 from sim.uncertainty.sensitivity import ALL, RANK_INDEX, SENSITIVITY_FILE, ranking
 from sim.uncertainty.study import DESIGN_FILE, NOMINAL, PARAMETERS_FILE
 
@@ -54,14 +54,14 @@ def sentence(table: pd.DataFrame, kpi: str, labels: dict[str, str], targets: dic
 
     def cite(row: pd.Series) -> str:
         return (f"{labels.get(row['parameter'], row['parameter'])} ({symbol} {fmt_effect(row['value'], kpi, index)}, "
-                f"95 % {fmt_effect(row['ci_low'], kpi, index)} to {fmt_effect(row['ci_high'], kpi, index)})")
+                f"95 % {fmt_interval(row['ci_low'], row['ci_high'], kpi, index)})")
 
     lead = ranked["strength"].iloc[0]
     strong = ranked[ranked["strength"] >= 0.5 * lead].head(3)
     if len(strong) < 2 and len(ranked) > 1:
         strong = ranked.head(2)
-    weak = ranked[ranked["strength"] < NEGLIGIBLE * lead]
-    text = f"{kpi_words(kpi, targets, start).capitalize()} depends mostly on " + " and ".join(
+    weak = ranked[(ranked["strength"] < NEGLIGIBLE * lead) & ~ranked["parameter"].isin(strong["parameter"])]
+    text = f"{capitalised(kpi_words(kpi, targets, start))} depends mostly on " + " and ".join(
         cite(r) for _, r in strong.iterrows())
     if len(weak):
         names = [labels.get(p, p) for p in weak["parameter"]]
@@ -88,12 +88,17 @@ def _robustness(agreement: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, 
     items = []
     if not agreement.empty:
         lead = agreement.loc[agreement.groupby("week_start")["share_of_points"].idxmax()].sort_values("week_start")
-        for _, r in lead.iterrows():
-            week = pd.Timestamp(r["week_start"])
-            robust = r["share_of_points"] >= ROBUST_SHARE
-            items.append(f"<li>Week of {week.day} {week.strftime('%B')}: {_e(stage_name(r['stage']))} limits the "
-                         f"network in {r['share_of_points']:.0%} of design points — "
-                         f"<b>{'robust' if robust else 'not robust'}</b></li>")
+        lead = lead.assign(robust=lead["share_of_points"] >= ROBUST_SHARE)
+        run_id = (lead[["stage", "robust"]] != lead[["stage", "robust"]].shift()).any(axis=1).cumsum()
+        for _, weeks in lead.groupby(run_id, sort=True):
+            first, last = pd.Timestamp(weeks["week_start"].iloc[0]), pd.Timestamp(weeks["week_start"].iloc[-1])
+            when = (f"Week of {first.day} {first.strftime('%B')}" if first == last else
+                    f"Weeks of {first.day} {first.strftime('%B')} to {last.day} {last.strftime('%B')}")
+            low, high = weeks["share_of_points"].min(), weeks["share_of_points"].max()
+            share = f"{low:.0%}" if round(low, 2) == round(high, 2) else f"{low:.0%}–{high:.0%}"
+            robust = bool(weeks["robust"].iloc[0])
+            items.append(f"<li>{when}: {_e(stage_name(weeks['stage'].iloc[0]))} limits the network in {share} of "
+                         f"design points — <b>{'robust' if robust else 'not robust'}</b></li>")
     design = runs[(runs["scenario"] != NOMINAL) & (runs["status"] == "ok")]
     for name, target in targets.items():
         column = f"reached_by_date.{name}"
@@ -179,7 +184,7 @@ def section_html(results_dir: str | Path) -> str:
         text = sentence(table, kpi, labels, targets, start)
         chart = ranking_chart(table, kpi, method, labels, targets, start, charts,
                               f"uncertainty_rank_{kpi.replace('.', '_')}")
-        parts.append(f"<h3>{_e(kpi_words(kpi, targets, start).capitalize())}</h3><p class=answer>{_e(text)}</p>"
+        parts.append(f"<h3>{_e(capitalised(kpi_words(kpi, targets, start)))}</h3><p class=answer>{_e(text)}</p>"
                      + _img(chart, text))
     parts.append("<h3>How much is the assumptions, how much is chance?</h3>")
     parts.append(_variance_table(table, kpis, targets, start))
