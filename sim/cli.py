@@ -141,6 +141,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     command = "resilience " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "resilience run"
     print(f"{exp.name}: {len(exp.resolved)} scenario(s) × {len(specs) // len(exp.resolved)} replications "
           f"-> {out}", flush=True)
+    if exp.study is not None:  # uncertainty study: design.parquet first (sim.uncertainty)
+        from sim.uncertainty.study import before_run
+
+        print(exp.study.headline(args.replications or exp.replications), flush=True)
+        before_run(exp.study, out)
     try:
         outcome = run_specs(specs, out, workers=args.workers, scheduler=args.scheduler, progress=args.progress,
                             manifest_extra=_manifest_extra(exp, command))
@@ -148,6 +153,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt from None
     summary = write_summary(out, exp)
     print_summary(summary, exp)
+    if exp.study is not None:
+        from sim.uncertainty.study import after_run
+
+        after_run(exp.study, out, exp.base.horizon_days)
     if not args.no_report:
         write_charts_and_report(out, args.screenshot)
     for run_id, error in outcome.failed:
@@ -166,7 +175,8 @@ def write_summary(out: Path, exp: Any) -> Any:
 
     runs = pd.read_parquet(out / "runs.parquet")
     targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
-    summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if len(exp.resolved) > 1 else None, targets)
+    compare = len(exp.resolved) > 1 and getattr(exp, "study", None) is None  # design points share replications
+    summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if compare else None, targets)
     atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
     atomic_write(out / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
     return summary

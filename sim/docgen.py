@@ -17,6 +17,8 @@ from pydantic_core import PydanticUndefined
 from sim.config import Scenario
 from sim.distributions import Dist
 from sim.experiment import ExperimentSpec
+from sim.uncertainty.design import DesignSpec
+from sim.uncertainty.parameters import UncertainParameter
 
 BEGIN = "<!-- BEGIN GENERATED REFERENCE (python -m sim.docgen) -->"
 END = "<!-- END GENERATED REFERENCE -->"
@@ -96,7 +98,7 @@ def reference() -> str:
              "written as a plain number or one of the keys below; a schedule is a number or "
              "`[[date, value], ...]`.", ""]
     done: list[type[BaseModel]] = []
-    for root in (ExperimentSpec, Scenario, Dist):
+    for root in (ExperimentSpec, Scenario, Dist, UncertainParameter, DesignSpec):
         for model in _models(root):
             if model not in done:
                 done.append(model)

@@ -75,6 +75,10 @@ class ExperimentSpec(BaseModel):
     replications: int | None = Field(None, ge=1, description="per scenario and point (default: the base's)")
     seed: int | None = Field(None, ge=0, description="root seed (default: the base's)")
     kpis: list[str] | None = Field(None, description="KPIs to summarise (default: all)")
+    # Uncertainty studies (sim.uncertainty, docs/uncertainty.md): validated there.
+    uncertain: dict[str, Any] | None = Field(None, description="dotted path -> distribution, label, source")
+    design: dict[str, Any] | None = Field(None, description="{method: lhs | sobol | morris, samples: N, ...}")
+    # Calibration (sim.calibration, docs/calibration.md): history matching over the uncertain parameters.
     observations: dict[str, Observation] = Field(default_factory=dict,
                                                  description="what was observed, to calibrate against")
     calibration: CalibrationSpec | None = Field(None, description="settings of `resilience calibrate`")
@@ -83,6 +87,12 @@ class ExperimentSpec(BaseModel):
     def _base_known(self) -> ExperimentSpec:
         if self.base_scenario not in self.scenarios:
             raise ValueError(f"base_scenario {self.base_scenario!r} is not one of the scenarios")
+        if (self.uncertain or self.design) and (self.sweep is not None or len(self.scenarios) > 1):
+            raise ValueError("a design (uncertain + design) runs on one scenario and no sweep")
+        if self.calibration is not None and self.design is not None:
+            raise ValueError("a calibration designs its own waves: give calibration or design, not both")
+        if self.calibration is not None and not (self.observations and self.uncertain):
+            raise ValueError("a calibration needs observations and uncertain parameters")
         return self
 
 
@@ -103,6 +113,18 @@ class Experiment:
         self.seed = spec.seed if spec.seed is not None else base.seed
         self.points = spec.sweep.expand() if spec.sweep else [{}]
         check_observations(spec.observations, base, file)
+        self.study = None
+        self.space = None  # a calibration's parameter space (sim.calibration.space); waves make its points
+        base_set = spec.scenarios[spec.base_scenario].set
+        if spec.calibration is not None:
+            from sim.calibration.space import ParameterSpace
+
+            self.space = ParameterSpace.build(file, spec.uncertain, scenario_dict(base), base_set, self.seed)
+        elif spec.uncertain or spec.design:  # design points replace the sweep (sim.uncertainty.study)
+            from sim.uncertainty.study import build_study
+
+            self.study = build_study(file, spec.uncertain, spec.design, scenario_dict(base), base_set, self.seed)
+            self.points = self.study.points
         self.resolved: dict[tuple[str, int], Scenario] = {}
         for scen_name, variant in spec.scenarios.items():
             for i, point in enumerate(self.points):
@@ -122,7 +144,9 @@ class Experiment:
             "seed": self.seed,
             "replications": self.replications,
             "cli_overrides": self.cli_overrides,
-            "scenarios": {f"{n}/p{i}": scenario_dict(s) for (n, i), s in self.resolved.items()},
+            "scenarios": {f"{n}/p{i}": scenario_dict(s) for (n, i), s in self.resolved.items()
+                          if self.study is None or i == 0},
+            **({"design": self.study.config()} if self.study is not None else {}),
         }
 
     def config_hash(self) -> str:
@@ -133,9 +157,12 @@ class Experiment:
         specs = []
         for (scen_name, i), scenario in self.resolved.items():
             data = scenario_dict(scenario)
-            for r in range(reps):
-                specs.append(RunSpec(run_id=f"{scen_name}/p{i}/r{r:03d}", scenario_name=scen_name,
-                                     point=dict(self.points[i]), replication=r, root_seed=self.seed, scenario=data))
+            point, name, n = dict(self.points[i]), scen_name, reps
+            if self.study is not None:  # design values live in design.parquet, not in param.* columns
+                point, name, n = {}, self.study.scenario_name(i, scen_name), self.study.replications_at(i, reps)
+            for r in range(n):
+                specs.append(RunSpec(run_id=f"{name}/p{i}/r{r:03d}", scenario_name=name,
+                                     point=point, replication=r, root_seed=self.seed, scenario=data))
         return specs
 
 
