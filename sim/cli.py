@@ -1,4 +1,4 @@
-"""The command line: `resilience run | validate | report | regress | compare` (also `python -m sim`).
+"""The command line: `resilience run | validate | report | regress | compare | calibrate` (also `python -m sim`).
 
 Exit status: 0 success, 1 a regression or a failed run or check, 2 bad input (one line per problem,
 naming the file, the field path, the value and what is allowed; never a traceback).
@@ -64,6 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     reg.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
     reg.add_argument("--out", default=None, help="where to write the new run (default: results/regress)")
 
+    cal = sub.add_parser("calibrate", help="history-match the uncertain parameters of an experiment to its "
+                                           "observations (docs/calibration.md)")
+    cal.add_argument("file", help="experiment YAML file with uncertain, observations and calibration blocks")
+    cal.add_argument("--out", help="results directory (default: results/<experiment name>); writes calibration/")
+    cal.add_argument("--workers", type=int, help="worker processes (default: all cores; 1 = in this process)")
+    cal.add_argument("--scheduler", help="'local' for a Dask LocalCluster, or a Dask scheduler address")
+    cal.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a scenario field by dotted path (repeatable)")
+    cal.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="show a progress bar (default: on a terminal outside CI)")
+
     cmp_ = sub.add_parser("compare", help="compare the KPIs of two results directories")
     cmp_.add_argument("a")
     cmp_.add_argument("b")
@@ -85,6 +96,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_regress(args)
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "calibrate":
+            from sim.calibration.command import cmd_calibrate
+
+            if args.workers is not None and args.workers < 1:
+                raise BadInput(f"--workers: {args.workers}: a whole number >= 1")
+            return cmd_calibrate(args)
     except ConfigError as exc:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)
