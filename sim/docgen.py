@@ -30,6 +30,8 @@ def _type_name(annotation: Any) -> str:
     args = typing.get_args(annotation)
     if annotation is type(None):
         return "null"
+    if origin is typing.Annotated:  # e.g. a discriminated union: the union itself
+        return _type_name(args[0])
     if origin is typing.Literal:
         return " \\| ".join(repr(a).replace("'", '"') for a in args)
     if origin in (typing.Union, types.UnionType):

@@ -72,7 +72,7 @@ class CumulativeDelivered(_Base):
     """Masks delivered to all channels from the start to the end of `by`."""
 
     kpi: Literal["cumulative_delivered"]
-    by: dt.date
+    by: dt.date = Field(description="last day counted (included)")
 
     def dates(self) -> dict[str, dt.date]:
         return {"by": self.by}
@@ -82,8 +82,8 @@ class ChannelDelivered(_Base):
     """Masks delivered to the named channels from the start to the end of `by`."""
 
     kpi: Literal["channel_delivered"]
-    channels: list[str] = Field(min_length=1)
-    by: dt.date
+    channels: list[str] = Field(min_length=1, description="channels of the scenario, summed")
+    by: dt.date = Field(description="last day counted (included)")
 
     def dates(self) -> dict[str, dt.date]:
         return {"by": self.by}
@@ -92,10 +92,10 @@ class ChannelDelivered(_Base):
 class _Period(_Base):
     """Sites chosen by `site` (a site or a group) or by `kind`, over [from, to] (both included) or a `week`."""
 
-    site: str | None = None
-    kind: str | None = None
-    start: dt.date | None = Field(None, alias="from")
-    end: dt.date | None = Field(None, alias="to")
+    site: str | None = Field(None, description="a sewing site, or a group (all its members)")
+    kind: str | None = Field(None, description="every sewing site of this kind")
+    start: dt.date | None = Field(None, alias="from", description="first day of the period")
+    end: dt.date | None = Field(None, alias="to", description="last day of the period (included)")
     week: dt.date | None = Field(None, description="first day of a 7-day period (instead of from/to)")
 
     @model_validator(mode="after")
@@ -129,21 +129,23 @@ class Output(_Period):
     """Masks sewn by the chosen sites over the period: in all (`per: period`) or per working day."""
 
     kpi: Literal["output"]
-    per: Literal["period", "working_day"] = "period"
+    per: Literal["period", "working_day"] = Field(
+        "period", description="period: masks in all; working_day: per day on which the chosen sites work")
 
 
 class Productivity(_Period):
     """Masks sewn per person-day present on working days: sewers only, or everyone at the sewing sites."""
 
     kpi: Literal["productivity"]
-    staff: Literal["sewing", "whole_site"] = "whole_site"
+    staff: Literal["sewing", "whole_site"] = Field(
+        "whole_site", description="sewing: sewers only; whole_site: everyone present at those sites")
 
 
 class TargetDay(_Base):
     """The day (from the start) a target of the scenario is reached; the horizon if never reached."""
 
     kpi: Literal["target_day"]
-    target: str
+    target: str = Field(description="a target of the scenario")
 
 
 Observation = Annotated[CumulativeDelivered | ChannelDelivered | Output | Productivity | TargetDay,
