@@ -158,6 +158,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     command = "resilience " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "resilience run"
     print(f"{exp.name}: {len(exp.resolved)} scenario(s) × {len(specs) // len(exp.resolved)} replications "
           f"-> {out}", flush=True)
+    if exp.calibrated is not None:
+        print(f"parameters from {exp.calibrated.folder}: each replication runs at its own point of the "
+              f"{len(exp.calibrated.values)} non-implausible points kept", flush=True)
     if exp.study is not None:  # uncertainty study: design.parquet first (sim.uncertainty)
         from sim.uncertainty.study import before_run
 

@@ -77,6 +77,21 @@ def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys):
     assert json.loads((folder / "summary.json").read_text())["share_left"] == shares
     assert pd.read_parquet(folder / "waves.parquet").equals(pd.read_parquet(__import__("io").BytesIO(before)))
 
+    # a forecast from the calibrated set: each replication at its own kept point
+    forecast = tmp_path / "forecast.yaml"
+    forecast.write_text(yaml.safe_dump({"name": "line_forecast", "base": "line.yaml", "seed": 7, "replications": 4,
+                                        "parameters_from": "res/calibration"}))
+    from sim.experiment import load_experiment
+
+    specs = load_experiment(forecast).run_specs()
+    sews = [s.scenario["sites"]["workshop"]["stages"]["sew"]["minutes_per_mask"] for s in specs]
+    assert len(set(sews)) == 4 and all(v in set(sew) for v in sews)
+    assert [s.scenario["absenteeism"]["rate"] for s in specs] != [0.1] * 4  # the base value is replaced
+    assert main(["run", str(forecast), "--out", str(tmp_path / "fc"), "--workers", "1", "--no-report",
+                 "--no-progress"]) == 0
+    runs = pd.read_parquet(tmp_path / "fc" / "runs.parquet")
+    assert len(runs) == 4 and (runs["status"] == "ok").all() and runs["output.site.workshop"].nunique() == 4
+
 
 @pytest.mark.parametrize(("changes", "expected"), [
     ({"calibration": None, "uncertain": None}, "exp.yaml: calibration: None: a calibration block"),
@@ -85,6 +100,8 @@ def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys):
      "exp.yaml: uncertain.sites.nowhere.x: no such field"),
     ({"observations": {"late": {"kpi": "cumulative_delivered", "by": "2020-06-01", "value": 1, "sd": 1,
                                 "source": "s"}}}, "exp.yaml: observations.late.by: '2020-06-01': a date within"),
+    ({"calibration": None, "uncertain": None, "observations": {}, "parameters_from": "nowhere"},
+     "exp.yaml: parameters_from: "),
 ])
 def test_bad_calibration_input_is_a_one_line_error(tmp_path, capsys, changes, expected):
     path = write_experiment(tmp_path, **changes)

@@ -145,6 +145,12 @@ def constrained(cal: Calibration) -> dict[str, float]:
     return {name: float(r) for name, r in zip(cal.box.names, ratio, strict=True)}
 
 
+def _describe(space: Any, name: str) -> dict[str, Any]:
+    if hasattr(space, "describe"):
+        return space.describe(name)
+    return {"label": name, "also": [], "is_date": False, "integer": False}
+
+
 def summary_dict(cal: Calibration, exp: Any, command: str) -> dict[str, Any]:
     ratios = constrained(cal)
     return {
@@ -157,8 +163,8 @@ def summary_dict(cal: Calibration, exp: Any, command: str) -> dict[str, Any]:
                                 "observed": obs.observed, "obs_sd": obs.obs_sd,
                                 "discrepancy_sd": math.sqrt(t.discrepancy_var)}
                          for (name, obs), t in zip(exp.spec.observations.items(), cal.targets, strict=True)},
-        "parameters": {name: {"label": cal.box.labels().get(name, name) if hasattr(cal.box, "labels") else name,
-                              "sd_ratio": ratios.get(name), "constrained": ratios.get(name, 1.0) < CONSTRAINED_SD_RATIO}
+        "parameters": {name: {**_describe(cal.box, name), "sd_ratio": ratios.get(name),
+                              "constrained": ratios.get(name, 1.0) < CONSTRAINED_SD_RATIO}
                        for name in cal.box.names},
         "waves": [{"wave": w.number, "points": len(w.unit), "replications": int(w.outputs.shape[1]),
                    "share_left": None if math.isnan(w.share_left) else w.share_left,

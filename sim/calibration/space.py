@@ -50,3 +50,9 @@ class ParameterSpace:
 
     def is_date(self, name: str) -> bool:
         return self.study.params[name].is_date
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """What a forecast needs to apply a value of this parameter (summary.json)."""
+        p = self.study.params[name]
+        return {"label": p.label, "source": p.source, "distribution": p.describe(), "also": list(p.also),
+                "is_date": p.is_date, "integer": bool(self.study.integer[name])}
