@@ -141,7 +141,21 @@ def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
         "root_seed": exp.seed,
         "command": command,
         "assumptions": extract(exp.base_file),
+        "observations": _observations(exp),
     }
+
+
+def _observations(exp: Any) -> list[dict[str, Any]]:
+    """The experiment's observations, and those of the calibration it takes its parameters from (for charts)."""
+    import json
+
+    out = [{"name": name, **obs.model_dump(mode="json", by_alias=True, exclude_none=True), "observed": obs.observed,
+            "obs_sd": obs.obs_sd} for name, obs in exp.spec.observations.items()]
+    if exp.calibrated is not None:
+        summary = json.loads((exp.calibrated.folder / "summary.json").read_text())
+        out.extend({"name": name, **obs} for name, obs in summary.get("observations", {}).items()
+                   if name not in exp.spec.observations)
+    return out
 
 
 def cmd_run(args: argparse.Namespace) -> int:

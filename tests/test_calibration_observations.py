@@ -136,3 +136,27 @@ def test_selectors_are_checked_against_the_scenario(spec, path, allowed):
 def test_source_must_not_be_empty():
     with pytest.raises(ValidationError):
         parse({"kpi": "target_day", "target": "x", "value": 1, "sd": 1, "source": ""})
+
+
+def test_a_run_shows_its_cumulative_observations_on_the_cumulative_chart(tmp_path):
+    import matplotlib as mpl
+    import yaml
+
+    from sim.charts import STYLE, ResultsSet, _draw_cumulative_delivered
+    from sim.cli import main
+
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(scenario_data()))
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump({"name": "e", "base": "base.yaml", "replications": 2,
+                                                     "observations": {"seen": {
+                                                         "kpi": "cumulative_delivered", "by": "2020-04-19",
+                                                         "value": 30_000, "sd": 2_000, "source": "t"}}}))
+    out = tmp_path / "res"
+    assert main(["run", str(tmp_path / "e.yaml"), "--out", str(out), "--workers", "1", "--no-report",
+                 "--no-progress"]) == 0
+    rs = ResultsSet(out)
+    assert rs.manifest["observations"][0]["observed"] == 30_000
+    with mpl.rc_context(STYLE):
+        fig, _ = _draw_cumulative_delivered(rs)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "observed: seen (± 2 sd)" in labels
+    fig.savefig(tmp_path / "cumulative.png")
