@@ -119,6 +119,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from sim.experiment import load_experiment
 
     exp = load_experiment(args.file, args.set)
+    if exp.space is not None:
+        print(f"ok: {exp.name} (calibration over {exp.space.dim} uncertain parameters against "
+              f"{len(exp.spec.observations)} observations)")
+        return EXIT_OK
     n = len(exp.resolved)
     print(f"ok: {exp.name} ({n} scenario{'s' if n != 1 else ''} × {exp.replications} replications)")
     return EXIT_OK
