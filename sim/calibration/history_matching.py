@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from scipy.stats import qmc
@@ -25,6 +26,17 @@ from scipy.stats import qmc
 from sim.calibration.emulator import Diagnostics, Emulator, fit_checked
 
 Evaluate = Callable[[int, np.ndarray], np.ndarray]
+
+
+class Space(Protocol):
+    """What history matching needs of a parameter space: names and the map from the unit cube."""
+
+    names: list[str]
+
+    @property
+    def dim(self) -> int: ...
+
+    def to_values(self, unit: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
@@ -94,7 +106,7 @@ class Wave:
 
 @dataclass
 class Calibration:
-    box: Box
+    box: Space
     targets: list[Target]
     settings: Settings
     waves: list[Wave] = field(default_factory=list)
@@ -141,13 +153,17 @@ def implausibility(unit: np.ndarray, emulators: Sequence[Emulator], targets: Seq
 
 
 def held_back(unit: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
-    """Points to check the emulators on: a random share of the design, never a point at the edge of the design
-    in some parameter (the final emulator is fitted to those, so checking it there would test an extrapolation
-    it never makes)."""
-    edges = set(np.argmin(unit, axis=0)) | set(np.argmax(unit, axis=0))
-    inner = np.array([i for i in range(len(unit)) if i not in edges])
-    size = min(len(inner), max(1, round(share * len(unit))))
-    return rng.choice(inner, size=size, replace=False)
+    """Points to check the emulators on: a random share of the design, drawn from its more interior half (a
+    point's depth is its distance to the nearest face of the design's bounding box). The final emulator is
+    fitted to the outer points too, so checking it there would test an extrapolation it never makes; in many
+    dimensions nearly every point is extreme in some parameter, hence depth rather than 'not extreme'."""
+    lo, hi = unit.min(axis=0), unit.max(axis=0)
+    depth = np.minimum(unit - lo, hi - unit).min(axis=1)
+    order = np.argsort(-depth, kind="stable")
+    interior = order[: max(1, len(unit) // 2)]
+    interior = interior[depth[interior] > 0] if np.any(depth[interior] > 0) else interior
+    size = min(len(interior), max(1, round(share * len(unit))))
+    return np.sort(rng.choice(interior, size=size, replace=False))
 
 
 def maximin_subset(candidates: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -184,7 +200,7 @@ def _next_design(cal: Calibration, rng: np.random.Generator) -> np.ndarray:
     return maximin_subset(np.concatenate(pool), s.points_per_wave, rng)
 
 
-def history_match(box: Box, targets: list[Target], evaluate: Evaluate, settings: Settings | None = None,
+def history_match(box: Space, targets: list[Target], evaluate: Evaluate, settings: Settings | None = None,
                   on_wave: Callable[[Calibration, Wave], None] | None = None) -> Calibration:
     """Run waves until the non-implausible share stops shrinking, nothing is left, an emulator fails its
     held-back check, or `settings.waves` waves have run. `on_wave` sees each finished wave (for writing)."""
