@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,9 @@ def marginals_chart(cal: Calibration, out_dir: Path) -> Path:
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
         for j, (ax, name) in enumerate(zip(axes, names, strict=False)):
             a = _axis_values(cal, name, prior[:, j])
-            bins = np.histogram_bin_edges(a, bins=30)
+            # whole days for dates (finer bins would leave gaps between days)
+            bins = (np.arange(np.floor(a.min()) - 0.5, np.ceil(a.max()) + 1.0) if _is_date(cal, name)
+                    and a.max() - a.min() <= 90 else np.histogram_bin_edges(a, bins=30))
             ax.hist(a, bins=bins, density=True, color=BEFORE, alpha=0.5, label="before (prior)")
             if len(kept):
                 ax.hist(_axis_values(cal, name, kept[:, j]), bins=bins, density=True, color=AFTER, alpha=0.6,
@@ -98,13 +101,14 @@ def marginals_chart(cal: Calibration, out_dir: Path) -> Path:
             if _is_date(cal, name):
                 ax.xaxis.set_major_formatter(mpl.dates.DateFormatter("%d %b"))
             ax.set_yticks([])
-            ax.set_title(labels.get(name, name), fontsize=9)
+            ax.set_title(textwrap.fill(labels.get(name, name), 38), fontsize=9)
         for ax in axes[len(names):]:
             ax.set_visible(False)
         axes[0].legend(loc="best", fontsize=7)
-        _headline(fig, "What the observations say about each parameter",
-                  "Grey: the declared distribution (a large sample of it). Blue: the part of that sample no "
-                  "observation rules out, after the last wave.")
+        finding = ("What the observations say about each parameter" if len(kept) else
+                   "Nothing is left: under these ranges no parameter values meet every observation")
+        _headline(fig, finding, "Grey: the declared distribution (a large sample of it). Blue: the part of that "
+                                "sample no observation rules out, after the last wave.")
         return _save(fig, out_dir, "calibration_marginals")
 
 

@@ -151,6 +151,15 @@ def _describe(space: Any, name: str) -> dict[str, Any]:
     return {"label": name, "also": [], "is_date": False, "integer": False}
 
 
+def ruled_out_by(cal: Calibration) -> dict[str, float]:
+    """Observation -> share of the uniform sample it alone rules out (under every wave's emulators): which
+    observations the model finds hard to meet."""
+    worst = np.zeros((len(cal.sample_unit), len(cal.targets)))
+    for emulators in cal.rules:
+        worst = np.maximum(worst, cal.implausibility(cal.sample_unit, emulators))
+    return {t.name: float(np.mean(worst[:, j] > cal.settings.cutoff)) for j, t in enumerate(cal.targets)}
+
+
 def summary_dict(cal: Calibration, exp: Any, command: str) -> dict[str, Any]:
     ratios = constrained(cal)
     return {
@@ -164,12 +173,13 @@ def summary_dict(cal: Calibration, exp: Any, command: str) -> dict[str, Any]:
                                 "discrepancy_sd": math.sqrt(t.discrepancy_var)}
                          for (name, obs), t in zip(exp.spec.observations.items(), cal.targets, strict=True)},
         "parameters": {name: {**_describe(cal.box, name), "sd_ratio": ratios.get(name),
-                              "constrained": ratios.get(name, 1.0) < CONSTRAINED_SD_RATIO}
+                              "constrained": (ratios[name] < CONSTRAINED_SD_RATIO) if name in ratios else None}
                        for name in cal.box.names},
         "waves": [{"wave": w.number, "points": len(w.unit), "replications": int(w.outputs.shape[1]),
                    "share_left": None if math.isnan(w.share_left) else w.share_left,
                    "emulators": [d.as_dict() for d in w.diagnostics]} for w in cal.waves],
         "share_left": [None if math.isnan(w.share_left) else w.share_left for w in cal.waves],
+        "ruled_out_by": ruled_out_by(cal) if cal.rules else {},
         "stopped_because": cal.stopped_because,
         "failed": cal.failed,
         "uniform_sample": cal.settings.uniform_sample,
@@ -200,10 +210,17 @@ def print_summary(summary: dict[str, Any]) -> None:
         checks = ", ".join(f"{e['observation']} {e['within_3sd']:.0%}" for e in w["emulators"])
         print(f"  wave {w['wave']}: {'-' if share is None else f'{share:.3g}'}   "
               f"(held-back runs within 3 sd: {checks})")
-    kept = [n for n, p in summary["parameters"].items() if p["constrained"]]
-    free = [n for n, p in summary["parameters"].items() if not p["constrained"]]
-    print(f"constrained: {', '.join(kept) or 'none'}")
-    print(f"left free:   {', '.join(free) or 'none'}")
+    if summary["ruled_out_by"]:
+        print("share of the space each observation rules out on its own:")
+        for name, share in summary["ruled_out_by"].items():
+            print(f"  {name:<36} {share:.3g}")
+    if summary["nonimplausible_sample_points"] == 0:
+        print("nothing is left, so no parameter can be called constrained or free")
+    else:
+        kept = [n for n, p in summary["parameters"].items() if p["constrained"]]
+        free = [n for n, p in summary["parameters"].items() if not p["constrained"]]
+        print(f"constrained: {', '.join(kept) or 'none'}")
+        print(f"left free:   {', '.join(free) or 'none'}")
     print(summary["stopped_because"])
 
 

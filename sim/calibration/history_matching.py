@@ -26,6 +26,7 @@ from scipy.stats import qmc
 from sim.calibration.emulator import Diagnostics, Emulator, fit_checked
 
 Evaluate = Callable[[int, np.ndarray], np.ndarray]
+MIN_POINTS = 6  # a wave needs at least this many points (and half its planned size) to fit and check emulators
 
 
 class Space(Protocol):
@@ -212,6 +213,10 @@ def history_match(box: Space, targets: list[Target], evaluate: Evaluate, setting
     previous = 1.0
     for number in range(1, s.waves + 1):
         unit = _next_design(cal, rng)
+        if len(unit) < max(MIN_POINTS, s.points_per_wave // 2):
+            cal.stopped_because = (f"wave {number}: only {len(unit)} non-implausible points could be found for the "
+                                   "next design: the region left is too small to emulate further")
+            break
         values = box.to_values(unit)
         outputs = np.asarray(evaluate(number, values), dtype=float)
         wave = Wave(number, unit, values, outputs, [], [])
