@@ -271,7 +271,8 @@ class Network:
         if unit.name == "inspect":
             if self.s.quality is None:
                 raise ValueError("a site inspects but the scenario has no 'quality' section")
-            return InspectWork(self, self.s.quality, unit.team, self.streams.get(f"{key}:time"))
+            return InspectWork(self, self.s.quality, unit.team, self.streams.get(f"{key}:time"),
+                               self.streams.get(f"{key}:verdict"), self.streams.get(f"{key}:rework"))
         return PlainWork(unit.team, self.streams.get(f"{key}:time"))
 
     def _build_demand(self) -> None:
