@@ -22,7 +22,7 @@ import numpy as np
 
 from sim.config import QualitySpec
 from sim.entities.lot import Lot
-from sim.entities.workforce import Team
+from sim.entities.workforce import Team, WorkPlan
 from sim.processes.stage import NEXT, REWORK
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 class Verdict:
     accepted: bool
     inspected: int
+    work: WorkPlan
 
 
 def sampling_plan(spec: QualitySpec, lot_size: int) -> tuple[int, int]:
@@ -73,10 +74,11 @@ class InspectWork:
         accepted = lot.rework or judge(self.verdict_rng, lot.masks, lot.defects, sample, accept)
         inspected = sample if accepted else lot.masks
         work = self.team.work(inspected, t, self.time_rng)
-        return None if work is None else (work[0], Verdict(accepted, inspected))
+        return None if work is None else (work.hours, Verdict(accepted, inspected, work))
 
     def complete(self, lot: Lot, verdict: Verdict, t: float) -> list[tuple[Lot, int]]:
         net = self.net
+        self.team.credit(verdict.work)
         if not lot.rework:
             net.inspected_first_pass += lot.masks
         if verdict.accepted:
