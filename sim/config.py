@@ -333,7 +333,6 @@ class QualitySpec(Strict):
 
 
 class PackagingSpec(Strict):
-    bag_size: int = Field(10, ge=1)
     carton_size: int = Field(500, ge=1)
 
 
@@ -796,7 +795,7 @@ FIELD_DOCS: dict[type[BaseModel], dict[str, str]] = {
         "allocation": "how a hub shares scarce stock between open orders",
         "certification": "the test lab, the design's certification and the site audits",
         "quality": "in-line sampling inspection (needed when a site has an inspect stage)",
-        "packaging": "bag and carton sizes",
+        "packaging": "carton size (bags are a material: `materials.bags.per_mask` = 1 / masks per bag)",
     },
     TargetSpec: {"masks": "the goal", "by": "the date it should be reached by (optional)",
                  "measure": "what counts: masks delivered, sewn, or delivered free"},
@@ -869,7 +868,7 @@ FIELD_DOCS: dict[type[BaseModel], dict[str, str]] = {
                    "accept": "accept the lot with at most this many defective in the sample"},
     QualitySpec: {"rework_minutes_per_mask": "sewing time to rework one defective mask",
                   "sampling_plans": "single sampling plans by lot size", "on_reject": "sort (and rework) or scrap"},
-    PackagingSpec: {"bag_size": "masks per bag", "carton_size": "masks per carton (truck loads count cartons)"},
+    PackagingSpec: {"carton_size": "masks per carton (truck loads count cartons)"},
     OrderSpec: {"date": "placed on", "masks": "quantity", "due": "due date"},
     ChannelSpec: {"hub": "hub that serves it (default: the first)", "price": "EUR per mask (0 = free)",
                   "priority": "lower is served first under the priority policy",
