@@ -108,7 +108,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
-    from sim.assumptions import extract
+    from sim.assumptions import extract, with_operator_speeds
 
     base = exp.base
     return {
@@ -123,7 +123,7 @@ def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
         "scenarios": exp.scenario_names,
         "root_seed": exp.seed,
         "command": command,
-        "assumptions": extract(exp.base_file),
+        "assumptions": with_operator_speeds(extract(exp.base_file), base),
     }
 
 

@@ -131,7 +131,10 @@ class Cohort(Strict):
 class StageSpec(Strict):
     minutes_per_mask: float = Field(gt=0)
     cv: float = Field(0.3, ge=0, description="coefficient of variation of one mask's time")
-    operators: int | None = Field(None, ge=0, description="skilled operators when no cohort is given")
+    operators: int | None = Field(
+        None, ge=0, description="skilled operators when no cohort is given; each works at the site's ceiling "
+        "(`ceiling`, default its kind's archetype ceiling) x 60 / minutes_per_mask masks an hour, not at the "
+        "standard time (0.4 min/mask at a packaging site, ceiling 0.6: 90 an hour, not 150)")
     machines: int | None = Field(None, ge=1, description="machines limiting the operators at work")
     mtbf_hours: float | None = Field(None, gt=0)
     mttr_hours: float | None = Field(None, gt=0)
