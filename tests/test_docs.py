@@ -58,3 +58,11 @@ def test_the_assumptions_table_states_the_speed_cap_of_declared_operators():
     # 0.4 min/mask is 150 masks/h at the standard time; a packaging site's ceiling is 0.6
     assert "90 masks/h each (150 at the standard time)" in notes["sites.packing_north.stages.pack"]
     assert "prison ceiling 0.2" in notes["sites.prison_val_de_reuil.stages.inspect"]
+
+
+def test_sources_are_cited_inside_the_repository():
+    """Code and experiments cite docs/sources.md, never a file outside the product."""
+    assert (ROOT / "docs" / "sources.md").is_file()
+    offenders = [str(p.relative_to(ROOT)) for pattern in ("sim/**/*.py", "experiments/*.yaml", "docs/*.md", "README.md")
+                 for p in ROOT.glob(pattern) if "shared/domain" in p.read_text(encoding="utf-8")]
+    assert offenders == []
