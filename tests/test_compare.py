@@ -13,6 +13,7 @@ import pandas as pd
 
 from sim import charts
 from sim.analysis import match_scenarios
+from sim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,9 +42,11 @@ def write_runs(folder: Path, means: dict[tuple[str, float | None], float], repli
     return folder
 
 
-def compare(a: Path, b: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim", "compare", str(a), str(b)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+def compare(a: Path, b: Path, capsys) -> tuple[int, str, str]:
+    """`resilience compare a b` in this process (the subprocess test below checks the real command line)."""
+    code = main(["compare", str(a), str(b)])
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def section(out: str, label: str) -> dict[str, list[float]]:
@@ -59,38 +62,39 @@ def section(out: str, label: str) -> dict[str, list[float]]:
     return rows
 
 
-def test_compare_matches_scenarios_by_name_and_names_the_unmatched(tmp_path):
+def test_compare_matches_scenarios_by_name_and_names_the_unmatched(tmp_path, capsys):
     a = write_runs(tmp_path / "a", {("base", None): 1_000_000, ("faster_lab", None): 1_000_300,
                                     ("old_only", None): 5_000_000})
     b = write_runs(tmp_path / "b", {("base", None): 1_100_000, ("faster_lab", None): 1_100_300,
                                     ("new_only", None): 9_000_000})
-    done = compare(a, b)
-    assert done.returncode == 0, done.stderr
-    assert f"only in A ({a}): old_only" in done.stdout
-    assert f"only in B ({b}): new_only" in done.stdout
-    base = section(done.stdout, "base")["masks_delivered"]
-    lab = section(done.stdout, "faster_lab")["masks_delivered"]
+    code, out, err = compare(a, b, capsys)
+    assert code == 0, err
+    assert f"only in A ({a}): old_only" in out
+    assert f"only in B ({b}): new_only" in out
+    base = section(out, "base")["masks_delivered"]
+    lab = section(out, "faster_lab")["masks_delivered"]
     # pooled, A's mean would be ~2.33 M (three scenarios); matched, each scenario is compared with itself
     assert abs(base[0] - 1_000_000) < 50 and abs(base[2] - 100_000) < 50
     assert abs(lab[0] - 1_000_300) < 50 and abs(lab[2] - 100_000) < 50
 
 
-def test_compare_matches_sweep_points(tmp_path):
+def test_compare_matches_sweep_points(tmp_path, capsys):
     a = write_runs(tmp_path / "a", {("base", 40.0): 1_000_000, ("base", 80.0): 2_000_000})
     b = write_runs(tmp_path / "b", {("base", 40.0): 1_000_500, ("base", 120.0): 3_000_000})
     both, only_a, only_b = match_scenarios(pd.read_parquet(a / "runs.parquet"), pd.read_parquet(b / "runs.parquet"))
     assert both == [("base", "packing.operators=40")]
     assert only_a == ["base [packing.operators=80]"] and only_b == ["base [packing.operators=120]"]
-    done = compare(a, b)
-    assert done.returncode == 0, done.stderr
-    delivered = section(done.stdout, "base [packing.operators=40]")["masks_delivered"]
+    code, out, err = compare(a, b, capsys)
+    assert code == 0, err
+    delivered = section(out, "base [packing.operators=40]")["masks_delivered"]
     assert abs(delivered[2] - 500) < 50
 
 
 def test_compare_refuses_folders_without_a_common_scenario(tmp_path):
     a = write_runs(tmp_path / "a", {("base", None): 1.0})
     b = write_runs(tmp_path / "b", {("other", None): 1.0})
-    done = compare(a, b)
+    done = subprocess.run([sys.executable, "-m", "sim", "compare", str(a), str(b)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
     assert done.returncode == 2 and "share no scenario" in done.stderr and "Traceback" not in done.stderr
 
 
