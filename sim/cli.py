@@ -1,7 +1,8 @@
 """The command line: `resilience run | validate | report | regress | compare` (also `python -m sim`).
 
-Exit status: 0 success, 1 a regression or a failed run or check, 2 bad input (one line per problem,
-naming the file, the field path, the value and what is allowed; never a traceback).
+Exit status: 0 success, 1 a regression, a failed run or a failure of the machine (a full disk), 2 bad input
+(one line: the first problem, naming the file, the field path, the value and what is allowed, and how many
+more there are; never a traceback).
 """
 
 from __future__ import annotations
@@ -88,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_regress(args)
         if args.command == "compare":
             return cmd_compare(args)
-    except ConfigError as exc:
-        for line in exc.problems:
-            print(f"error: {line}", file=sys.stderr)
+    except ConfigError as exc:  # one line: the first problem, and how many more there are
+        more = len(exc.problems) - 1
+        plural = "s" if more > 1 else ""
+        suffix = f" (and {more} more problem{plural}: validate again once this is fixed)" if more else ""
+        print(f"error: {exc.problems[0]}{suffix}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (BadInput, ResultsError) as exc:
         print(f"error: {exc}", file=sys.stderr)

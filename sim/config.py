@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
 import hashlib
 import itertools
 import json
@@ -815,7 +816,21 @@ def format_validation_error(exc: ValidationError, file: str, data: Any) -> list[
     that all failed on the same value are one problem: their messages are joined on one line."""
     lines: list[str] = []
     by_path: dict[str, tuple[Any, list[str]]] = {}
-    for err in exc.errors():
+    errors = exc.errors()
+    # A misspelt required key is reported twice by pydantic (unknown 'namex', missing 'name'): once here.
+    missing = {(tuple(e["loc"][:-1]), e["loc"][-1]) for e in errors if e["type"] == "missing"}
+    typo_of: dict[tuple, str] = {}
+    for e in errors:
+        if e["type"] == "extra_forbidden" and isinstance(e["loc"][-1], str):
+            parent = tuple(e["loc"][:-1])
+            names = [str(m) for p, m in missing if p == parent]
+            close = difflib.get_close_matches(e["loc"][-1], names, n=1, cutoff=0.6)
+            if close:
+                typo_of[tuple(e["loc"])] = close[0]
+    for err in errors:
+        if err["type"] == "missing" and any(k[:-1] == tuple(err["loc"][:-1]) and v == err["loc"][-1]
+                                            for k, v in typo_of.items()):
+            continue
         ctx = err.get("ctx") or {}
         inner = ctx.get("error")
         if isinstance(inner, ReferenceError_):
@@ -825,7 +840,11 @@ def format_validation_error(exc: ValidationError, file: str, data: Any) -> list[
         path = _render(loc)
         value = err.get("input")
         if err["type"] == "extra_forbidden":
-            lines.append(problem_line(file, path, loc[-1], f"unknown field{_allowed_fields(exc, loc)}"))
+            allowed = _allowed_fields(exc, loc)
+            meant = typo_of.get(tuple(err["loc"])) or next(iter(difflib.get_close_matches(
+                str(loc[-1]), allowed.removeprefix("; allowed: ").split(", "), n=1, cutoff=0.75)), None)
+            hint = f"; did you mean {meant!r}?" if meant else ""
+            lines.append(problem_line(file, path, loc[-1], f"unknown field{hint}{allowed}"))
             continue
         if err["type"] == "missing":
             lines.append(problem_line(file, path, None, "this field is required"))
@@ -841,8 +860,15 @@ def format_validation_error(exc: ValidationError, file: str, data: Any) -> list[
         else:
             by_path[path] = (value, [message])
             lines.append(path)  # placeholder keeps the order of problems
+    # The alternatives of a union may fail at different depths ('a date' at start, 'a valid tuple' at
+    # start.uniform): a path that another error's path extends is the same problem, told less precisely.
+    deeper = [p for p in by_path if any(q != p and _extends(q, p) for q in by_path)]
     return [problem_line(file, line, by_path[line][0], ", or ".join(by_path[line][1])) if line in by_path else line
-            for line in lines]
+            for line in lines if line not in deeper]
+
+
+def _extends(path: str, prefix: str) -> bool:
+    return path.startswith(prefix) and path[len(prefix):][:1] in (".", "[") if prefix else bool(path)
 
 
 def _data_loc(data: Any, loc: Any, keep_last: bool) -> list[str | int]:
