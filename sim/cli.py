@@ -295,32 +295,31 @@ def write_charts_and_report(out: Path, screenshot: bool = False) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sim.manifest import read_results_json
+    from sim.manifest import check_results_folder
 
     out = Path(args.results_dir)
     if not (out / "runs.parquet").exists():
         raise BadInput(f"{out}: no runs.parquet here; give a directory written by 'resilience run'")
-    if (out / "manifest.json").exists():
-        read_results_json(out / "manifest.json", "a results directory")
+    check_results_folder(out)
     write_charts_and_report(out, args.screenshot)
     return EXIT_OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.analysis import t_interval, unpaired_difference
-    from sim.manifest import read_results_json, read_results_table
+    from sim.manifest import check_results_folder, read_results_table
 
     tables = []
     for d in (args.a, args.b):
         path = Path(d) / "runs.parquet"
         if not path.exists():
             raise BadInput(f"{d}: no runs.parquet here; give a directory written by 'resilience run'")
-        if (Path(d) / "manifest.json").exists():
-            read_results_json(Path(d) / "manifest.json", "a results directory")
+        check_results_folder(Path(d))
         table = read_results_table(path)
         if "status" not in table.columns:
             raise ResultsError(f"{path}: no 'status' column: not a runs table written by 'resilience run'")
         tables.append(table)
+    from sim.analysis import t_interval, unpaired_difference
+
     a, b = (t[t["status"] == "ok"] for t in tables)
     kpis = [c for c in a.columns if c in b.columns and c.startswith(("masks_", "day_target.", "fill_rate.",
                                                                       "mean_lead", "first_pass", "revenue"))]

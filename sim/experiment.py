@@ -11,7 +11,7 @@ import difflib
 import itertools
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -28,7 +28,9 @@ from sim.config import (
     validate_scenario,
 )
 from sim.errors import ConfigError
-from sim.spec import RunSpec
+
+if TYPE_CHECKING:  # imported when used: `validate` of a broken file should not wait for pandas
+    from sim.spec import RunSpec
 
 BASE = "base"
 
@@ -149,6 +151,8 @@ class Experiment:
         return config_hash(self.config())
 
     def run_specs(self, replications: int | None = None) -> list[RunSpec]:
+        from sim.spec import RunSpec
+
         reps = replications or self.replications
         specs = []
         for (scen_name, i), scenario in self.resolved.items():

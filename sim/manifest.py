@@ -224,6 +224,31 @@ def read_results_table(path: Path) -> Any:
                            "same 'resilience run' command again to rewrite it from the stored runs") from None
 
 
+def check_results_folder(out: Path) -> None:
+    """Read manifest.json and every combined table's Parquet footer: a truncated or corrupted file is a
+    ResultsError at once, before any chart is drawn (cheap: footers only)."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    from sim.errors import ResultsError
+
+    if (out / "manifest.json").exists():
+        manifest = read_results_json(out / "manifest.json", "a results directory")
+        if not isinstance(manifest, dict):
+            raise ResultsError(f"{out / 'manifest.json'}: not a manifest written by 'resilience run' (a JSON object)")
+    for name in ("runs", "daily", "series", "cohorts", "bottlenecks"):
+        path = out / f"{name}.parquet"
+        if not path.exists():
+            continue
+        try:
+            pq.ParquetFile(path).metadata  # noqa: B018 - reading the footer is the check
+        except (pyarrow.ArrowException, OSError, ValueError) as exc:
+            text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+            first = text.split(". ")[0].split(": ")[-1]
+            raise ResultsError(f"{path}: cannot be read ({first[:120]}): the file is truncated or corrupted; run "
+                               "the same 'resilience run' command again to rewrite it from the stored runs") from None
+
+
 def clean_temporaries(*directories: Path) -> int:
     """Remove leftover temporaries (files or directories named `TMP_PREFIX*`); return how many."""
     removed = 0
