@@ -125,8 +125,8 @@ def check_out_dir(out: Path) -> None:
         raise BadInput(f"--out {out}: is a file, not a folder")
     if not out.is_dir():
         return
-    entries = [p.name for p in out.iterdir() if p.name != ".lock"]
-    if not entries:
+    entries = [p.name for p in out.iterdir() if p.name != ".lock" and not (p.name == "runs" and _only_runs(p))]
+    if not entries:  # empty, or a run killed before it wrote its manifest: resumable
         return
     manifest = out / "manifest.json"
     if not manifest.is_file():
@@ -142,6 +142,13 @@ def check_out_dir(out: Path) -> None:
     if not isinstance(data, dict) or "runs" not in data:
         raise BadInput(f"--out {out}: its manifest.json was not written by 'resilience run': give a new or empty "
                        "folder")
+
+
+def _only_runs(runs: Path) -> bool:
+    """A `runs/` folder holding nothing but stored runs (each with its run.json) and our temporaries."""
+    from sim.manifest import TMP_PREFIX
+
+    return runs.is_dir() and all(p.name.startswith(TMP_PREFIX) or (p / "run.json").is_file() for p in runs.iterdir())
 
 
 def _failure_lines(outcome: Any, specs: list[Any], out: Path) -> list[str]:
