@@ -3,9 +3,9 @@ line naming the file (and, for a changed value, the field path), never a traceba
 validates also runs (`sim.model.simulate` without an exception).
 
 The valid configs mutated: the scenario files of experiments/ and the small networks of tests/scenarios.py
-(and the random valid networks of tests/strategies.py when that module is present). The CLI runs in this
-process (`sim.cli.main`) for speed. MUTATION_EXAMPLES examples run in CI; the count of each outcome is
-printed (run pytest with -s to see it).
+(and, about half the time, a random valid network of tests/strategies.py when that module is present).
+The CLI runs in this process (`sim.cli.main`) for speed. MUTATION_EXAMPLES examples run in CI; the count
+of each outcome is printed (run pytest with -s to see it).
 """
 
 from __future__ import annotations
@@ -66,19 +66,17 @@ def _valid_configs() -> list[tuple[str, dict[str, Any]]]:
         ("line_full", _with_channels(line(horizon_days=10, inspect_min=0.5, pack_min=0.3, materials=True))),
         ("line_group", _with_group(_with_channels(line(horizon_days=10)))),
     ]
-    try:  # the random valid networks of the property-based generator, when present
-        from tests import strategies  # type: ignore[attr-defined]
-
-        generator = getattr(strategies, "networks", None)
-        if generator is not None:
-            for i in range(3):
-                configs.append((f"generated_{i}", generator().example()))
-    except ImportError:
-        pass
     return configs
 
 
 VALID = _valid_configs()
+
+try:  # the random valid networks of the property-based generator (tests/strategies.py), when present
+    from tests.strategies import valid_scenarios
+
+    SOURCES = st.one_of(st.sampled_from(VALID), valid_scenarios().map(lambda data: ("generated", data)))
+except ImportError:
+    SOURCES = st.sampled_from(VALID)
 
 
 def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
@@ -124,7 +122,7 @@ MUTATIONS = [*WRONG_VALUES, "typo in a key", "drop a key"]
 
 @st.composite
 def mutated_configs(draw: st.DrawFn) -> tuple[str, str, tuple, dict[str, Any]]:
-    name, valid = draw(st.sampled_from(VALID))
+    name, valid = draw(SOURCES)
     data = copy.deepcopy(valid)
     path = draw(st.sampled_from(_paths(data)))
     kind = draw(st.sampled_from(MUTATIONS))
