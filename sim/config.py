@@ -402,9 +402,9 @@ class SamplingPlan(StrictModel):
 
     @model_validator(mode="after")
     def _accept_below_sample(self) -> SamplingPlan:
-        if self.accept >= self.sample:
-            raise ValueError(f"accept ({self.accept}) must be smaller than sample ({self.sample}): "
-                             "otherwise every lot passes unseen")
+        if self.accept > self.sample:  # accept == sample is legal: a plan that passes every lot
+            raise ValueError(f"accept ({self.accept}) cannot exceed sample ({self.sample}): at most the whole "
+                             "sample can be defective")
         return self
 
 
