@@ -52,6 +52,15 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
 
 
+class FieldProblem(ValueError):
+    """A rule across fields, raised by a model's validator, naming the field (relative to that model) and
+    its value, so the one-line error points at the field rather than printing the whole model."""
+
+    def __init__(self, field: str, value: Any, allowed: str) -> None:
+        super().__init__(allowed)
+        self.field, self.value, self.allowed = field, value, allowed
+
+
 def _check_schedule(value: Schedule, minimum: float = 0.0, maximum: float = MAX_QUANTITY) -> Schedule:
     values = [value] if isinstance(value, int | float) else [v for _, v in value]
     for v in values:
@@ -224,7 +233,8 @@ class SiteSpec(StrictModel):
         for name, stage in self.stages.items():
             staffed = stage.operators or any(c.stage == name for c in self.cohorts)
             if not staffed:
-                raise ValueError(f"stage {name!r} has neither operators nor a cohort")
+                raise FieldProblem(f"stages.{name}.operators", stage.operators, "this stage has neither operators "
+                                   "nor a cohort: give it operators or a cohort working at it")
         return self
 
 
@@ -260,10 +270,11 @@ class GroupSpec(StrictModel):
         if self.kind == "hub":
             raise ValueError("a group is a family of production sites; declare hubs under sites")
         if "sew" not in self.stages:
-            raise ValueError("a group's people sew: its stages need 'sew'")
+            raise FieldProblem("stages", sorted(self.stages), "a group's people sew: its stages need 'sew'")
         for name, stage in self.stages.items():
             if name != "sew" and not stage.operators:
-                raise ValueError(f"stage {name!r} has no operators (a group's people all sew): give it operators")
+                raise FieldProblem(f"stages.{name}.operators", stage.operators,
+                                   "a group's people all sew: its other stages need operators >= 1")
         return self
 
 
@@ -403,8 +414,8 @@ class SamplingPlan(StrictModel):
     @model_validator(mode="after")
     def _accept_below_sample(self) -> SamplingPlan:
         if self.accept > self.sample:  # accept == sample is legal: a plan that passes every lot
-            raise ValueError(f"accept ({self.accept}) cannot exceed sample ({self.sample}): at most the whole "
-                             "sample can be defective")
+            raise FieldProblem("accept", self.accept, f"cannot exceed sample ({self.sample}): at most the whole "
+                               "sample can be defective")
         return self
 
 
@@ -440,7 +451,7 @@ class OrderSpec(StrictModel):
     @model_validator(mode="after")
     def _due_after_placed(self) -> OrderSpec:
         if self.due is not None and self.due < self.date:
-            raise ValueError(f"due {self.due} is before the order is placed on {self.date}")
+            raise FieldProblem("due", str(self.due), f"on or after the day the order is placed ({self.date})")
         return self
 
 
@@ -464,7 +475,7 @@ class ChannelSpec(StrictModel):
     @model_validator(mode="after")
     def _weekly_window(self) -> ChannelSpec:
         if self.weekly_from is not None and self.weekly_until is not None and self.weekly_until <= self.weekly_from:
-            raise ValueError(f"weekly_until {self.weekly_until} must be after weekly_from {self.weekly_from}")
+            raise FieldProblem("weekly_until", str(self.weekly_until), f"after weekly_from ({self.weekly_from})")
         return self
 
 
@@ -835,6 +846,11 @@ def format_validation_error(exc: ValidationError, file: str, data: Any) -> list[
         inner = ctx.get("error")
         if isinstance(inner, ReferenceError_):
             lines.append(problem_line(file, inner.path, inner.value, inner.allowed))
+            continue
+        if isinstance(inner, FieldProblem):
+            where = _render(_data_loc(data, err["loc"], keep_last=False))
+            lines.append(problem_line(file, f"{where}.{inner.field}" if where else inner.field, inner.value,
+                                      inner.allowed))
             continue
         loc = _data_loc(data, err["loc"], keep_last=err["type"] in ("missing", "extra_forbidden"))
         path = _render(loc)
