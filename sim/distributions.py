@@ -48,7 +48,8 @@ class Dist(BaseModel):
         params = getattr(self, given[0])
         for value in params if isinstance(params, tuple) else (params,):
             if not 0.0 <= value <= MAX_PARAMETER:
-                raise ValueError(f"{given[0]}: {value!r}: parameters must be between 0 and {MAX_PARAMETER:g}")
+                raise ValueError(f"{given[0]} parameters must be between 0 and {MAX_PARAMETER:g} (days or people, "
+                                 "never negative)")
         if self.tri is not None:
             a, m, b = self.tri
             if not a <= m <= b:
