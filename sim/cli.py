@@ -172,7 +172,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
-    from sim.assumptions import extract
+    from sim.assumptions import extract, with_operator_speeds
 
     base = exp.base
     return {
@@ -187,7 +187,7 @@ def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
         "scenarios": exp.scenario_names,
         "root_seed": exp.seed,
         "command": command,
-        "assumptions": extract(exp.base_file),
+        "assumptions": with_operator_speeds(extract(exp.base_file), base),
     }
 
 
@@ -313,6 +313,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """KPIs of folder B against folder A, scenario by scenario: runs are matched by scenario name and sweep
+    point, never pooled across scenarios; what exists in one folder only is named."""
     from sim.manifest import check_results_folder, read_results_table
 
     tables = []
@@ -325,17 +327,27 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if "status" not in table.columns:
             raise ResultsError(f"{path}: no 'status' column: not a runs table written by 'resilience run'")
         tables.append(table)
-    from sim.analysis import t_interval, unpaired_difference
+    from sim.analysis import match_scenarios, runs_of, scenario_label, t_interval, unpaired_difference
 
-    a, b = (t[t["status"] == "ok"] for t in tables)
+    a, b = tables
+    both, only_a, only_b = match_scenarios(a, b)
+    if only_a:
+        print(f"only in A ({args.a}): {', '.join(only_a)}")
+    if only_b:
+        print(f"only in B ({args.b}): {', '.join(only_b)}")
+    if not both:
+        raise BadInput(f"{args.a} and {args.b} share no scenario (by name and sweep point): nothing to compare")
     kpis = [c for c in a.columns if c in b.columns and c.startswith(("masks_", "day_target.", "fill_rate.",
                                                                       "mean_lead", "first_pass", "revenue"))]
-    print(f"{'KPI':<36} {'A':>14} {'B':>14} {'B - A':>14}  95 % interval")
-    for kpi in kpis:
-        ma = t_interval(a[kpi].to_numpy(dtype=float))[0]
-        mb = t_interval(b[kpi].to_numpy(dtype=float))[0]
-        diff = unpaired_difference(a[kpi].to_numpy(dtype=float), b[kpi].to_numpy(dtype=float))
-        print(f"{kpi:<36} {ma:>14,.2f} {mb:>14,.2f} {diff[0]:>14,.2f}  [{diff[2]:,.2f} .. {diff[3]:,.2f}]")
+    for scenario, point in both:
+        ra, rb = runs_of(a, scenario, point), runs_of(b, scenario, point)
+        print(f"\n{scenario_label(scenario, point)}  (A: n = {len(ra)}, B: n = {len(rb)})")
+        print(f"{'KPI':<36} {'A':>14} {'B':>14} {'B - A':>14}  95 % interval")
+        for kpi in kpis:
+            xa, xb = ra[kpi].to_numpy(dtype=float), rb[kpi].to_numpy(dtype=float)
+            ma, mb = t_interval(xa)[0], t_interval(xb)[0]
+            diff = unpaired_difference(xa, xb)
+            print(f"{kpi:<36} {ma:>14,.2f} {mb:>14,.2f} {diff[0]:>14,.2f}  [{diff[2]:,.2f} .. {diff[3]:,.2f}]")
     return EXIT_OK
 
 

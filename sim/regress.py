@@ -13,6 +13,7 @@ compared first (Fisher's exact test at the same level), then the days among runs
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import time
@@ -148,6 +149,19 @@ def load_baseline(directory: Path, exp: Any) -> dict[str, Any]:
     return baseline
 
 
+def model_source_hash(package: Path | None = None) -> str:
+    """A digest of the simulator's source files (`sim/**/*.py`, by relative path and content).
+
+    The runner reuses a stored run whose spec matches, whatever code made it; the regression's default
+    results folder is named after this digest so that, after a model change, `regress` (and
+    `--update-baseline`) simulate again instead of resuming runs made by the old code."""
+    root = package or Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def cmd_regress(args: argparse.Namespace) -> int:
     from sim.cli import EXIT_FAILED, EXIT_OK, BadInput, check_out_dir
     from sim.experiment import load_experiment
@@ -167,7 +181,8 @@ def cmd_regress(args: argparse.Namespace) -> int:
             raise BadInput(str(exc)) from None
     seed = args.seed if args.seed is not None else (exp.seed if baseline is None else baseline["root_seed"] + 1)
     exp = load_experiment(experiment, args.set, seed=seed)
-    out = Path(args.out) if args.out else REPO_ROOT / "results" / "regress" / f"seed{seed}"
+    out = (Path(args.out) if args.out
+           else REPO_ROOT / "results" / "regress" / f"seed{seed}-code{model_source_hash()}")
     check_out_dir(out)
     started = time.perf_counter()
     try:

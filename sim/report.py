@@ -304,6 +304,8 @@ def _assumptions(rs: ResultsSet) -> str:
             cell = f"<span class=source-assumption>{_e(text)}</span>"
         else:
             cell = _e(text)
+        if entry.get("note"):  # e.g. the speed cap of declared operators (sim.assumptions)
+            cell += f"<br><span class=note>{_e(entry['note'])}</span>"
         rows.append(
             f"<tr><td><code>{_e(entry.get('path'))}</code></td><td>{_e(_format_value(entry.get('value')))}"
             f"</td><td>{cell}</td></tr>"
