@@ -143,7 +143,8 @@ def _check_path(file: str, path: str, param: UncertainParameter, data: dict[str,
     if not param.is_date and not (base is None or (isinstance(base, int | float) and not isinstance(base, bool))):
         return [f"{where}: {short_repr(base)}: not a numeric field; give the path of a number "
                 "(e.g. ...size.uniform[1] inside a distribution)"]
-    for value in param.extremes():
+    whole = param.integer if param.integer is not None else isinstance(base, int) and not isinstance(base, bool)
+    for value in param.extremes(whole):  # cast as the design will (a whole-number field gets whole numbers)
         trial = copy.deepcopy(data)
         set_path(trial, path, value, _SCRATCH)
         try:
