@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -118,6 +119,9 @@ def test_what_it_takes_says_when_the_target_is_out_of_reach(tmp_path, capsys):
     answer = yaml.safe_load((tmp_path / "out" / "what_it_takes.json").read_text())
     assert not answer["reachable"] and answer["at_max"]["p"] == 0.0
     assert answer["runs"] == 5  # the top of the range clearly fails: nothing else is run
+    # 7 sewers x 210 x 10 days = 14,700 by the date, less the first lot's cutting; sewing binds
+    assert re.search(r"by then 14,[0-7]00 masks sewn", answer["why"])
+    assert "binding constraint before the date is sew" in answer["why"]
     assert "out of reach" in capsys.readouterr().out
 
 
@@ -248,6 +252,7 @@ def test_stress_matrix_recovery_on_a_deterministic_line_matches_the_hand_compute
     # the line's calendar has no holidays, so the closure takes Mon 13 - Fri 17 (5 working days) and the
     # weekend, as in the constructed series: back at 5 open weekdays in the window on Fri 24: 11 days
     assert table.loc["recovery_days", "mean"] == 11
+    assert table.loc["extra_recovery_days", "mean"] == 11  # the base never dips
     assert table.loc["masks_lost_sewn", "mean"] == 5 * 210
     assert table.loc["deepest_drop", "mean"] == pytest.approx(5 * 210 / 7)  # all five days of a week
     delay = table[table["target"] == "goal"]  # day 3000 is reached: 15 weekdays, a week later

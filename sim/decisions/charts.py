@@ -27,6 +27,17 @@ def _money(euros: float) -> str:
     return f"€{euros / 1e6:.2f} M" if euros >= 1e5 else f"€{euros / 1e3:.0f} k"
 
 
+def _num(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{round(x, 1) + 0.0:.1f}"
+
+
+def _masks(x: float) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    x = round(x, -3) + 0.0
+    return f"{x / 1e6:.2f} M" if abs(x) >= 1e6 else f"{x / 1e3:,.0f} k"
+
+
 def lever_chart(table: pd.DataFrame, primary: str, path: Path) -> Path:
     """Days gained on the primary target per lever, best rank at the top, with 95 % intervals and costs."""
     main = table[table["target"] == primary].sort_values("rank", ascending=False)
@@ -70,7 +81,8 @@ def stress_heatmap(table: pd.DataFrame, primary: str | None, path: Path) -> Path
         columns.append(("delay_days", target, f"delay on\n{target} (days)"))
     columns += [("masks_lost_delivered", "", "masks lost\n(delivered)"),
                 ("deepest_drop_share", "", "deepest drop\nin daily output"),
-                ("recovery_days", "", "days to recover\npre-shock rate")]
+                ("recovery_days", "", "days to recover\npre-shock rate"),
+                ("extra_recovery_days", "", "of which due\nto the shock (days)")]
     shocks = list(dict.fromkeys(table["shock"]))
     values = np.full((len(shocks), len(columns)), np.nan)
     text = [["" for _ in columns] for _ in shocks]
@@ -82,12 +94,13 @@ def stress_heatmap(table: pd.DataFrame, primary: str | None, path: Path) -> Path
                 continue
             r = row.iloc[0]
             values[i, j] = r["mean"]
+            mean, low, high = (float(r[k]) + 0.0 for k in ("mean", "low", "high"))  # + 0.0: no "-0"
             if metric == "deepest_drop_share":
-                text[i][j] = f"{r['mean']:.0%}\n({r['low']:.0%}–{r['high']:.0%})"
+                text[i][j] = f"{mean:.0%}\n({low:.0%} to {high:.0%})"
             elif metric.startswith("masks"):
-                text[i][j] = f"{r['mean'] / 1e3:,.0f} k\n({r['low'] / 1e3:,.0f}–{r['high'] / 1e3:,.0f})"
+                text[i][j] = _masks(mean) + f"\n({_masks(low)} to {_masks(high)})"
             else:
-                text[i][j] = f"{r['mean']:.1f}\n({r['low']:.1f}–{r['high']:.1f})"
+                text[i][j] = f"{_num(mean)}\n({_num(low)} to {_num(high)})"
     scale = np.nanmax(np.abs(values), axis=0)
     scale[~np.isfinite(scale) | (scale == 0)] = 1.0
     shade = np.clip(values / scale, 0, 1)
@@ -102,10 +115,11 @@ def stress_heatmap(table: pd.DataFrame, primary: str | None, path: Path) -> Path
         ax.xaxis.tick_top()
         ax.set_yticks(range(len(shocks)), shocks)
         ax.tick_params(length=0)
+        ax.grid(False)
         for spine in ax.spines.values():
             spine.set_visible(False)
         first = next((j for j, c in enumerate(columns) if c[0] == "delay_days" and c[1] == primary), None)
-        worst_col = first if first is not None else len(columns) - 3
+        worst_col = first if first is not None else len(columns) - 4
         worst = shocks[int(np.nanargmax(values[:, worst_col]))] if np.isfinite(values[:, worst_col]).any() else "?"
         fig.suptitle(f"Stress matrix: {worst} does the most damage (mean and 95 % interval vs base; darker = worse)",
                      x=0.01, ha="left")

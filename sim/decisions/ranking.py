@@ -89,6 +89,12 @@ def lever_sentence(table: pd.DataFrame, primary: str, start_date: Any) -> str:
     if best["days_gained_low"] > 0:
         parts.append(f"{best['description']} buys {best['days_gained']:.1f} days ({best['days_gained_low']:.1f}–"
                      f"{best['days_gained_high']:.1f}) on {primary} for {_money(best['euros'])}")
+    else:
+        top = main.sort_values("days_gained", ascending=False).iloc[0]
+        interval = ("" if np.isnan(top["days_gained_low"]) else
+                    f" ({top['days_gained_low']:.1f}–{top['days_gained_high']:.1f})")
+        parts.append(f"no lever buys a day on {primary} beyond the noise; the largest estimate is "
+                     f"{top['lever']}, {top['days_gained']:.1f} days{interval}")
     nothing = main[(main["days_gained_low"] <= 0) & (main["days_gained_high"] >= 0)]
     if len(nothing):
         names = ", ".join(nothing["lever"].tolist())

@@ -6,7 +6,9 @@ the shocked run's trailing-mean sewn output below the base's, in masks a day and
 and the days to recover to the pre-shock daily rate: the trailing `window`-day mean of sewn output on the eve
 of the shock is the pre-shock rate; after the shock starts, the first day on which the trailing mean is back
 at that rate after having fallen below it, minus the shock's first day (0 when it never falls below; runs
-that never recover count as the horizon and are counted). Every value is a mean over replications with its
+that never recover count as the horizon and are counted). In a ramp-up the base's own output dips too (a
+holiday, noise), so `extra_recovery_days` is the paired difference with the base measured the same way from
+the same day: the recovery the shock itself costs. Every value is a mean over replications with its
 95 % t-interval. One row per shock × metric (tidy).
 """
 
@@ -90,19 +92,23 @@ def stress_table(runs: pd.DataFrame, series: pd.DataFrame, variants: dict[str, t
             continue
         b_rows, s_rows = sewn.loc[base], sewn.loc[name]
         reps = b_rows.index.intersection(s_rows.index)
-        drops, shares, recov = [], [], []
+        drops, shares, recov, recov_base = [], [], [], []
         for r in reps:
             bd, sd = b_rows.loc[r].to_numpy(), s_rows.loc[r].to_numpy()
             d, share = deepest_drop(bd, sd, shock_day, window)
             drops.append(d)
             shares.append(share)
             recov.append(recovery_days(sd, shock_day, window))
-        recov_arr = np.asarray(recov, dtype=float)
+            recov_base.append(recovery_days(bd, shock_day, window))
+        censor_at = float(horizon_days - shock_day)
+        recov_arr, base_arr = np.asarray(recov, dtype=float), np.asarray(recov_base, dtype=float)
         never = int(np.isnan(recov_arr).sum())
-        recov_arr = np.where(np.isnan(recov_arr), float(horizon_days - shock_day), recov_arr)
+        never_either = int((np.isnan(recov_arr) | np.isnan(base_arr)).sum())
+        recov_arr, base_arr = (np.where(np.isnan(x), censor_at, x) for x in (recov_arr, base_arr))
         for metric, unit, values, cens in (("deepest_drop", "masks/day", drops, 0),
                                            ("deepest_drop_share", "share", shares, 0),
-                                           ("recovery_days", "days", recov_arr, never)):
+                                           ("recovery_days", "days", recov_arr, never),
+                                           ("extra_recovery_days", "days", recov_arr - base_arr, never_either)):
             m, _, lo, hi = t_interval(values)
             add(metric, "", unit, (m, lo, hi), len(reps), cens)
     return pd.DataFrame(rows, columns=list(STRESS_COLUMNS))

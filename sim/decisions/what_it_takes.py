@@ -64,6 +64,7 @@ class Search:
         self.initial, self.batch, self.maximum, self.confidence = initial, batch, maximum, confidence
         self.specs: dict[str, LeverSpec] = {name: exp.spec.levers[name] for name in levers}
         self.evaluations: dict[tuple[float, ...], Evaluation] = {}
+        self.dirs: dict[str, Path] = {}
         self.runs = 0
 
     # ------------------------------------------------------------------------------------ one point
@@ -86,6 +87,7 @@ class Search:
         specs = [RunSpec(run_id=f"{label}/p0/r{r:03d}", scenario_name=label, point={}, replication=r,
                          root_seed=self.exp.seed, scenario=copy.deepcopy(data)) for r in range(n)]
         where = self.out / "what_it_takes_runs" / label.replace("=", "_")
+        self.dirs[label] = where
         outcome = run_specs(specs, where, workers=self.workers, scheduler=self.scheduler, progress=self.progress,
                             manifest_extra={"experiment": f"{self.exp.name}: what it takes", "scenarios": [label]})
         self.runs += len(outcome.completed)
@@ -225,5 +227,31 @@ def what_it_takes(exp: Any, levers: list[str], target: str, probability: float, 
     }
     if best is None:
         answer["why"] = (f"even at the largest amounts ({', '.join(f'{k}={v:g}' for k, v in top.items())}) "
-                         f"P({target} by {by.isoformat()}) = {p_top:.2f} ({lo_top:.2f}–{hi_top:.2f}) < {probability}")
+                         f"P({target} by {by.isoformat()}) = {p_top:.2f} ({lo_top:.2f}–{hi_top:.2f}) < {probability}"
+                         + _shortfall(search.dirs[search.label(top)], exp, target))
     return answer
+
+
+def _shortfall(runs_dir: Path, exp: Any, target: str) -> str:
+    """How far the largest amounts fall short by the date, and what bound the network in the weeks before it."""
+    spec = exp.base.targets[target]
+    by_day = (spec.by - exp.base.start).days
+    parts = []
+    series_path, bottlenecks_path = runs_dir / "series.parquet", runs_dir / "bottlenecks.parquet"
+    measure = {"delivered": "cum_delivered", "sewn": "sewn_by_kind", "free": "delivered"}[spec.measure]
+    if series_path.exists() and spec.measure != "free":
+        series = pd.read_parquet(series_path, columns=["replication", "day", "series", "value"])
+        rows = series[(series["series"] == measure) & (series["day"] <= by_day)]
+        per_run = rows.groupby(["replication", "day"])["value"].sum()
+        reached = (per_run.groupby("replication").cumsum() if measure == "sewn_by_kind" else per_run)
+        at_date = reached.xs(by_day, level="day") if by_day in reached.index.get_level_values("day") else None
+        if at_date is not None:
+            parts.append(f"; by then {at_date.mean():,.0f} masks {spec.measure} on average (of {spec.masks:,})")
+    if bottlenecks_path.exists():
+        table = pd.read_parquet(bottlenecks_path)
+        rows = table[(table["level"] == "network") & (table["week_index"] * 7 < by_day)]
+        if not rows.empty:
+            shares = rows.groupby("stage")["share"].sum() / rows.groupby(["run_id", "week_index"]).ngroups
+            stage = str(shares.idxmax())
+            parts.append(f"; the binding constraint before the date is {stage} ({shares.max():.0%} of the time)")
+    return "".join(parts)
