@@ -145,8 +145,12 @@ def what_it_takes_chart(answer: dict[str, Any], path: Path) -> Path:
         ax.errorbar(x, p, yerr=np.vstack([p - low, high - p]), fmt="o-", color=PALETTE[0], capsize=3,
                     label="P̂ and 95 % Wilson interval")
         for xi, q in zip(x, points, strict=True):
-            ax.annotate(f"n={q['n']}", (xi, q["p"]), xytext=(4, -12), textcoords="offset points", fontsize=7.5,
+            ax.annotate(f"n={q['n']}", (xi, q["p"]), xytext=(5, 6), textcoords="offset points", fontsize=7.5,
                         color=GREY)
+        bounds = answer.get("bounds", {}).get(lever)
+        if bounds:
+            lo, hi, step = bounds
+            ax.set_xlim(lo - step / 2, hi + step / 2)
         unit = answer["units"].get(lever, "unit")
         ax.set_xlabel(f"{lever} ({unit})")
         ax.set_ylabel(f"P({answer['target']} by {answer['by']})")
@@ -159,6 +163,10 @@ def what_it_takes_chart(answer: dict[str, Any], path: Path) -> Path:
         else:
             title = (f"{answer['target']} by {answer['by']} is out of reach with {lever} ≤ "
                      f"{answer['at_max']['amounts'][lever]:g}: P = {answer['at_max']['p']:.2f} at most")
+            why = answer.get("why", "").split("; ", 1)
+            if len(why) > 1:
+                ax.text(0.02, 0.55, "\n".join(why[1].split("; ")), transform=ax.transAxes, fontsize=8.5,
+                        va="center", color="black", wrap=True)
         ax.legend(loc="best", fontsize=8)
         fig.suptitle(title, x=0.01, ha="left")
         return _save(fig, path)

@@ -18,6 +18,7 @@ grids (a small grid), and for each the bisection above on the last lever; the ch
 that meets p wins. Chosen because the grids are small (a handful of steps each), the search is exact on the
 grid when P rises with every lever, and bisection keeps the expensive part (the replications) logarithmic
 in the last lever's grid; combinations already dearer than the best found are skipped without running.
+Every lever at its largest amount is tried first: if that fails, no combination can meet p.
 """
 
 from __future__ import annotations
@@ -187,7 +188,10 @@ def what_it_takes(exp: Any, levers: list[str], target: str, probability: float, 
     grids = [specs[name].scalable.grid() for name in others]  # type: ignore[union-attr]
     best: dict[str, Any] | None = None
     tried = []
-    for combo in itertools.product(*grids):
+    top = {name: specs[name].scalable.max for name in levers}  # type: ignore[union-attr]
+    # every lever at its largest amount first: if that fails, so does every combination (P rises with each)
+    combos = itertools.product(*grids) if search.evaluate(top).decision == MEETS else iter(())
+    for combo in combos:
         fixed = dict(zip(others, combo, strict=True))
         floor_cost = cost_of(specs, {**fixed, last: specs[last].scalable.min})[0]  # type: ignore[union-attr]
         if best is not None and floor_cost >= best["euros"]:
@@ -201,7 +205,6 @@ def what_it_takes(exp: Any, levers: list[str], target: str, probability: float, 
             if best is None or euros < best["euros"]:
                 best = {"amounts": amounts, "euros": euros, "people": people,
                         "range": {last: [found["low"], found["high"]]}}
-    top = {name: specs[name].scalable.max for name in levers}  # type: ignore[union-attr]
     top_eval = search.evaluate(top)
     p_top, lo_top, hi_top = top_eval.interval(search.confidence)
     points = []
@@ -215,6 +218,8 @@ def what_it_takes(exp: Any, levers: list[str], target: str, probability: float, 
         "experiment": exp.name, "target": target, "masks": exp.base.targets[target].masks, "by": by.isoformat(),
         "probability": probability, "levers": levers,
         "units": {n: specs[n].scalable.unit for n in levers},  # type: ignore[union-attr]
+        "bounds": {n: [specs[n].scalable.min, specs[n].scalable.max, specs[n].scalable.step]  # type: ignore[union-attr]
+                   for n in levers},
         "reachable": best is not None, "answer": best,
         "at_max": {"amounts": top, "p": p_top, "low": lo_top, "high": hi_top},
         "method": ("bisection on the lever's grid with sequential Wilson tests of P under common random numbers"
