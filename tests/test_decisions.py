@@ -327,3 +327,18 @@ def test_the_2020_experiments_load_with_their_levers_and_shocks():
     assert all(lever.cost.source for lever in levers.spec.levers.values())
     stress = load_experiment("experiments/stress.yaml")
     assert len(stress.scenario_names) == 1 + 8 + 2
+
+
+def test_an_experiment_applies_its_shocks_to_every_scenario(tmp_path):
+    (tmp_path / "shocks").mkdir()
+    write(tmp_path / "shocks" / "closure.yaml", {"name": "closure", "description": "shut a week",
+                                                 "start": "2020-04-06", "duration_days": 7,
+                                                 "effects": [{"site_closure": "workshop"}]})
+    file = experiment_files(tmp_path, line(horizon_days=21), {
+        "shocks": [{"shock": "closure", "duration_days": 3, "severity": 0.5}],
+        "scenarios": {"base": {}, "more": {"set": {"sites.workshop.stages.sew.operators": 2}}}})
+    exp = load_experiment(file)
+    for spec in exp.run_specs(1):
+        calendar = spec.scenario["sites"]["workshop"]["calendar"]
+        holidays = spec.scenario["calendars"][calendar]["holidays"]
+        assert holidays == ["2020-04-06", "2020-04-07"]  # round(0.5 x 3) = 2 days closed from 6 April
