@@ -10,6 +10,7 @@ first, by days gained per million euros, then the others by days gained.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,10 @@ def lever_table(runs: pd.DataFrame, series: pd.DataFrame, levers: dict[str, Leve
                 "days_per_100_people": gain / (people / 100) if people > 0 else math.nan})
     table = pd.DataFrame(rows, columns=[c for c in LEVER_COLUMNS if c != "rank"])
     table.insert(0, "rank", rank_levers(table, target_names[0] if target_names else None))
-    return table.sort_values(["rank", "target"], kind="stable").reset_index(drop=True)
+    order = {name: i for i, name in enumerate(target_names)}
+    table["_target_order"] = table["target"].map(order)
+    table = table.sort_values(["rank", "_target_order"], kind="stable").drop(columns="_target_order")
+    return table.reset_index(drop=True)
 
 
 def rank_levers(table: pd.DataFrame, primary: str | None) -> pd.Series:
@@ -79,16 +83,26 @@ def rank_levers(table: pd.DataFrame, primary: str | None) -> pd.Series:
     return table["lever"].map(rank).astype(int)
 
 
-def lever_sentence(table: pd.DataFrame, primary: str, start_date: Any) -> str:
-    """'a second shift ... buys 4.1 days (3.2–5.0) for €0.30 M; ... buys nothing measurable ...'."""
+def lever_sentence(table: pd.DataFrame, primary: str, start_date: Any,
+                   constraint_from: Callable[[str], str | None] | None = None) -> str:
+    """'a second shift ... buys 4.1 days (3.2–5.0) for €0.30 M; ... buys nothing measurable ...'.
+
+    `constraint_from(date)` (ISO date or '' for the start), when given, names the base's binding constraint
+    from that date on; it explains why a lever that adds capacity elsewhere buys nothing.
+    """
     main = table[table["target"] == primary].sort_values("rank")
     if main.empty:
         return ""
     parts = []
     best = main.iloc[0]
     if best["days_gained_low"] > 0:
-        parts.append(f"{best['description']} buys {best['days_gained']:.1f} days ({best['days_gained_low']:.1f}–"
-                     f"{best['days_gained_high']:.1f}) on {primary} for {_money(best['euros'])}")
+        parts.append(f"best value: {best['description']} buys {best['days_gained']:.1f} days "
+                     f"({best['days_gained_low']:.1f}–{best['days_gained_high']:.1f}) on {primary} for "
+                     f"{_money(best['euros'])}")
+        most = main.sort_values("days_gained", ascending=False).iloc[0]
+        if most["lever"] != best["lever"] and most["days_gained_low"] > 0:
+            parts.append(f"most days: {most['description']}, {most['days_gained']:.1f} days "
+                         f"({most['days_gained_low']:.1f}–{most['days_gained_high']:.1f}) for {_money(most['euros'])}")
     else:
         top = main.sort_values("days_gained", ascending=False).iloc[0]
         interval = ("" if np.isnan(top["days_gained_low"]) else
@@ -96,10 +110,13 @@ def lever_sentence(table: pd.DataFrame, primary: str, start_date: Any) -> str:
         parts.append(f"no lever buys a day on {primary} beyond the noise; the largest estimate is "
                      f"{top['lever']}, {top['days_gained']:.1f} days{interval}")
     nothing = main[(main["days_gained_low"] <= 0) & (main["days_gained_high"] >= 0)]
-    if len(nothing):
-        names = ", ".join(nothing["lever"].tolist())
-        parts.append(f"{names} buy{'s' if len(nothing) == 1 else ''} no day measurable within the interval: "
-                     "what they add is not the constraint on that target")
+    for when, group in nothing.groupby(nothing["from"].fillna("").astype(str), sort=True):
+        names = ", ".join(group["lever"].tolist())
+        binding = constraint_from(when) if constraint_from is not None else None
+        reason = (f"from {when or 'the start'} the binding constraint is {binding}, not what "
+                  f"{'it adds' if len(group) == 1 else 'they add'}" if binding else
+                  f"what {'it adds' if len(group) == 1 else 'they add'} is not the constraint on that target")
+        parts.append(f"{names} buy{'s' if len(group) == 1 else ''} no day measurable within the interval: {reason}")
     worse = main[main["days_gained_high"] < 0]
     if len(worse):
         parts.append(f"{', '.join(worse['lever'])} delay{'s' if len(worse) == 1 else ''} it")

@@ -12,6 +12,7 @@ import base64
 import html
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,26 @@ def _constraints(rs: ResultsSet) -> str:
     return "<p>Binding constraint " + "; ".join(parts) + ".</p>"
 
 
+def _binding_from(rs: ResultsSet, primary: str) -> Callable[[str], str | None] | None:
+    """date -> the base's most binding stage from that week until the base reaches the primary target."""
+    matrix = rs.weekly_bottlenecks()
+    if matrix.empty:
+        return None
+    days = rs.kpi_values(rs.base_variant, f"day_target.{primary}")
+    finite = days[np.isfinite(days)]
+    until = rs.start_date + pd.Timedelta(days=float(np.median(finite)) if len(finite) else 10_000)
+
+    def binding(when: str) -> str | None:
+        since = pd.Timestamp(when) if when else rs.start_date
+        weeks = matrix[(matrix.index + pd.Timedelta(days=7) > since) & (matrix.index <= until)]
+        if weeks.empty:
+            return None
+        shares = weeks.mean()
+        return f"{stage_name(str(shares.idxmax()))} ({fmt_pct(float(shares.max()))} of the time)"
+
+    return binding
+
+
 def _levers(rs: ResultsSet, charts: Path) -> str:
     path = rs.dir / LEVERS_CSV
     if not path.exists():
@@ -96,7 +117,7 @@ def _levers(rs: ResultsSet, charts: Path) -> str:
                     f"<td class=num>{r.people:.0f}</td><td class=num>{r.lead_time_days:.0f}</td>"
                     f"<td class=num>{_e(per)}</td></tr>")
     chart = lever_chart(table, primary, charts / "levers_ranked.png")
-    sentence = lever_sentence(table, primary, rs.start_date)
+    sentence = lever_sentence(table, primary, rs.start_date, _binding_from(rs, primary))
     return (f"<h3>Best levers (days gained on {_e(primary)})</h3><p>{_e(sentence)}</p>"
             "<table><tr><th>rank</th><th>lever</th><th>days gained (95 %)</th><th>cost</th><th>people</th>"
             f"<th>lead time (days)</th><th>days per €M</th></tr>{''.join(rows)}</table>"
