@@ -9,6 +9,7 @@ cohort and per machine park), so no process wakes up daily for them.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -89,6 +90,18 @@ class CohortState:
         return self.defect_skilled + (self.defect_trainee - self.defect_skilled) * (1.0 - progress)
 
 
+@dataclass
+class WorkPlan:
+    """What a planned lot will take (`hours`) and yield (`defect_probability`), and what it will teach each
+    cohort once it is made: (cohort, masks made, experience gained per person). Nothing is credited when
+    the lot is planned: `Team.credit` applies it at completion, so a lot cut off by the horizon teaches
+    nobody."""
+
+    hours: float
+    defect_probability: float
+    credits: list[tuple[CohortState, float, float]] = field(default_factory=list)
+
+
 class Team:
     """The people and machines of one stage at one site."""
 
@@ -160,11 +173,11 @@ class Team:
             parts = [(c, r * scale, e) for c, r, e in parts]
         return total, parts
 
-    def work(self, masks: int, t: float, rng: np.random.Generator, learn: bool = True
-             ) -> tuple[float, float] | None:
+    def work(self, masks: int, t: float, rng: np.random.Generator, learn: bool = True) -> WorkPlan | None:
         """Working hours the team needs for `masks` masks started at t, and the lot's defect probability.
 
-        None when nobody can work that day. Learning (experience) advances by each cohort's share.
+        None when nobody can work that day. The plan changes nothing but the speed last seen (a routing
+        hint) and the day's efficiency record: output and learning are credited at completion (`credit`).
         """
         total, parts = self.rates(t)
         if total <= 0.0:
@@ -176,14 +189,23 @@ class Team:
         day = min(int(t // HOURS_PER_DAY), self.days - 1)
         speed = self._supervision(day)[0] if learn else 0.0
         defect = 0.0
+        credits = []
         for c, rate, eff in parts:
             share = masks * rate / total
-            c.output += share
             defect += share * c.defect_rate(eff)
             c.efficiency_by_day[day] = eff
+            gain = 0.0
             if learn and c.model == "wright":
-                c.experience += share / c.present[day] * (speed if c.role == "trainee" else 1.0)
-        return hours, defect / masks
+                gain = share / c.present[day] * (speed if c.role == "trainee" else 1.0)
+            credits.append((c, share, gain))
+        return WorkPlan(hours, defect / masks, credits)
+
+    @staticmethod
+    def credit(plan: WorkPlan) -> None:
+        """The lot of `plan` is made: each cohort's output and experience advance by its share."""
+        for c, share, gain in plan.credits:
+            c.output += share
+            c.experience += gain
 
     def _wright_average(self, parts: list[tuple[CohortState, float, float]], total: float, masks: int
                         ) -> tuple[list[tuple[CohortState, float, float]], float]:
