@@ -50,9 +50,13 @@ class InspectWork:
         self.spec = spec
         self.team = team
         self.rng = rng
+        self._plans: dict[int, tuple[int, int]] = {}  # sampling plan by lot size (lots mostly share one size)
 
     def plan(self, lot: Lot, t: float) -> tuple[float, Verdict] | None:
-        sample, accept = sampling_plan(self.spec, lot.masks)
+        plan = self._plans.get(lot.masks)
+        if plan is None:
+            plan = self._plans[lot.masks] = sampling_plan(self.spec, lot.masks)
+        sample, accept = plan
         accepted = lot.rework or judge(self.rng, lot.masks, lot.defects, sample, accept)
         inspected = sample if accepted else lot.masks
         work = self.team.work(inspected, t, self.rng)
