@@ -54,6 +54,11 @@ def run_stage(net: Network, site: Site, position: int, work: WorkModel) -> Gener
     gate = site.gate if is_sew else None
     nxt = site.stages[position + 1].buffer if position + 1 < len(site.stages) else None
     last = position + 1 >= len(site.stages)
+    # cutting makes lots of the size they are sewn in: the site's own or, at a cutting centre with adaptive
+    # lots, the size of the destination its next lot would go to (0: ask the dispatcher each time)
+    dispatcher = site.dispatcher
+    adaptive_centre = net.s.lot_sizing is not None and site.stage("sew") is None and dispatcher is not None
+    cut_size = 0 if adaptive_centre else (site.lot_size or net.lot_size)
     if site.start_h > env.now:
         yield env.timeout(site.start_h - env.now)
     track_set(STARVED, env.now)
@@ -70,7 +75,7 @@ def run_stage(net: Network, site: Site, position: int, work: WorkModel) -> Gener
             unit.current = lot  # in process from now on, even while waiting for materials
         else:
             lot = None
-            masks = net.lot_size
+            masks = cut_size if cut_size else dispatcher.next_lot_size(env.now)  # type: ignore[union-attr]
         if materials:
             for stock, per_mask in materials:
                 need = masks * per_mask

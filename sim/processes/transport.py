@@ -156,6 +156,7 @@ class Dispatcher:
         # (lane, input buffer, team of the first stage, start) per destination site, in route order
         self._scan = [(lane, buffer, dest.stages[0].team, dest.start_h) for lane, dest, buffer in self.site_lanes]
         self.blocked = net.blocked_senders
+        self._next_size = min((dest.lot_size for _, dest, _ in self.site_lanes), default=net.lot_size) or net.lot_size
 
     def wake(self) -> None:
         """A destination got room: resume the blocked send."""
@@ -167,6 +168,14 @@ class Dispatcher:
             buffer.senders_waiting_here -= 1
         room.succeed()
 
+    def next_lot_size(self, now: float) -> int:
+        """With adaptive lots, the size of a lot cut now: that of the destination it would be sent to
+        (the last such size while every destination is full)."""
+        lane = self._choose(now)
+        if lane is not None and isinstance(lane.dest, Site):
+            self._next_size = lane.dest.lot_size
+        return self._next_size
+
     def _choose(self, now: float) -> Lane | None:
         if self.hub_lanes:  # hubs never refuse stock: spread over them
             return min(self.hub_lanes, key=lambda lane: lane.dest.received)  # type: ignore[union-attr]
@@ -176,6 +185,8 @@ class Dispatcher:
         for lane, buffer, team, start_h in self._scan:
             capacity = buffer.capacity_lots
             if capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity:
+                continue
+            if buffer.capacity_masks is not None and not buffer.has_space():
                 continue
             score = (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
             if start_h > now:
