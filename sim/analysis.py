@@ -300,3 +300,33 @@ def summarise(runs: pd.DataFrame, kpis: list[str] | None = None, base_scenario: 
             rows.append({"scenario": scenario, "point": point, "kpi": f"P({column})",
                          **_describe_proportion(x, confidence), **_paired_vs_base(group, base, column, confidence)})
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def match_scenarios(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """Pair the ok runs of two results folders by scenario name and sweep point.
+
+    Returns ((scenario, point) keys present in both, in A's order; labels only in A; labels only in B),
+    where a label is 'scenario' or 'scenario [point]' (point as in `summarise`: 'a=1,b=2')."""
+    keys = []
+    for runs in (a, b):
+        runs = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
+        params = sorted(c for c in runs.columns if c.startswith(PARAM_PREFIX))
+        points = _point_labels(runs, params)
+        keys.append(list(dict.fromkeys(zip(runs["scenario"].astype(str), points, strict=True))))
+    in_b = set(keys[1])
+    in_a = set(keys[0])
+    both = [k for k in keys[0] if k in in_b]
+    return both, [scenario_label(*k) for k in keys[0] if k not in in_b], \
+        [scenario_label(*k) for k in keys[1] if k not in in_a]
+
+
+def scenario_label(scenario: str, point: str) -> str:
+    return f"{scenario} [{point}]" if point else scenario
+
+
+def runs_of(runs: pd.DataFrame, scenario: str, point: str) -> pd.DataFrame:
+    """The ok runs of one scenario at one sweep point."""
+    ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
+    params = sorted(c for c in ok.columns if c.startswith(PARAM_PREFIX))
+    points = _point_labels(ok, params)
+    return ok[(ok["scenario"].astype(str) == scenario) & (points == point)]

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.config import Scenario
 
 _ITEM = re.compile(r"^(?P<indent>\s*)-\s+(?P<value>[^\s#].*)$")
 _KEY = re.compile(r"^(?P<indent>\s*)(?P<dash>-\s+)?(?P<key>[A-Za-z_][\w\-]*)\s*:\s*(?P<value>.*)$")
@@ -87,8 +91,6 @@ def extract(path: str | Path, numbers_only: bool = True) -> list[dict[str, str]]
     return rows
 
 
-
-
 def _inherited(comment_of: dict[str, str], path: str) -> str:
     """The comment of the nearest enclosing key that has one ('a.b[2].c' -> 'a.b[2].c', 'a.b', 'a')."""
     while path:
@@ -96,3 +98,38 @@ def _inherited(comment_of: dict[str, str], path: str) -> str:
             return comment_of[path]
         path = re.sub(r"(\[\d+\]|\.?[^.\[\]]+)$", "", path)
     return ""
+
+
+def operator_speed_notes(scenario: Scenario) -> dict[str, str]:
+    """Path of each stage declaring `operators` -> what those operators really make an hour. They are skilled
+    people working at the site's ceiling (default: its kind's archetype ceiling), so the standard time alone
+    overstates them (docs/model.md, People)."""
+    from sim.entities.archetypes import archetype_for
+
+    notes: dict[str, str] = {}
+    holders: list[tuple[str, Any, float | None]] = [(f"sites.{n}", s, s.ceiling) for n, s in scenario.sites.items()]
+    holders += [(f"groups.{n}", g, None) for n, g in scenario.groups.items()]
+    for prefix, holder, own_ceiling in holders:
+        if holder.kind == "hub":
+            continue
+        ceiling = own_ceiling if own_ceiling is not None else archetype_for(holder.kind, scenario.archetypes).ceiling
+        for stage_name, stage in holder.stages.items():
+            if not stage.operators:
+                continue
+            standard = 60.0 / stage.minutes_per_mask
+            notes[f"{prefix}.stages.{stage_name}"] = (
+                f"speed cap: {stage.operators} operators at the {holder.kind} ceiling {ceiling:g} make "
+                f"{ceiling * standard:,.0f} masks/h each ({standard:,.0f} at the standard time)")
+    return notes
+
+
+def with_operator_speeds(rows: list[dict[str, str]], scenario: Scenario) -> list[dict[str, str]]:
+    """The assumptions rows, each row of a stage with `operators` (its flow mapping or its `operators` key)
+    carrying a `note` with the operators' real speed."""
+    notes = operator_speed_notes(scenario)
+    for row in rows:
+        path = row["path"]
+        key = path[: -len(".operators")] if path.endswith(".operators") else path
+        if key in notes:
+            row["note"] = notes[key]
+    return rows

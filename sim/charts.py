@@ -15,7 +15,6 @@ uses the Agg renderer.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 import textwrap
@@ -286,10 +285,16 @@ class ResultsSet:
     @property
     def manifest(self) -> dict[str, Any]:
         if self._manifest is None:
+            from sim.errors import ResultsError
+            from sim.manifest import read_results_json
+
             path = self.dir / "manifest.json"
             if not path.exists():
                 raise FileNotFoundError(f"{path} is missing: is {self.dir} a results directory?")
-            self._manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest = read_results_json(path, "a results directory")
+            if not isinstance(manifest, dict):
+                raise ResultsError(f"{path}: not a manifest written by 'resilience run' (a JSON object)")
+            self._manifest = manifest
         return self._manifest
 
     @property
@@ -338,10 +343,12 @@ class ResultsSet:
         return self._tables[name]
 
     def _load(self, name: str) -> pd.DataFrame | None:
+        from sim.manifest import read_results_table
+
         path = self.dir / f"{name}.parquet"
         if not path.exists():
             return None
-        df = pd.read_parquet(path)
+        df = read_results_table(path)
         if name != "runs" and df.empty:
             # The runner writes an id-columns-only frame when no run produced the table: treat it as absent.
             return None
@@ -1353,6 +1360,35 @@ def _comparison_kpis(rs: ResultsSet) -> list[tuple[str, str, bool]]:
     return [k for k in kpis if k[0] in ok.columns and ok[k[0]].notna().all() and len(ok) > 0][:4]
 
 
+def _comparison_references(rs: ResultsSet) -> dict[str, tuple[str, str]]:
+    """variant -> (the variant it is compared with, the change between them), like with like: another
+    scenario at a sweep point against the base scenario at the same point (the change: that scenario);
+    the base scenario at another point against the base variant (the change: the sweep point). A variant
+    with no base at its point is left out rather than credited with the sweep's effect."""
+    ok = rs.ok_runs
+    params = [c for c in ok.columns if c.startswith("param.")]
+    base = rs.base_scenario
+    scenario_of: dict[str, str] = {}
+    point_of: dict[str, tuple[Any, ...]] = {}
+    for row in ok[["variant", "scenario", *params]].drop_duplicates("variant").itertuples(index=False):
+        scenario_of[row[0]] = str(row[1])
+        point_of[row[0]] = tuple("" if pd.isna(v) else str(v) for v in row[2:])
+    base_at = {point_of[v]: v for v in rs.variants if scenario_of.get(v) == base}
+    base_variant = rs.base_variant
+    refs: dict[str, tuple[str, str]] = {}
+    for v in rs.variants:
+        if v == base_variant or v not in scenario_of:
+            continue
+        if scenario_of[v] != base:
+            ref = base_at.get(point_of[v])
+            if ref is not None:
+                point = v.removeprefix(scenario_of[v]).strip()
+                refs[v] = (ref, f"Scenario {scenario_of[v]}" + (f" at {point}" if point else ""))
+        else:
+            refs[v] = (base_variant, f"Sweep point {v.removeprefix(base).strip()}")
+    return refs
+
+
 def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
     variants = rs.variants
     if len(variants) < 2:
@@ -1361,13 +1397,13 @@ def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
     if not kpis:
         raise ChartSkipped("no KPI is available for every run")
     base = rs.base_variant
+    refs = _comparison_references(rs)
     others = [v for v in variants if v != base]
     ordered = [base, *others]
     fig = _figure(9.5, 1.4 + len(kpis) * (0.9 + 0.42 * len(ordered)))
     axes = fig.subplots(len(kpis), 1, squeeze=False)[:, 0]
     finding = ""
     for ax, (column, label, higher_better) in zip(axes, kpis, strict=True):
-        base_values = rs.kpi_by_replication(base, column)
         ticks = []
         for j, variant in enumerate(ordered):
             mean, low, high, n = rs.kpi_interval(variant, column)
@@ -1378,12 +1414,17 @@ def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
             if variant == base:
                 ticks.append(f"{variant} (reference, n={n})")
                 continue
-            diff, dlo, dhi = paired_difference(base_values, rs.kpi_by_replication(variant, column))
+            if variant not in refs:
+                ticks.append(f"{variant} (n={n})\nno base run at this point")
+                continue
+            ref = refs[variant][0]
+            diff, dlo, dhi = paired_difference(rs.kpi_by_replication(ref, column),
+                                               rs.kpi_by_replication(variant, column))
             if column.startswith("day_target") or column.endswith("_days"):
                 text = f"Δ {diff:+.1f} [{dlo:+.1f}, {dhi:+.1f}] days".replace("-", "−")
             else:
                 text = f"Δ {fmt_signed_approx(diff)} [{fmt_signed_approx(dlo)}, {fmt_signed_approx(dhi)}]"
-            ticks.append(f"{variant} (n={n})\n{text}")
+            ticks.append(f"{variant} (n={n})\n{text}" + ("" if ref == base else f" vs {ref}"))
         ax.set_yticks(range(len(ordered))[::-1], ticks)
         ax.set_ylim(-0.6, len(ordered) - 0.4)
         ax.grid(axis="x", color="#E5E5E5")
@@ -1393,13 +1434,15 @@ def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
         if not (column.startswith("day_target") or column.endswith("_days")):
             _count_axis(ax, "x")
     # The finding: the variant that moves the main KPI most, with its interval of the difference.
-    base_main = rs.kpi_by_replication(base, MAIN_KPI)
-    if base_main.size and MAIN_KPI in rs.ok_runs.columns:
-        diffs = {v: paired_difference(base_main, rs.kpi_by_replication(v, MAIN_KPI)) for v in others}
+    # Each variant is credited with its own change only (see _comparison_references).
+    if refs and MAIN_KPI in rs.ok_runs.columns:
+        diffs = {v: paired_difference(rs.kpi_by_replication(ref, MAIN_KPI), rs.kpi_by_replication(v, MAIN_KPI))
+                 for v, (ref, _) in refs.items()}
         best = max(diffs, key=lambda v: diffs[v][0] if math.isfinite(diffs[v][0]) else -math.inf)
         d, lo, hi = diffs[best]
+        ref, change = refs[best]
         ci = f" (95 % CI {fmt_signed_approx(lo)} to {fmt_signed_approx(hi)})" if math.isfinite(lo) else ""
-        finding = f"Scenario {best} delivers {fmt_signed_approx(d)} masks vs {base}{ci}"
+        finding = f"{change} delivers {fmt_signed_approx(d)} masks vs {ref}{ci}"
         if math.isfinite(lo) and lo <= 0 <= hi:
             finding += ": not distinguishable from the base with these replications"
     else:
@@ -1407,8 +1450,9 @@ def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
     _headline(
         fig,
         finding,
-        "Mean per scenario with 95 % confidence interval; Δ = difference vs the base with a "
-        "95 % interval of the paired difference (same replications, common random numbers), in the KPI's unit.",
+        "Mean per scenario with 95 % confidence interval; Δ = difference vs the base at the same sweep point "
+        "with a 95 % interval of the paired difference (same replications, common random numbers), in the "
+        "KPI's unit.",
     )
     return fig, (
         "Key results per scenario with 95 % confidence intervals; Δ is the difference from the base "
@@ -1433,11 +1477,16 @@ class ChartOutcome:
 
 
 def _save(fig: Figure, out_dir: Path, name: str) -> Path:
+    """Write the PNG and SVG each to a temporary file renamed into place, so that a failure (a full disk)
+    never leaves a partial chart under the final name."""
+    from sim.manifest import atomic_write
+
     out_dir.mkdir(parents=True, exist_ok=True)
     png = out_dir / f"{name}.png"
     meta_png = {"Title": fig.get_suptitle(), "Software": "resilience-sim (matplotlib)"}
-    fig.savefig(png, dpi=DPI, metadata=meta_png)
-    fig.savefig(out_dir / f"{name}.svg", metadata={"Title": fig.get_suptitle(), "Date": None})
+    atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, metadata=meta_png))
+    atomic_write(out_dir / f"{name}.svg",
+                 lambda tmp: fig.savefig(tmp, format="svg", metadata={"Title": fig.get_suptitle(), "Date": None}))
     return png
 
 

@@ -1,7 +1,8 @@
 """The command line: `resilience run | validate | report | regress | compare` (also `python -m sim`).
 
-Exit status: 0 success, 1 a regression or a failed run or check, 2 bad input (one line per problem,
-naming the file, the field path, the value and what is allowed; never a traceback).
+Exit status: 0 success, 1 a regression, a failed run or a failure of the machine (a full disk), 2 bad input
+(one line: the first problem, naming the file, the field path, the value and what is allowed, and how many
+more there are; never a traceback).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sim.errors import ConfigError
+from sim.errors import ConfigError, ResultsError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -56,13 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--screenshot", action="store_true", help="also render report.png with headless Chromium")
 
     reg = sub.add_parser("regress", help="run the CI experiment and compare its KPIs with the baseline")
-    reg.add_argument("--baseline", default="results/baseline", help="baseline directory")
-    reg.add_argument("--experiment", default="experiments/ci_regression.yaml")
+    reg.add_argument("--baseline", default=None,
+                     help="baseline directory (default: results/baseline of the repository holding this package)")
+    reg.add_argument("--experiment", default=None,
+                     help="experiment file (default: experiments/ci_regression.yaml of the repository)")
     reg.add_argument("--update-baseline", action="store_true", help="rewrite the baseline from this run")
     reg.add_argument("--workers", type=int)
     reg.add_argument("--seed", type=int, help="root seed of the new run (default: the baseline's + 1)")
     reg.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
-    reg.add_argument("--out", default=None, help="where to write the new run (default: results/regress)")
+    reg.add_argument("--out", default=None,
+                     help="where to write the new run (default: results/regress/seed<N> of the repository)")
 
     cmp_ = sub.add_parser("compare", help="compare the KPIs of two results directories")
     cmp_.add_argument("a")
@@ -85,17 +89,77 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_regress(args)
         if args.command == "compare":
             return cmd_compare(args)
-    except ConfigError as exc:
-        for line in exc.problems:
-            print(f"error: {line}", file=sys.stderr)
+    except ConfigError as exc:  # one line: the first problem, and how many more there are
+        more = len(exc.problems) - 1
+        plural = "s" if more > 1 else ""
+        suffix = f" (and {more} more problem{plural}: validate again once this is fixed)" if more else ""
+        print(f"error: {exc.problems[0]}{suffix}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except BadInput as exc:
+    except (BadInput, ResultsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
         return 130
+    except OSError as exc:  # the machine failed us (disk full, permission, device): not the input
+        if os.environ.get("RESILIENCE_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc} (errno {exc.errno}): the machine could not write or read "
+              "this; nothing half-written was kept: free space or fix permissions, then run the same command "
+              "again to resume", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: one line, the details on request
+        if os.environ.get("RESILIENCE_DEBUG"):
+            raise
+        print(f"error: internal error {type(exc).__name__}: {str(exc)[:200]}: a bug in resilience-sim, not in "
+              "your input: please report it (set RESILIENCE_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_FAILED
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse to write results into a folder of the user's own files: results go into a new or empty
+    folder, or into a results folder written before (which is then resumed and updated)."""
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: is a file, not a folder")
+    if not out.is_dir():
+        return
+    entries = [p.name for p in out.iterdir() if p.name != ".lock" and not (p.name == "runs" and _only_runs(p))]
+    if not entries:  # empty, or a run killed before it wrote its manifest: resumable
+        return
+    manifest = out / "manifest.json"
+    if not manifest.is_file():
+        shown = ", ".join(sorted(entries)[:4]) + (", ..." if len(entries) > 4 else "")
+        raise BadInput(f"--out {out}: holds files that are not results of 'resilience run' ({shown}; no "
+                       "manifest.json): give a new or empty folder, so that none of them is replaced")
+    try:
+        import json
+
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # ours but damaged (the runner rewrites it)
+    if not isinstance(data, dict) or "runs" not in data:
+        raise BadInput(f"--out {out}: its manifest.json was not written by 'resilience run': give a new or empty "
+                       "folder")
+
+
+def _only_runs(runs: Path) -> bool:
+    """A `runs/` folder holding nothing but stored runs (each with its run.json) and our temporaries."""
+    from sim.manifest import TMP_PREFIX
+
+    return runs.is_dir() and all(p.name.startswith(TMP_PREFIX) or (p / "run.json").is_file() for p in runs.iterdir())
+
+
+def _failure_lines(outcome: Any, specs: list[Any], out: Path) -> list[str]:
+    from sim.runner import run_seed
+
+    seeds = {s.run_id: run_seed(s) for s in specs}
+    lines = [f"failed: {run_id} (seed {seeds.get(run_id)}): {error}" for run_id, error in outcome.failed]
+    lines.append(f"{len(outcome.failed)} of {len(specs)} runs failed. This is a model error, not a problem with "
+                 f"your input (it passed validation): please report it with {out / 'manifest.json'}; each failed "
+                 "run's seed, error and traceback are in its runs/<id>/run.json")
+    return lines
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -108,7 +172,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
-    from sim.assumptions import extract
+    from sim.assumptions import extract, with_operator_speeds
 
     base = exp.base
     return {
@@ -123,13 +187,13 @@ def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
         "scenarios": exp.scenario_names,
         "root_seed": exp.seed,
         "command": command,
-        "assumptions": extract(exp.base_file),
+        "assumptions": with_operator_speeds(extract(exp.base_file), base),
     }
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.experiment import load_experiment
-    from sim.runner import RunInterrupted, run_specs
+    from sim.runner import OutputBusy, RunInterrupted, run_specs
 
     if args.replications is not None and args.replications < 1:
         raise BadInput(f"--replications: {args.replications}: a whole number >= 1")
@@ -137,6 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise BadInput(f"--workers: {args.workers}: a whole number >= 1")
     exp = load_experiment(args.file, args.set, seed=args.seed)
     out = Path(args.out) if args.out else Path("results") / exp.name
+    check_out_dir(out)
     specs = exp.run_specs(args.replications)
     command = "resilience " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "resilience run"
     print(f"{exp.name}: {len(exp.resolved)} scenario(s) × {len(specs) // len(exp.resolved)} replications "
@@ -146,25 +211,29 @@ def cmd_run(args: argparse.Namespace) -> int:
                             manifest_extra=_manifest_extra(exp, command))
     except RunInterrupted:
         raise KeyboardInterrupt from None
+    except OutputBusy as exc:
+        raise BadInput(str(exc)) from None
+    if len(outcome.failed) == len(specs):
+        for line in _failure_lines(outcome, specs, out):
+            print(line, file=sys.stderr)
+        return EXIT_FAILED
     summary = write_summary(out, exp)
     print_summary(summary, exp)
     if not args.no_report:
         write_charts_and_report(out, args.screenshot)
-    for run_id, error in outcome.failed:
-        print(f"failed: {run_id}: {error}", file=sys.stderr)
     if outcome.failed:
-        print(f"{len(outcome.failed)} of {len(specs)} runs failed (see {out / 'manifest.json'})", file=sys.stderr)
+        for line in _failure_lines(outcome, specs, out):
+            print(line, file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
 def write_summary(out: Path, exp: Any) -> Any:
-    import pandas as pd
 
     from sim.analysis import summarise
-    from sim.manifest import atomic_write
+    from sim.manifest import atomic_write, read_results_table
 
-    runs = pd.read_parquet(out / "runs.parquet")
+    runs = read_results_table(out / "runs.parquet")
     targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
     summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if len(exp.resolved) > 1 else None, targets)
     atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
@@ -233,33 +302,52 @@ def write_charts_and_report(out: Path, screenshot: bool = False) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from sim.manifest import check_results_folder
+
     out = Path(args.results_dir)
     if not (out / "runs.parquet").exists():
         raise BadInput(f"{out}: no runs.parquet here; give a directory written by 'resilience run'")
+    check_results_folder(out)
     write_charts_and_report(out, args.screenshot)
     return EXIT_OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from sim.analysis import t_interval, unpaired_difference
+    """KPIs of folder B against folder A, scenario by scenario: runs are matched by scenario name and sweep
+    point, never pooled across scenarios; what exists in one folder only is named."""
+    from sim.manifest import check_results_folder, read_results_table
 
     tables = []
     for d in (args.a, args.b):
         path = Path(d) / "runs.parquet"
         if not path.exists():
             raise BadInput(f"{d}: no runs.parquet here; give a directory written by 'resilience run'")
-        tables.append(pd.read_parquet(path))
-    a, b = (t[t["status"] == "ok"] for t in tables)
+        check_results_folder(Path(d))
+        table = read_results_table(path)
+        if "status" not in table.columns:
+            raise ResultsError(f"{path}: no 'status' column: not a runs table written by 'resilience run'")
+        tables.append(table)
+    from sim.analysis import match_scenarios, runs_of, scenario_label, t_interval, unpaired_difference
+
+    a, b = tables
+    both, only_a, only_b = match_scenarios(a, b)
+    if only_a:
+        print(f"only in A ({args.a}): {', '.join(only_a)}")
+    if only_b:
+        print(f"only in B ({args.b}): {', '.join(only_b)}")
+    if not both:
+        raise BadInput(f"{args.a} and {args.b} share no scenario (by name and sweep point): nothing to compare")
     kpis = [c for c in a.columns if c in b.columns and c.startswith(("masks_", "day_target.", "fill_rate.",
                                                                       "mean_lead", "first_pass", "revenue"))]
-    print(f"{'KPI':<36} {'A':>14} {'B':>14} {'B - A':>14}  95 % interval")
-    for kpi in kpis:
-        ma = t_interval(a[kpi].to_numpy(dtype=float))[0]
-        mb = t_interval(b[kpi].to_numpy(dtype=float))[0]
-        diff = unpaired_difference(a[kpi].to_numpy(dtype=float), b[kpi].to_numpy(dtype=float))
-        print(f"{kpi:<36} {ma:>14,.2f} {mb:>14,.2f} {diff[0]:>14,.2f}  [{diff[2]:,.2f} .. {diff[3]:,.2f}]")
+    for scenario, point in both:
+        ra, rb = runs_of(a, scenario, point), runs_of(b, scenario, point)
+        print(f"\n{scenario_label(scenario, point)}  (A: n = {len(ra)}, B: n = {len(rb)})")
+        print(f"{'KPI':<36} {'A':>14} {'B':>14} {'B - A':>14}  95 % interval")
+        for kpi in kpis:
+            xa, xb = ra[kpi].to_numpy(dtype=float), rb[kpi].to_numpy(dtype=float)
+            ma, mb = t_interval(xa)[0], t_interval(xb)[0]
+            diff = unpaired_difference(xa, xb)
+            print(f"{kpi:<36} {ma:>14,.2f} {mb:>14,.2f} {diff[0]:>14,.2f}  [{diff[2]:,.2f} .. {diff[3]:,.2f}]")
     return EXIT_OK
 
 

@@ -149,6 +149,11 @@ def atomic_write(final: Path, write: Callable[[Path], None]) -> None:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None or str(exc.filename) == str(tmp):  # name the file the user knows
+            raise OSError(exc.errno, exc.strerror or str(exc), str(final)) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -182,6 +187,66 @@ def atomic_write_json(final: Path, value: Any, *, strict: bool = True) -> None:
     payload = json_safe(value) if strict else value
     text = json.dumps(payload, indent=2, allow_nan=not strict, default=_json_default, ensure_ascii=False)
     atomic_write_bytes(final, (text + "\n").encode("utf-8"))
+
+
+def read_results_json(path: Path, what: str = "a results file") -> Any:
+    """JSON read from a results folder; a missing, truncated or corrupted file is a ResultsError."""
+    from sim.errors import ResultsError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: missing: is {Path(path).parent} {what}?") from None
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}): the file is "
+                           "corrupted or truncated; run the same 'resilience run' command again to rewrite it")\
+            from None
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc.__class__.__name__}): the file is corrupted") from None
+
+
+def read_results_table(path: Path) -> Any:
+    """A Parquet table of a results folder; a truncated or corrupted file is a ResultsError saying how to
+    rewrite it (rerunning the same command reuses the finished runs and rewrites the combined tables)."""
+    import pandas as pd
+    import pyarrow
+
+    from sim.errors import ResultsError
+
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: missing: is {Path(path).parent} a folder written by 'resilience run'?") from None
+    except (pyarrow.ArrowException, OSError, ValueError) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        first = text.split(". ")[0].split(": ")[-1]
+        raise ResultsError(f"{path}: cannot be read ({first[:120]}): the file is truncated or corrupted; run the "
+                           "same 'resilience run' command again to rewrite it from the stored runs") from None
+
+
+def check_results_folder(out: Path) -> None:
+    """Read manifest.json and every combined table's Parquet footer: a truncated or corrupted file is a
+    ResultsError at once, before any chart is drawn (cheap: footers only)."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    from sim.errors import ResultsError
+
+    if (out / "manifest.json").exists():
+        manifest = read_results_json(out / "manifest.json", "a results directory")
+        if not isinstance(manifest, dict):
+            raise ResultsError(f"{out / 'manifest.json'}: not a manifest written by 'resilience run' (a JSON object)")
+    for name in ("runs", "daily", "series", "cohorts", "bottlenecks"):
+        path = out / f"{name}.parquet"
+        if not path.exists():
+            continue
+        try:
+            pq.ParquetFile(path).metadata  # noqa: B018 - reading the footer is the check
+        except (pyarrow.ArrowException, OSError, ValueError) as exc:
+            text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+            first = text.split(". ")[0].split(": ")[-1]
+            raise ResultsError(f"{path}: cannot be read ({first[:120]}): the file is truncated or corrupted; run "
+                               "the same 'resilience run' command again to rewrite it from the stored runs") from None
 
 
 def clean_temporaries(*directories: Path) -> int:

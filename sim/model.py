@@ -27,7 +27,7 @@ from sim.entities.lab import CertificationLab
 from sim.entities.lot import Lot
 from sim.entities.site import Site, StageUnit
 from sim.entities.workforce import CohortState, Team, draw_machines_up, draw_presence
-from sim.metrics import OFF_SHIFT, STARVED, Recorder, StageTrack, TrackInfo
+from sim.metrics import BLOCKED, OFF_SHIFT, STARVED, Recorder, StageTrack, TrackInfo
 from sim.processes.certification import DesignCertification, SiteGate
 from sim.processes.distribution import Distribution
 from sim.processes.quality import InspectWork
@@ -179,7 +179,12 @@ class Network:
         for site in self.sites.values():
             for position, unit in enumerate(site.stages):
                 self.env.process(run_stage(self, site, position, self._work_model(site, unit)))
-        self.daily: dict[str, np.ndarray] = {}
+        self._units = [(site, unit) for site in self.sites.values() for unit in site.stages]
+        self.stock_keys = [(site.name, m) for site in self.sites.values() for m in site.stocks]
+        self.daily: dict[str, np.ndarray] = {
+            "wip": np.zeros((len(self._units), self.days)), "stocks": np.zeros((len(self.stock_keys), self.days)),
+            "platform": np.zeros((len(self.hubs), self.days)), "held": np.zeros(self.days),
+            "in_transit": np.zeros(self.days)}
         self.env.process(self._snapshots())
 
     def _build_site(self, index: int, name: str, spec: SiteSpec) -> Site:
@@ -296,7 +301,8 @@ class Network:
         if unit.name == "inspect":
             if self.s.quality is None:
                 raise ValueError("a site inspects but the scenario has no 'quality' section")
-            return InspectWork(self, self.s.quality, unit.team, self.streams.get(f"{key}:time"))
+            return InspectWork(self, self.s.quality, unit.team, self.streams.get(f"{key}:time"),
+                               self.streams.get(f"{key}:verdict"), self.streams.get(f"{key}:rework"))
         return PlainWork(unit.team, self.streams.get(f"{key}:time"))
 
     def _build_demand(self) -> None:
@@ -339,10 +345,17 @@ class Network:
 
     # ------------------------------------------------------------------------------------- behaviour
     def ship(self, site: Site, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
-        """A site's finished lot leaves, unless its certification gate holds it."""
-        if site.gate is not None and not site.gate.is_open():
-            site.gate.hold(lot)
-            return
+        """A site's finished lot leaves, unless its certification gate holds it. Once the gate opens, what
+        it held leaves first: new output waits (blocked) until the held stock is on its way."""
+        gate = site.gate
+        if gate is not None:
+            if not gate.is_open():
+                gate.hold(lot)
+                return
+            while gate.releasing_backlog():
+                if track is not None:
+                    track.set(BLOCKED, self.env.now)
+                yield gate.wait_drained()
         yield from self.dispatch(site, lot, track)
 
     def dispatch(self, site: Site, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
@@ -364,27 +377,27 @@ class Network:
         self.lead_time_sum += lead_sum
 
     def _snapshots(self) -> Generator[simpy.Event, Any, None]:
-        """End-of-day levels: work in progress, stocks, held and moving masks."""
-        days = self.days
-        units = [(site, unit) for site in self.sites.values() for unit in site.stages]
-        wip = np.zeros((len(units), days))
-        stock_keys = [(site.name, m) for site in self.sites.values() for m in site.stocks]
-        stocks = np.zeros((len(stock_keys), days))
-        platform = np.zeros((len(self.hubs), days))
-        held = np.zeros(days)
-        transit = np.zeros(days)
-        self.daily = {"wip": wip, "stocks": stocks, "platform": platform, "held": held, "in_transit": transit}
-        self.stock_keys = stock_keys
-        for day in range(days):
+        """End-of-day levels: work in progress, stocks, held and moving masks.
+
+        The horizon convention, one for the whole model: `env.run(until=horizon)` stops before any event due
+        at exactly the horizon, so the world at the end is the state after every event strictly before it
+        (what conservation walks). Days 0 .. n-2 are recorded here at their midnight; the last day is
+        recorded by `run` once the clock has stopped, from that same final state (a timeout due at the
+        horizon would never fire, leaving the last day at zero)."""
+        for day in range(self.days - 1):
             yield self.env.timeout((day + 1) * HOURS_PER_DAY - self.env.now)
-            for i, (_, unit) in enumerate(units):
-                wip[i, day] = self._unit_masks(unit)
-            for i, (site_name, m) in enumerate(stock_keys):
-                stocks[i, day] = self.sites[site_name].stocks[m].level
-            for i, hub in enumerate(self.hubs.values()):
-                platform[i, day] = hub.stock
-            held[day] = sum(site.gate.held_masks for site in self.sites.values() if site.gate is not None)
-            transit[day] = self._in_transit()
+            self._record_day(day)
+
+    def _record_day(self, day: int) -> None:
+        daily = self.daily
+        for i, (_, unit) in enumerate(self._units):
+            daily["wip"][i, day] = self._unit_masks(unit)
+        for i, (site_name, m) in enumerate(self.stock_keys):
+            daily["stocks"][i, day] = self.sites[site_name].stocks[m].level
+        for i, hub in enumerate(self.hubs.values()):
+            daily["platform"][i, day] = hub.stock
+        daily["held"][day] = sum(site.gate.masks_at_gate for site in self.sites.values() if site.gate is not None)
+        daily["in_transit"][day] = self._in_transit()
 
     @staticmethod
     def _unit_masks(unit: StageUnit) -> int:
@@ -399,6 +412,7 @@ class Network:
 
     def run(self) -> None:
         self.env.run(until=self.horizon_h)
+        self._record_day(self.days - 1)  # see _snapshots: the last day's levels are the final state
         self.recorder.finish(self.horizon_h)
         if self.lab is not None:
             self.lab.finish(self.horizon_h)

@@ -104,7 +104,7 @@ def _kpis(net: Network) -> dict[str, float]:
         k["lab_network_samples"] = float(len(waits))
     held_scrapped = sum(site.gate.held_scrapped for site in net.sites.values() if site.gate is not None)
     k["masks_scrapped_on_audit"] = float(held_scrapped)
-    k["masks_held_at_end"] = float(sum(site.gate.held_masks for site in net.sites.values() if site.gate))
+    k["masks_held_at_end"] = float(sum(site.gate.masks_at_gate for site in net.sites.values() if site.gate))
     stock_end = float(sum(h.stock for h in net.hubs.values()))
     k["platform_stock_end"] = stock_end
     shipped = sum(h.shipped for h in net.hubs.values())

@@ -42,7 +42,7 @@ CASES = {
     "unknown site in a route": (
         mutated(lambda d: d["routes"][0].update({"to": ["platfrom"]})),
         ["routes[0].to[0]", "'platfrom'", "unknown site or group", "platform"]),
-    "route cycle": (
+    "route cycle (refused as going backwards in the stage order: no cycle can pass that rule)": (
         mutated(lambda d: (d["sites"].update({"b": {"kind": "textile", "stages": {"sew": {"minutes_per_mask": 2,
                                                                                           "operators": 1}}}}),
                            d["routes"].__setitem__(0, {"from": "workshop", "to": ["b"]}),

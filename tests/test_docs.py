@@ -48,3 +48,21 @@ def test_the_assumption_reader_follows_nesting_lists_and_comments(tmp_path):
     path.write_text("a:\n  # from the line above\n  b: 1\n  c:\n    - {x: 2}   # inline\n    - y: 3\nd: text\n")
     rows = {r["path"]: r["source"] for r in extract(path)}
     assert rows == {"a.b": "from the line above", "a.c[0]": "inline", "a.c[1].y": "not stated"}
+
+
+def test_the_assumptions_table_states_the_speed_cap_of_declared_operators():
+    from sim.assumptions import extract, with_operator_speeds
+
+    exp = load_experiment(ROOT / "experiments" / "projet_resilience.yaml")
+    notes = {r["path"]: r["note"] for r in with_operator_speeds(extract(exp.base_file), exp.base) if "note" in r}
+    # 0.4 min/mask is 150 masks/h at the standard time; a packaging site's ceiling is 0.6
+    assert "90 masks/h each (150 at the standard time)" in notes["sites.packing_north.stages.pack"]
+    assert "prison ceiling 0.2" in notes["sites.prison_val_de_reuil.stages.inspect"]
+
+
+def test_sources_are_cited_inside_the_repository():
+    """Code and experiments cite docs/sources.md, never a file outside the product."""
+    assert (ROOT / "docs" / "sources.md").is_file()
+    offenders = [str(p.relative_to(ROOT)) for pattern in ("sim/**/*.py", "experiments/*.yaml", "docs/*.md", "README.md")
+                 for p in ROOT.glob(pattern) if "shared/domain" in p.read_text(encoding="utf-8")]
+    assert offenders == []

@@ -57,3 +57,26 @@ def test_common_random_numbers_make_the_paired_interval_narrower():
     unpaired = unpaired_difference(base, more)
     assert paired[0] > 0
     assert paired[1] < 0.5 * unpaired[1], (paired, unpaired)
+
+
+def inspected_line(defect_rate: float) -> dict:
+    """Cut, sew, inspect, pack with random times; the sampling plan accepts every lot (accept = sample), so
+    a change in defect rate changes no verdict and no amount inspected: only the draws could differ."""
+    data = line(horizon_days=12, cv=0.5, lot_size=50, inspect_min=0.5, pack_min=0.6, operators={"sew": 3})
+    data["quality"] = {"sampling_plans": [{"max_lot": 100_000, "sample": 20, "accept": 20}]}
+    data["sites"]["workshop"]["defect_skilled"] = defect_rate
+    return data
+
+
+def test_changing_defect_rates_leaves_inspection_times_unchanged():
+    """Before: inspection drew its times, verdicts and rework from one stream and skipped the verdict draw for
+    a lot without defects, so a sewing-quality change shifted every later inspection time."""
+    runs = {rate: simulate(spec_of(inspected_line(rate))) for rate in (0.0, 0.05)}
+    assert runs[0.0].kpis["masks_escaped_defects"] == 0 < runs[0.05].kpis["masks_escaped_defects"]
+    tables = {}
+    for rate, result in runs.items():
+        inspect = result.daily[(result.daily["site"] == "workshop") & (result.daily["stage"] == "inspect")]
+        tables[rate] = inspect[["day", "working_h", "output"]].reset_index(drop=True)
+        assert tables[rate]["working_h"].sum() > 0
+    assert tables[0.0].equals(tables[0.05])
+    assert runs[0.0].kpis["masks_delivered"] == runs[0.05].kpis["masks_delivered"]

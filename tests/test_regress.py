@@ -87,3 +87,20 @@ def test_a_baseline_from_another_configuration_is_refused(small_experiment, tmp_
     err = capsys.readouterr().err
     assert code == 2
     assert "another configuration" in err and "0123456789abcdef" in err and "--update-baseline" in err
+
+
+def test_runs_made_by_other_code_are_never_reused(tmp_path):
+    """The default regression folder is named after the simulator's source: after a model change,
+    `regress --update-baseline` simulates again instead of resuming the old code's stored runs (it did:
+    the baseline silently kept the old numbers)."""
+    import shutil
+
+    from sim.regress import model_source_hash
+
+    package = tmp_path / "sim"
+    shutil.copytree(Path(cli.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = model_source_hash(package)
+    assert before == model_source_hash(package) == model_source_hash()
+    stage = package / "processes" / "stage.py"
+    stage.write_text(stage.read_text(encoding="utf-8") + "\n# a change\n", encoding="utf-8")
+    assert model_source_hash(package) != before

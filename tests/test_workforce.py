@@ -9,7 +9,7 @@ from scipy import stats
 
 from sim.config import Scenario
 from sim.entities.workforce import draw_machines_up, draw_presence
-from sim.model import expand_groups, simulate
+from sim.model import Network, expand_groups, simulate
 from sim.rng import Streams
 from tests.scenarios import line, spec_of
 
@@ -141,3 +141,33 @@ def test_adding_a_site_elsewhere_changes_none_of_the_group_draws():
     bigger["routes"].append({"from": "more", "to": "platform"})
     assert members(bigger) == members(GROUP_SCENARIO)
     assert members(GROUP_SCENARIO, replication=1) != members(GROUP_SCENARIO)
+
+
+def wright_sewers_line(lot_size: int, horizon_days: int) -> dict:
+    """Two skilled sewers on a Wright curve (no trainees, so every mask made is one mask of experience
+    split between the two) behind a fast cutter."""
+    data = line(lot_size=lot_size, horizon_days=horizon_days, cv=0.0, operators={"cut": 4, "sew": 0})
+    data["sites"]["workshop"]["cohorts"] = [
+        {"name": "sewers", "role": "skilled", "size": 2, "stage": "sew", "learning": {"model": "wright"}}]
+    return data
+
+
+def sew_cohort(data: dict) -> tuple[Network, object]:
+    net = Network(Scenario.model_validate(data), Streams(1, 0))
+    net.run()
+    return net, next(c for c in net.sites["workshop"].stage("sew").team.cohorts if c.name == "sewers")
+
+
+def test_a_lot_cut_off_by_the_horizon_teaches_nobody():
+    """One lot of 3,000 masks cannot be sewn in 3 days: nothing is made, so nobody learned anything. Before,
+    planning the lot advanced the cohort's experience and output at once."""
+    net, cohort = sew_cohort(wright_sewers_line(lot_size=3_000, horizon_days=3))
+    assert net.masks_sewn == 0 and net.sites["workshop"].stage("sew").current is not None
+    assert cohort.experience == 0.0 and cohort.output == 0.0
+
+
+def test_experience_counts_the_masks_made():
+    net, cohort = sew_cohort(wright_sewers_line(lot_size=50, horizon_days=10))
+    assert net.masks_sewn > 0
+    assert cohort.output == pytest.approx(net.masks_sewn)
+    assert cohort.experience == pytest.approx(net.masks_sewn / 2)

@@ -1,7 +1,7 @@
-"""Defaults per site kind. Sources in ../shared/domain.md; every value is overridable per scenario
+"""Defaults per site kind. Sources in docs/sources.md; every value is overridable per scenario
 (`archetypes.<kind>.<field>`), per site (`sites.<name>.ceiling`, ...) or per cohort (`learning`).
 
-Efficiency is measured against the standard time of a skilled sewer (domain.md: 1.7–2.5 min/mask).
+Efficiency is measured against the standard time of a skilled sewer (docs/sources.md: 1.7–2.5 min/mask).
 """
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ ARCHETYPES: dict[str, Archetype] = {
     "industrial": Archetype(ceiling=0.9, first_mask_min=45.0, wright_rate=0.75,
                             defect_trainee=0.06, defect_skilled=0.015),
     # Entreprises adaptées: workers above a third of an ordinary worker's capacity (placement rule, H);
-    # ceiling 0.5-0.8 (GUESS) -> 0.65. First mask 90 min and rate 0.70 as novices (domain.md, M).
+    # ceiling 0.5-0.8 (GUESS) -> 0.65. First mask 90 min and rate 0.70 as novices (docs/sources.md, M).
     "adapted": Archetype(ceiling=0.65, first_mask_min=90.0, wright_rate=0.70,
                          defect_trainee=0.10, defect_skilled=0.03),
     # Entreprises d'insertion: people returning to work, ordinary capacity once trained. ceiling 0.8
-    # (assumption), novice learning curve from domain.md (90 min first mask, rate 0.70, M).
+    # (assumption), novice learning curve from docs/sources.md (90 min first mask, rate 0.70, M).
     "insertion": Archetype(ceiling=0.8, first_mask_min=90.0, wright_rate=0.70,
                            defect_trainee=0.10, defect_skilled=0.03),
     # ESAT: capacity below a third of an ordinary worker's (placement rule, H); ceiling 0.2-0.5 (GUESS).
-    # 0.2 matches the 25-40 masks per person per day of whole sites (domain.md, M).
+    # 0.2 matches the 25-40 masks per person per day of whole sites (docs/sources.md, M).
     "esat": Archetype(ceiling=0.2, first_mask_min=120.0, wright_rate=0.70, absenteeism_factor=1.2,
                       defect_trainee=0.12, defect_skilled=0.04),
-    # Prison workshops: ~40 masks per person per day on 7 h (domain.md, H) = 0.2 of a 2.1 min standard.
+    # Prison workshops: ~40 masks per person per day on 7 h (docs/sources.md, H) = 0.2 of a 2.1 min standard.
     "prison": Archetype(ceiling=0.2, first_mask_min=90.0, wright_rate=0.70, absenteeism_factor=0.5,
                         defect_trainee=0.10, defect_skilled=0.03),
     # Packaging sites (often ESATs): packing is simpler work; values are assumptions.

@@ -9,6 +9,7 @@ cohort and per machine park), so no process wakes up daily for them.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -87,6 +88,18 @@ class CohortState:
         span = self.ceiling - self.start_efficiency
         progress = 1.0 if span <= 0 else min(1.0, max(0.0, (eff - self.start_efficiency) / span))
         return self.defect_skilled + (self.defect_trainee - self.defect_skilled) * (1.0 - progress)
+
+
+@dataclass
+class WorkPlan:
+    """What a planned lot will take (`hours`) and yield (`defect_probability`), and what it will teach each
+    cohort once it is made: (cohort, masks made, experience gained per person). Nothing is credited when
+    the lot is planned: `Team.credit` applies it at completion, so a lot cut off by the horizon teaches
+    nobody."""
+
+    hours: float
+    defect_probability: float
+    credits: list[tuple[CohortState, float, float]] = field(default_factory=list)
 
 
 class Team:
@@ -190,11 +203,11 @@ class Team:
             return static[0], list(static[1])
         return self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
 
-    def work(self, masks: int, t: float, rng: np.random.Generator, learn: bool = True
-             ) -> tuple[float, float] | None:
+    def work(self, masks: int, t: float, rng: np.random.Generator, learn: bool = True) -> WorkPlan | None:
         """Working hours the team needs for `masks` masks started at t, and the lot's defect probability.
 
-        None when nobody can work that day. Learning (experience) advances by each cohort's share.
+        None when nobody can work that day. The plan changes nothing but the speed last seen (a routing
+        hint) and the day's efficiency record: output and learning are credited at completion (`credit`).
         """
         day = min(int(t // HOURS_PER_DAY), self.days - 1)
         at_work, speed, scale, static = self._day_plan(day)
@@ -211,14 +224,23 @@ class Team:
         if not learn:
             speed = 0.0
         defect = 0.0
+        credits = []
         for c, rate, eff in parts:
             share = masks * rate / total
-            c.output += share
             defect += share * c.defect_rate(eff)
             c.efficiency_by_day[day] = eff
+            gain = 0.0
             if learn and c.model == "wright":
-                c.experience += share / c.present[day] * (speed if c.role == "trainee" else 1.0)
-        return hours, defect / masks
+                gain = share / c.present[day] * (speed if c.role == "trainee" else 1.0)
+            credits.append((c, share, gain))
+        return WorkPlan(hours, defect / masks, credits)
+
+    @staticmethod
+    def credit(plan: WorkPlan) -> None:
+        """The lot of `plan` is made: each cohort's output and experience advance by its share."""
+        for c, share, gain in plan.credits:
+            c.output += share
+            c.experience += gain
 
     def _wright_average(self, parts: list[tuple[CohortState, float, float]], total: float, masks: int
                         ) -> tuple[list[tuple[CohortState, float, float]], float]:

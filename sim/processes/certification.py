@@ -84,6 +84,7 @@ class SiteGate:
         self.held_scrapped = 0
         self.releasing: Lot | None = None  # a released lot waiting for room downstream
         self._open = net.env.event()
+        self._drained: simpy.Event | None = None  # pending while new output waits behind released stock
         self._site_event = net.env.event()
         net.env.process(self._watch())
 
@@ -105,6 +106,20 @@ class SiteGate:
             self.first_sample_h = t
             if self.required:
                 self.net.env.process(self._audit())
+
+    @property
+    def masks_at_gate(self) -> int:
+        """Masks held awaiting a verdict plus a released lot still waiting for room downstream."""
+        return self.held_masks + (self.releasing.masks if self.releasing is not None else 0)
+
+    def releasing_backlog(self) -> bool:
+        """True while the gate, open, still ships what it held (older stock leaves first)."""
+        return bool(self.held) or self.releasing is not None
+
+    def wait_drained(self) -> simpy.Event:
+        if self._drained is None:
+            self._drained = self.net.env.event()
+        return self._drained
 
     def hold(self, lot: Lot) -> None:
         self.held.append(lot)
@@ -140,3 +155,6 @@ class SiteGate:
             self.releasing = lot
             yield from self.net.dispatch(self.site, lot, None)
             self.releasing = None
+        if self._drained is not None:
+            event, self._drained = self._drained, None
+            event.succeed()

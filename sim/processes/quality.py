@@ -4,11 +4,17 @@ A lot of N masks with D defective (unknown to the inspectors) is sampled without
 d defective among them (hypergeometric). d <= Ac accepts the lot (its defects escape); otherwise the
 whole lot is sorted: every defective mask is found, a share is reworked at the sewing stage and the
 rest scrapped (or, with on_reject: scrap, the whole lot is scrapped).
+
+Randomness: one stream per purpose (service times, verdicts, rework), and exactly one verdict draw per
+lot, defects or not (a uniform compared with the plan's acceptance probability): a scenario that changes
+sewing quality changes verdicts, never the draws of the inspection times or of later verdicts, so
+scenarios stay paired under common random numbers.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,7 +22,7 @@ import numpy as np
 
 from sim.config import QualitySpec
 from sim.entities.lot import Lot
-from sim.entities.workforce import Team
+from sim.entities.workforce import Team, WorkPlan
 from sim.processes.stage import NEXT, REWORK
 
 if TYPE_CHECKING:
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
 class Verdict:
     accepted: bool
     inspected: int
+    work: WorkPlan
 
 
 def sampling_plan(spec: QualitySpec, lot_size: int) -> tuple[int, int]:
@@ -36,20 +43,31 @@ def sampling_plan(spec: QualitySpec, lot_size: int) -> tuple[int, int]:
     return min(plan.sample, lot_size), plan.accept
 
 
+def acceptance_probability(lot_size: int, defects: int, sample: int, accept: int) -> float:
+    """P(a sample of `sample` masks drawn without replacement holds at most `accept` of the `defects`
+    defective ones): the hypergeometric distribution function, exact in integers."""
+    if defects <= accept:
+        return 1.0
+    ways = sum(math.comb(defects, k) * math.comb(lot_size - defects, sample - k) for k in range(accept + 1))
+    return ways / math.comb(lot_size, sample)
+
+
 def judge(rng: np.random.Generator, lot_size: int, defects: int, sample: int, accept: int) -> bool:
-    """True if the sample of `sample` masks from the lot holds at most `accept` defective ones."""
-    if defects == 0:
-        return True
-    found = rng.hypergeometric(defects, lot_size - defects, sample)
-    return bool(found <= accept)
+    """True if the sample of `sample` masks from the lot holds at most `accept` defective ones. Exactly one
+    uniform per lot, whatever its defects (see the module docstring)."""
+    u = rng.random()
+    return bool(u < acceptance_probability(lot_size, defects, sample, accept))
 
 
 class InspectWork:
-    def __init__(self, net: Network, spec: QualitySpec, team: Team, rng: np.random.Generator) -> None:
+    def __init__(self, net: Network, spec: QualitySpec, team: Team, time_rng: np.random.Generator,
+                 verdict_rng: np.random.Generator, rework_rng: np.random.Generator) -> None:
         self.net = net
         self.spec = spec
         self.team = team
-        self.rng = rng
+        self.time_rng = time_rng
+        self.verdict_rng = verdict_rng
+        self.rework_rng = rework_rng
         self._plans: dict[int, tuple[int, int]] = {}  # sampling plan by lot size (lots mostly share one size)
 
     def plan(self, lot: Lot, t: float) -> tuple[float, Verdict] | None:
@@ -57,13 +75,14 @@ class InspectWork:
         if plan is None:
             plan = self._plans[lot.masks] = sampling_plan(self.spec, lot.masks)
         sample, accept = plan
-        accepted = lot.rework or judge(self.rng, lot.masks, lot.defects, sample, accept)
+        accepted = lot.rework or judge(self.verdict_rng, lot.masks, lot.defects, sample, accept)
         inspected = sample if accepted else lot.masks
-        work = self.team.work(inspected, t, self.rng)
-        return None if work is None else (work[0], Verdict(accepted, inspected))
+        work = self.team.work(inspected, t, self.time_rng)
+        return None if work is None else (work.hours, Verdict(accepted, inspected, work))
 
     def complete(self, lot: Lot, verdict: Verdict, t: float) -> list[tuple[Lot, int]]:
         net = self.net
+        self.team.credit(verdict.work)
         if not lot.rework:
             net.inspected_first_pass += lot.masks
         if verdict.accepted:
@@ -76,7 +95,7 @@ class InspectWork:
             net.scrap(lot.masks)
             return []
         defective = lot.defects
-        reworked = int(self.rng.binomial(defective, self.spec.rework_share))
+        reworked = int(self.rework_rng.binomial(defective, self.spec.rework_share))
         net.scrap(defective - reworked)
         net.masks_reworked += reworked
         out: list[tuple[Lot, int]] = []

@@ -9,7 +9,7 @@ import numpy as np
 
 from sim.entities.lot import Lot
 from sim.entities.site import Site
-from sim.entities.workforce import Team
+from sim.entities.workforce import Team, WorkPlan
 from sim.processes.stage import NEXT
 from sim.timebase import HOURS_PER_DAY
 
@@ -27,18 +27,19 @@ class SewWork:
         self.time_rng = time_rng
         self.quality_rng = quality_rng
 
-    def plan(self, lot: Lot, t: float) -> tuple[float, int] | None:
+    def plan(self, lot: Lot, t: float) -> tuple[float, tuple[WorkPlan, int]] | None:
         if lot.rework:
             equivalent = max(1, round(lot.masks * self.rework_factor))
             work = self.team.work(equivalent, t, self.time_rng, learn=False)
-            return None if work is None else (work[0], 0)
+            return None if work is None else (work.hours, (work, 0))
         work = self.team.work(lot.masks, t, self.time_rng)
         if work is None:
             return None
-        hours, defect_probability = work
-        return hours, int(self.quality_rng.binomial(lot.masks, defect_probability))
+        return work.hours, (work, int(self.quality_rng.binomial(lot.masks, work.defect_probability)))
 
-    def complete(self, lot: Lot, defects: int, t: float) -> list[tuple[Lot, int]]:
+    def complete(self, lot: Lot, outcome: tuple[WorkPlan, int], t: float) -> list[tuple[Lot, int]]:
+        work, defects = outcome
+        self.team.credit(work)
         lot.defects = defects
         if not lot.rework:
             lot.origin = self.site.index

@@ -17,7 +17,7 @@ import simpy
 
 from sim.entities.lot import Lot
 from sim.entities.site import Site, StageUnit
-from sim.entities.workforce import Team
+from sim.entities.workforce import Team, WorkPlan
 from sim.metrics import BLOCKED, OFF_SHIFT, STARVED, WORKING
 from sim.timebase import HOURS_PER_DAY
 
@@ -140,9 +140,10 @@ class PlainWork:
         self.team = team
         self.rng = rng
 
-    def plan(self, lot: Lot, t: float) -> tuple[float, None] | None:
+    def plan(self, lot: Lot, t: float) -> tuple[float, WorkPlan] | None:
         work = self.team.work(lot.masks, t, self.rng)
-        return None if work is None else (work[0], None)
+        return None if work is None else (work.hours, work)
 
-    def complete(self, lot: Lot, outcome: None, t: float) -> list[tuple[Lot, int]]:
+    def complete(self, lot: Lot, work: WorkPlan, t: float) -> list[tuple[Lot, int]]:
+        self.team.credit(work)
         return [(lot, NEXT)]

@@ -151,7 +151,9 @@ class Dispatcher:
         self.lanes = lanes
         self.hub_lanes = [lane for lane in lanes if isinstance(lane.dest, Hub)]
         self.site_lanes = [(lane, lane.dest, lane.dest.input) for lane in lanes if isinstance(lane.dest, Site)]
-        self._room: simpy.Event | None = None  # pending while every destination is full
+        # sends waiting for room, oldest first: a site's stage and its certification gate (releasing what it
+        # held) both send through the dispatcher, so more than one send can be blocked at once
+        self._room: deque[simpy.Event] = deque()
         self.destinations = {buffer for _, _, buffer in self.site_lanes}
         # (lane, input buffer, team of the first stage, start) per destination site, in route order
         self._scan = [(lane, buffer, dest.stages[0].team, dest.start_h) for lane, dest, buffer in self.site_lanes]
@@ -159,11 +161,10 @@ class Dispatcher:
         self._next_size = min((dest.lot_size for _, dest, _ in self.site_lanes), default=net.lot_size) or net.lot_size
 
     def wake(self) -> None:
-        """A destination got room: resume the blocked send."""
-        room = self._room
-        assert room is not None
-        self._room = None
-        del self.blocked[self]
+        """A destination got room: resume the oldest blocked send."""
+        room = self._room.popleft()
+        if not self._room:
+            del self.blocked[self]
         for buffer in self.destinations:
             buffer.senders_waiting_here -= 1
         room.succeed()
@@ -201,11 +202,12 @@ class Dispatcher:
         while lane is None:
             if track is not None:
                 track.set(BLOCKED, env.now)
-            self._room = env.event()
-            self.blocked[self] = None
+            room = env.event()
+            self._room.append(room)
+            self.blocked[self] = None  # keeps its place in the registry if already there
             for buffer in self.destinations:
                 buffer.senders_waiting_here += 1
-            yield self._room
+            yield room
             lane = self._choose(env.now)
         if isinstance(lane.dest, Site):
             assert lane.dest.input is not None
