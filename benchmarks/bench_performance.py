@@ -407,9 +407,12 @@ def machine() -> dict[str, Any]:
             "load_average_at_start": os.getloadavg()}
 
 
+OUTPUT = [ROOT / "benchmarks" / "last_run.json"]
+
+
 def save(figures: dict[str, Any]) -> None:
     """Write what is measured so far (a long run interrupted keeps its figures)."""
-    (ROOT / "benchmarks" / "last_run.json").write_text(json.dumps(figures, indent=2))
+    OUTPUT[0].write_text(json.dumps(figures, indent=2))
 
 
 def main() -> int:
@@ -420,7 +423,12 @@ def main() -> int:
     parser.add_argument("--campaign", type=int, default=1000, help="replications of the campaign section")
     parser.add_argument("--record-reference", type=Path, metavar="TREE",
                         help="record the accuracy reference with the model in TREE and stop")
+    parser.add_argument("--wait-reference", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long for a reference being recorded before the guard section")
+    parser.add_argument("--no-adaptive-guard", action="store_true", help="guard the default model only")
+    parser.add_argument("--output", type=Path, default=OUTPUT[0], help="where the figures go (JSON)")
     args = parser.parse_args()
+    OUTPUT[0] = args.output
     if args.record_reference:
         ref = record_reference(args.record_reference.resolve())
         print(f"reference of {ref['commit'][:10]}: delivered {ref['delivered']['mean']:,.0f} "
@@ -455,7 +463,8 @@ def main() -> int:
     if "refs" in sections:
         print("\nper-mask SimPy references (one process per mask), measured in this run")
         ref_masks = 20_000 if quick else 200_000
-        walls_a = [per_mask_line(ref_masks, seed)[0] for seed in range(repeat)]
+        runs_a = [per_mask_line(ref_masks, seed) for seed in range(repeat)]
+        walls_a = [wall for wall, _ in runs_a]
         walls_b = [per_mask_mmc(ref_masks, seed) for seed in range(repeat)]
         speed_a, speed_b = ref_masks / median(walls_a), ref_masks / median(walls_b)
         figures["per_mask"] = {"masks": ref_masks, "wall_s": median(walls_a), "masks_per_s": speed_a}
@@ -479,7 +488,8 @@ def main() -> int:
     if "tandem" in sections:
         print("\nsteady-state throughput of the tandem line (a): per-mask reference vs lot-level model")
         masks = 20_000 if quick else 200_000
-        ref = [per_mask_line(masks, seed) for seed in range(repeat)]
+        # the completions of reference (a) when the refs section ran it, else the same runs again
+        ref = runs_a if "refs" in sections else [per_mask_line(masks, seed) for seed in range(repeat)]
         ref_rate = float(np.mean([steady_rate(done, 10 * 1440, done.max() - 5 * 1440) for _, done in ref]))
         days = 40 if quick else 300
         lot_rate, lot_wall = lot_line(500, days, 3 if quick else 8)
@@ -492,13 +502,19 @@ def main() -> int:
     save(figures)
     if "guard" in sections:
         print(f"\naccuracy guard: {GUARD_REPLICATIONS} replications of the 2020 case, same seeds as the reference")
+        waited = time.perf_counter()
+        while not REFERENCE.exists() and time.perf_counter() - waited < args.wait_reference:
+            time.sleep(5)
         if not REFERENCE.exists():
             print(f"   no reference: record one first with --record-reference TREE ({REFERENCE})")
         else:
             ref = json.loads(REFERENCE.read_text())
             figures["guard_reference"] = ref
             print(f"   reference: model of commit {ref['commit'][:10]} (recorded {ref['recorded_at']})")
-            for label, overrides in (("this model, lots of 200", []), (f"adaptive {ADAPTIVE}", adaptive)):
+            variants = [("this model, lots of 200", [])]
+            if not args.no_adaptive_guard:
+                variants.append((f"adaptive {ADAPTIVE}", adaptive))
+            for label, overrides in variants:
                 fast = guard_replications(ROOT, overrides)
                 verdict = guard_verdict(fast, ref)
                 figures.setdefault("guard", {})[label] = {"figures": fast, "verdict": verdict}
