@@ -29,6 +29,9 @@ from sim.config import (
     scenario_dict,
     validate_scenario,
 )
+from sim.decisions.levers import LeverSpec
+from sim.decisions.shocks import ShockRef
+from sim.decisions.variants import DecisionSpec, StressSpec, apply_shock_refs, decision_variants
 from sim.errors import ConfigError
 
 if TYPE_CHECKING:  # imported when used: `validate` of a broken file should not wait for pandas
@@ -86,6 +89,11 @@ class ExperimentSpec(BaseModel):
     # Uncertainty studies (sim.uncertainty, docs/uncertainty.md): validated there.
     uncertain: dict[str, Any] | None = Field(None, description="dotted path -> distribution, label, source")
     design: dict[str, Any] | None = Field(None, description="{method: lhs | sobol | morris, samples: N, ...}")
+    # the decision layer (sim.decisions): each lever and each stress-matrix shock becomes a scenario
+    levers: dict[str, LeverSpec] = Field(default_factory=dict, description="levers, each run as a scenario")
+    shocks: list[ShockRef] = Field(default_factory=list, description="shocks applied to the base (every scenario)")
+    stress: StressSpec | None = Field(None, description="stress matrix: every shock (and pairs) against the base")
+    decisions: DecisionSpec = Field(default_factory=DecisionSpec, description="what lever/stress tables measure")
     # Calibration (sim.calibration, docs/calibration.md): history matching over the uncertain parameters.
     observations: dict[str, Observation] = Field(default_factory=dict,
                                                  description="what was observed, to calibrate against")
@@ -98,8 +106,9 @@ class ExperimentSpec(BaseModel):
     def _base_known(self) -> ExperimentSpec:
         if self.base_scenario not in self.scenarios:
             raise ValueError(f"base_scenario {self.base_scenario!r} is not one of the scenarios")
-        if (self.uncertain or self.design) and (self.sweep is not None or len(self.scenarios) > 1):
-            raise ValueError("a design (uncertain + design) runs on one scenario and no sweep")
+        if (self.uncertain or self.design) and (self.sweep is not None or len(self.scenarios) > 1 or self.levers
+                                                or self.stress is not None):
+            raise ValueError("a design (uncertain + design) runs on one scenario: no sweep, levers or stress")
         if self.calibration is not None and self.design is not None:
             raise ValueError("a calibration designs its own waves: give calibration or design, not both")
         if self.calibration is not None and not (self.observations and self.uncertain):
@@ -130,6 +139,7 @@ class Experiment:
         self.name = spec.name
         self.cli_overrides = cli_overrides
         apply_overrides(base_data, cli_overrides)
+        apply_shock_refs(base_data, spec.shocks, file)
         base = validate_scenario(base_data, base_file)
         self.base = base
         self.replications = spec.replications or base.replications
@@ -161,6 +171,13 @@ class Experiment:
                 apply_overrides(data, variant.set, f"{file}: scenarios.{scen_name}.set")
                 apply_overrides(data, point, f"{file}: sweep")
                 self.resolved[(scen_name, i)] = validate_scenario(data, f"{file} (scenario {scen_name})")
+        self.decision_variants = decision_variants(spec.levers, spec.stress, file, set(spec.scenarios))
+        for scen_name, (_, change) in self.decision_variants.items():
+            for i, point in enumerate(self.points):
+                data = scenario_dict(base)
+                change(data)
+                apply_overrides(data, point, f"{file}: sweep")
+                self.resolved[(scen_name, i)] = validate_scenario(data, f"{file} (scenario {scen_name})")
         known: set[str] = set()
         for (scen_name, i), scenario in self.resolved.items():
             where = f"{file} (scenario {scen_name}" + (f", sweep point {i}" if spec.sweep else "") + ")"
@@ -174,7 +191,7 @@ class Experiment:
 
     @property
     def scenario_names(self) -> list[str]:
-        return list(self.spec.scenarios)
+        return [*self.spec.scenarios, *self.decision_variants]
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the results (for the manifest and the config hash)."""
