@@ -35,7 +35,9 @@ from sim.spec import RunResult, RunSpec  # noqa: E402
 from tests import slow_model  # noqa: E402
 
 ALL_TABLES = ("runs", *TABLES)
-SLOW_ENV = {"SLOW_MODEL_SLEEP": "0.25"}  # seconds per run in the kill tests
+# seconds per run in the kill tests: the six runs left after the third take >= 1.8 s on 2 workers, so that a
+# loaded machine delaying this test between its check and its signal cannot let the runner finish first
+SLOW_ENV = {"SLOW_MODEL_SLEEP": "0.6"}
 
 
 @dataclass(frozen=True)
