@@ -412,6 +412,7 @@ def build_html(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
 <h3>Which scenario delivers most?</h3>
 {_ranking(rs)}
 </section>
+{_uncertainty(rs)}
 <section id="charts">
 <h2>Charts</h2>
 {_charts(outcomes)}
@@ -438,6 +439,13 @@ def _decisions(rs: ResultsSet) -> str:
     from sim.decisions.report_section import decision_section
 
     return decision_section(rs)
+
+
+def _uncertainty(rs: ResultsSet) -> str:
+    """The section "What drives the answer" of an uncertainty study (sim.uncertainty); empty otherwise."""
+    from sim.uncertainty.report_section import section_html
+
+    return section_html(rs.dir)
 
 
 def write_report(results_dir: str | Path) -> Path:
