@@ -162,11 +162,12 @@ def _target_rows(rs: ResultsSet) -> tuple[str, str]:
                 )
             by_text = fmt_date(by) if by is not None else "—"
             rows.append(
-                f"<tr><td>{_e(name)}</td><td class=num>{_e(fmt_count(masks))}</td><td>{_e(by_text)}</td>"
-                f"<td>{_e(variant)}</td><td>{_e(when)}</td><td>{_e(chance)}</td></tr>"
+                f"<tr><td title='{_e(name)}'>{_e(words(name))}</td><td class=num>{_e(fmt_count(masks))}</td>"
+                f"<td>{_e(by_text)}</td><td title='{_e(variant)}'>{_e(words(variant))}</td><td>{_e(when)}</td>"
+                f"<td>{_e(chance)}</td></tr>"
             )
             if variant == base:
-                text = f"<b>{_e(name)}</b> ({_e(fmt_count(masks))} masks"
+                text = f"<b title='{_e(name)}'>{_e(words(name))}</b> ({_e(fmt_count(masks))} masks"
                 text += f" by {_e(fmt_date_long(by))})" if by is not None else ", no date)"
                 if math.isfinite(median_day):
                     text += f": reached on <b>{_e(fmt_date_long(rs.day_to_date(median_day)))}</b> (median)"
@@ -266,7 +267,8 @@ def _ranking(rs: ResultsSet) -> str:
     for variant in ranked:
         mean, low, high, n = stats[variant]
         text = (
-            f"<b>{_e(variant)}</b>: {_e(fmt_approx(mean))} masks delivered by {_e(fmt_date(rs.end_date))} "
+            f"<b title='{_e(variant)}'>{_e(words(variant))}</b>: {_e(fmt_approx(mean))} masks delivered by "
+            f"{_e(fmt_date(rs.end_date))} "
             f"({_e(_interval(low, high, fmt_approx))}, {n} runs)"
         )
         if variant == base:
@@ -537,10 +539,10 @@ def build_html(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
 <header>
 <h1>{_e(rs.experiment)}: simulation report</h1>
 <p class=meta>{_e(meta)}</p>
-<nav><a href="#first-screen">In five minutes</a><a href="summary.html">Printable summary</a>
-<a href="#headline">Answers</a><a href="#charts">Charts ({drawn})</a>
+<nav><a href="#first-screen">In five minutes</a><a href="#headline">Answers</a><a href="#charts">Charts ({drawn})</a>
 <a href="#assumptions">Assumptions</a>
-<a href="#reproducibility">Reproducibility</a></nav>
+<a href="#reproducibility">Reproducibility</a>
+<span class=second>· printable two-page summary: summary.html (summary.pdf) beside this file</span></nav>
 </header>
 {first_screen_html(rs)}
 {_decisions(rs)}
@@ -555,7 +557,7 @@ def build_html(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
 {_bottleneck_list(rs)}
 <h3>Which branches and sites wait, and for whom?</h3>
 {_branches(rs)}
-<h3>Which scenario delivers most?</h3>
+<h3>Which scenario delivers most masks by the horizon?</h3>
 {_ranking(rs)}
 </section>
 {_uncertainty(rs)}
