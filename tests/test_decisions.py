@@ -321,14 +321,6 @@ def test_bad_what_it_takes_requests_are_one_line_errors_with_exit_2(tmp_path, ca
     assert not (tmp_path / "o" / "what_it_takes.json").exists()
 
 
-def test_the_2020_experiments_load_with_their_levers_and_shocks():
-    levers = load_experiment("experiments/levers.yaml")
-    assert set(levers.spec.levers) <= set(levers.scenario_names)
-    assert all(lever.cost.source for lever in levers.spec.levers.values())
-    stress = load_experiment("experiments/stress.yaml")
-    assert len(stress.scenario_names) == 1 + 8 + 2
-
-
 def test_an_experiment_applies_its_shocks_to_every_scenario(tmp_path):
     (tmp_path / "shocks").mkdir()
     write(tmp_path / "shocks" / "closure.yaml", {"name": "closure", "description": "shut a week",
