@@ -131,6 +131,9 @@ def bottleneck_agreement_chart(agreement: pd.DataFrame, out_dir: Path, name: str
         ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0))
         ax.set_ylabel("share of design points")
         ax.set_xlabel("week starting")
+        ax.tick_params(axis="x", labelrotation=45)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 0.8))
         robust = agreement.groupby("week_start")["share_of_points"].max() >= 0.9
         _headline(fig, f"The main bottleneck is the same in ≥ 90 % of design points in {int(robust.sum())} of "

@@ -101,13 +101,11 @@ class UncertainParameter(BaseModel):
         return list(self.discrete)
 
     def extremes(self, integer: bool | None = None) -> list[Any]:
-        """The values to validate: both ends of the range (every value of a discrete set), as the field takes them
-        (`integer`: whether draws are rounded, when the parameter does not say; strict integer fields refuse 6.0)."""
+        """The values to validate: both ends of the range (every value of a discrete set), as the field takes them."""
         raw = self._raw_bounds()
         if self.discrete is None:
             raw = [raw[0], raw[-1]]
-        whole = self.integer if self.integer is not None else integer
-        return [self.cast(_ordinal(v), integer=whole) for v in raw]
+        return [self.cast(_ordinal(v), integer=self.integer if integer is None else integer) for v in raw]
 
     def describe(self) -> str:
         """The distribution in words, e.g. 'uniform 1.7 to 2.5'."""

@@ -124,7 +124,7 @@ def _is_date_text(value: Any) -> bool:
     return True
 
 
-def _check_path(file: str, path: str, param: UncertainParameter, data: dict[str, Any]) -> list[str]:
+def _check_path(file: str, path: str, param: UncertainParameter, data: dict[str, Any], integer: bool) -> list[str]:
     """Problems with one uncertain path: it must exist, hold a number (or a date) and accept both ends."""
     where = f"{file}: uncertain.{path}"
     try:
@@ -143,7 +143,7 @@ def _check_path(file: str, path: str, param: UncertainParameter, data: dict[str,
     if not param.is_date and not (base is None or (isinstance(base, int | float) and not isinstance(base, bool))):
         return [f"{where}: {short_repr(base)}: not a numeric field; give the path of a number "
                 "(e.g. ...size.uniform[1] inside a distribution)"]
-    for value in param.extremes(integer=isinstance(base, int) and not isinstance(base, bool)):
+    for value in param.extremes(integer):
         trial = copy.deepcopy(data)
         set_path(trial, path, value, _SCRATCH)
         try:
@@ -152,6 +152,13 @@ def _check_path(file: str, path: str, param: UncertainParameter, data: dict[str,
             reason = exc.problems[0].removeprefix(_SCRATCH + ": ")
             return [f"{where}: {short_repr(value)}: outside what the field allows ({reason})"]
     return []
+
+
+def _whole(param: UncertainParameter, base: Any) -> bool:
+    """Draw whole numbers: as `integer:` says, else when the field's base value is a whole number."""
+    if param.integer is not None:
+        return param.integer
+    return isinstance(base, int) and not isinstance(base, bool)
 
 
 def build_study(file: str, uncertain: dict[str, Any] | None, design: dict[str, Any] | None,
@@ -191,10 +198,12 @@ def build_study(file: str, uncertain: dict[str, Any] | None, design: dict[str, A
                 problems.append(f"{file}: uncertain.{path}: {target}: already varied by uncertain.{seen[target]}")
                 continue
             seen[target] = path
-            problems.extend(_check_path(file, target, param, data))
+            _, base = _lookup(data, target)
+            whole = _whole(param, base)
+            problems.extend(_check_path(file, target, param, data, whole))
         _, base = _lookup(data, path)
         nominal[path] = base
-        integer[path] = param.integer if param.integer is not None else isinstance(base, int)
+        integer[path] = _whole(param, base)
     if problems:
         raise ConfigError(problems)
     design_seed = design_spec.seed if design_spec.seed is not None else seed
