@@ -154,7 +154,7 @@ def lever_answers(rs: ResultsSet, limit: int = 3) -> dict[str, Any] | None:
         euros = "no stated cost" if not r.euros or math.isnan(r.euros) else f"€{r.euros / 1e6:.2f} M"
         items.append({"label": str(r.description) or words(r.lever), "id": r.lever,
                       "days": f"{r.days_gained:+.1f} days{interval}", "cost": euros, "n": int(r.n)})
-    return {"target": target_label(primary, rs.targets.get(primary, {})), "items": items, "count": len(main)}
+    return {"target": target_label(primary, rs.targets.get(primary, {})), "rows": items, "count": len(main)}
 
 
 def scenario_definitions(rs: ResultsSet) -> list[dict[str, str]]:

@@ -43,6 +43,20 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     manifest["assumptions"].append({"path": "sites.roubaix_pilot.ceiling", "value": 0.9,
                                     "source": "0.8-1.0 of the standard rate (GUESS: no figure in the sources)"})
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    # Two levers as the decision layer writes them: the first screen ranks them by days gained, not by masks.
+    lever = {"target": "first_goal", "amount": 1.0, "unit": "", "from": "2020-04-06", "people": 10.0,
+             "lead_time_days": 3.0, "cost_source": "assumption", "n": 3, "censored_pairs": 0}
+    from sim.decisions.ranking import LEVER_COLUMNS
+
+    pd.DataFrame([
+        {**lever, "rank": 1, "lever": "cheap_small", "description": "a cheap lever", "euros": 1e5,
+         "days_gained": 1.0, "days_gained_low": 0.5, "days_gained_high": 1.5, "masks_gained": 9e5},
+        {**lever, "rank": 2, "lever": "dear_big", "description": "a dear lever", "euros": 2e6,
+         "days_gained": 4.0, "days_gained_low": 3.0, "days_gained_high": 5.0, "masks_gained": 1e5},
+    ]).assign(days_per_meur=lambda t: t["days_gained"] / t["euros"] * 1e6, days_per_100_people=lambda t:
+              t["days_gained"] / t["people"] * 100, p_base=0.0, p_lever=0.0, dp=0.0, dp_low=0.0, dp_high=0.0,
+              masks_by="2020-04-20", masks_gained_low=0.0, masks_gained_high=1e6,
+              ).reindex(columns=list(LEVER_COLUMNS)).to_csv(out / "levers.csv", index=False)
     write_report(out)
     return out
 
@@ -90,6 +104,13 @@ def test_dates_are_one_statistic_in_cli_and_page(results_dir: Path) -> None:
     answers = {t["id"]: t for t in first_screen_context(ResultsSet(results_dir))["targets"]}
     assert answers["first_goal"]["median"] == expected
     assert not answers["national"]["ok"] and answers["national"]["p_horizon"].startswith("0 %")
+
+
+def test_levers_ranked_by_days_gained(results_dir: Path) -> None:
+    page = (results_dir / "report.html").read_text(encoding="utf-8")
+    first = page[page.index("id=q-levers"):page.index("id=q-assumed")]
+    assert first.index("a dear lever") < first.index("a cheap lever")
+    assert "+4.0 days (95 % CI +3.0 to +5.0), €2.00 M" in first
 
 
 def test_branches_name_the_feeder_and_spread(results_dir: Path) -> None:
