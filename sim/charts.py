@@ -749,6 +749,8 @@ def _draw_daily_output_by_kind(rs: ResultsSet, rolling_days: int = 7) -> tuple[F
     full = pd.date_range(median.index.min(), median.index.max(), freq="D")
     median = median.reindex(full, fill_value=0.0)
     totals = median.sum().sort_values(ascending=False)
+    totals = totals[totals > 0] if (totals > 0).any() else totals  # kinds that sew nothing (hubs) add no layer
+    median = median[list(totals.index)]
     kinds = list(totals.index)  # largest kind at the bottom of the stack, where it is easiest to read
     smooth = median.rolling(rolling_days, min_periods=1).mean() if rolling_days > 1 else median
     fig = _figure(9.5, 5.0)
@@ -1353,8 +1355,9 @@ def _draw_fill_rate_by_channel(rs: ResultsSet) -> tuple[Figure, str]:
         )
         tops = np.where(np.isfinite(highs), np.maximum(highs, means), means)
         for xi, mean, top in zip(x + (i - (len(variants) - 1) / 2) * width, means, tops, strict=True):
-            if math.isfinite(mean):  # a 0 % bar has no height: the label says it is there and zero
-                ax.text(xi, top + 0.015, fmt_pct(mean), ha="center", va="bottom", fontsize=7.5, color="#333333")
+            if math.isfinite(mean):  # a 0 % bar has no height: a flat mark (and a label when few bars) shows it
+                if len(variants) <= 3:
+                    ax.text(xi, top + 0.015, fmt_pct(mean), ha="center", va="bottom", fontsize=7.5, color="#333333")
                 if mean < 0.005:
                     ax.plot([xi - width * 0.46, xi + width * 0.46], [0, 0], color=PALETTE[i % len(PALETTE)],
                             linewidth=3, solid_capstyle="butt", clip_on=False)
