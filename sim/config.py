@@ -520,12 +520,20 @@ class TargetSpec(StrictModel):
 # The scenario
 
 
+class LotSizing(StrictModel):
+    """Lots sized per sewing site from its daily output instead of one size for the whole network."""
+
+    day_share: float = Field(gt=0, le=1)
+    max_lot: int | None = Field(None, ge=1, le=1_000_000, strict=True)
+
+
 class Scenario(StrictModel):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = Field("", description="free text")
     start: dt.date
     horizon_days: int = Field(ge=1, le=int(MAX_DAYS), strict=True)
     lot_size: int = Field(ge=1, le=1_000_000, strict=True)
+    lot_sizing: LotSizing | None = None
     seed: int = Field(2020, ge=0, le=2**63 - 1, strict=True)
     replications: int = Field(5, ge=1, le=100_000, strict=True)
     targets: dict[str, TargetSpec] = Field(default_factory=dict)
@@ -1006,11 +1014,18 @@ def deep_copy(data: dict[str, Any]) -> dict[str, Any]:
 # Field meanings, kept beside the schema so the generated reference (docs/experiments.md) states them.
 
 FIELD_DOCS: dict[type[BaseModel], dict[str, str]] = {
+    LotSizing: {
+        "day_share": "a sewing site's lot is this share of its nominal output per working day (all sewers present "
+                     "at their ceiling), rounded down to a multiple of lot_size and never below it",
+        "max_lot": "largest lot (null: no cap)",
+    },
     Scenario: {
         "name": "identifier used for the results directory",
         "start": "first simulated day (hour 0 is its midnight)",
         "horizon_days": "simulated days",
         "lot_size": "masks per cut lot: larger is faster, smaller resolves lead times better",
+        "lot_sizing": "adaptive lots (null: every lot is lot_size): a sewing site's lots are a share of its daily "
+                      "output, in multiples of lot_size (docs/performance.md measures what it changes)",
         "seed": "root seed of the random streams",
         "replications": "default number of replications",
         "targets": "named goals; each becomes day_target.<name> and reached_by_date.<name> KPIs",

@@ -106,8 +106,9 @@ class ExperimentSpec(BaseModel):
     def _base_known(self) -> ExperimentSpec:
         if self.base_scenario not in self.scenarios:
             raise ValueError(f"base_scenario {self.base_scenario!r} is not one of the scenarios")
-        if (self.uncertain or self.design) and (self.sweep is not None or len(self.scenarios) > 1):
-            raise ValueError("a design (uncertain + design) runs on one scenario and no sweep")
+        if (self.uncertain or self.design) and (self.sweep is not None or len(self.scenarios) > 1 or self.levers
+                                                or self.stress is not None):
+            raise ValueError("a design (uncertain + design) runs on one scenario: no sweep, levers or stress")
         if self.calibration is not None and self.design is not None:
             raise ValueError("a calibration designs its own waves: give calibration or design, not both")
         if self.calibration is not None and not (self.observations and self.uncertain):
