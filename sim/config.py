@@ -832,12 +832,11 @@ def format_validation_error(exc: ValidationError, file: str, data: Any) -> list[
         if err["type"] == "missing" and any(k[:-1] == tuple(err["loc"][:-1]) and v == err["loc"][-1]
                                             for k, v in typo_of.items()):
             continue
-        loc = _without_tags(data, [p for p in err["loc"]
-                                   if not (isinstance(p, str) and p.startswith(("function-", "tagged-")))])
         ctx = err.get("ctx") or {}
         if err["type"] == "union_tag_invalid":  # a discriminated union: name the tag field, not the whole entry
             field = str(ctx.get("discriminator", "")).strip("'")
-            lines.append(problem_line(file, _render([*loc, field]), ctx.get("tag"),
+            where = _data_loc(data, err["loc"], keep_last=False)
+            lines.append(problem_line(file, _render([*where, field]), ctx.get("tag"),
                                       f"one of {ctx.get('expected_tags')}"))
             continue
         inner = ctx.get("error")
@@ -907,21 +906,6 @@ def _data_loc(data: Any, loc: Any, keep_last: bool) -> list[str | int]:
 def _is_tag(step: Any) -> bool:
     return isinstance(step, str) and (step.startswith(("function-", "tagged-", "constrained-", "list[", "dict["))
                                       or "[" in step or step in ("float", "int", "str", "bool", "date", "Dist"))
-
-
-def _without_tags(data: Any, loc: list[Any]) -> list[Any]:
-    """Drop the tag pydantic inserts into an error location inside a discriminated union (the entry holds the
-    tag as the value of its discriminator field, not as a key)."""
-    out, node = [], data
-    for p in loc:
-        if isinstance(node, dict) and p not in node and isinstance(p, str) and p in node.values():
-            continue
-        out.append(p)
-        try:
-            node = node[p]
-        except (KeyError, IndexError, TypeError):
-            node = None
-    return out
 
 
 def _lookup(data: Any, loc: Any) -> Any:

@@ -154,15 +154,14 @@ def implausibility(unit: np.ndarray, emulators: Sequence[Emulator], targets: Seq
 
 
 def held_back(unit: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
-    """Points to check the emulators on: a random share of the design, drawn from its more interior half (a
-    point's depth is its distance to the nearest face of the design's bounding box). The final emulator is
-    fitted to the outer points too, so checking it there would test an extrapolation it never makes; in many
-    dimensions nearly every point is extreme in some parameter, hence depth rather than 'not extreme'."""
+    """Points to check the emulators on: a random share of the design, drawn from its more interior half. Points
+    are ranked by their distance to the nearest face of the design's bounding box, then by their mean distance
+    to the faces (in many dimensions nearly every point is extreme in some parameter). The final emulator is
+    fitted to the outer points too, so checking it there would test an extrapolation it never makes."""
     lo, hi = unit.min(axis=0), unit.max(axis=0)
-    depth = np.minimum(unit - lo, hi - unit).min(axis=1)
-    order = np.argsort(-depth, kind="stable")
+    gaps = np.minimum(unit - lo, hi - unit)
+    order = np.lexsort((-gaps.mean(axis=1), -gaps.min(axis=1)))  # last key first: min distance, then mean
     interior = order[: max(1, len(unit) // 2)]
-    interior = interior[depth[interior] > 0] if np.any(depth[interior] > 0) else interior
     size = min(len(interior), max(1, round(share * len(unit))))
     return np.sort(rng.choice(interior, size=size, replace=False))
 
