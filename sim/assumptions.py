@@ -133,3 +133,51 @@ def with_operator_speeds(rows: list[dict[str, str]], scenario: Scenario) -> list
         if key in notes:
             row["note"] = notes[key]
     return rows
+
+
+_ASSUMED = re.compile(r"\b(assum\w*|guess\w*|not stated)\b", re.IGNORECASE)
+_GUESS = re.compile(r"\bguess", re.IGNORECASE)
+
+
+def is_assumption(source: str | None) -> bool:
+    """True when a source rests on an assumption: empty, or the word "assumption"/"assumed"/"GUESS" anywhere in
+    it ("1-2 days (GUESS)", "0.8 (assumption), curve from docs/sources.md" both count)."""
+    text = (source or "").strip()
+    return not text or bool(_ASSUMED.search(text))
+
+
+def is_guess(source: str | None) -> bool:
+    """A value its author marked GUESS: weaker than a reasoned assumption, shown first on the page."""
+    return bool(_GUESS.search(source or ""))
+
+
+_ARCHETYPE_ENTRY = re.compile(r'^\s*"(?P<kind>\w+)":\s*Archetype\(')
+
+
+def archetype_rows(kinds: set[str] | None = None,
+                   overridden: dict[str, dict[str, Any]] | None = None) -> list[dict[str, str]]:
+    """The site-kind defaults (sim/entities/archetypes.py: speed caps, learning curves, defect rates, absence
+    factors) as assumptions rows `archetypes.<kind>.<field>`, each with the comment written above its kind as
+    the source. Only `kinds` (default: every kind that produces). Fields a scenario overrides
+    (`archetypes.<kind>.<field>` in its YAML) are left out: the scenario's own row (with its comment) holds them."""
+    from sim.entities import archetypes
+
+    overridden = overridden or {}
+    rows: list[dict[str, str]] = []
+    comment: list[str] = []
+    for line in Path(archetypes.__file__).read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            comment.append(stripped.lstrip("#").strip())
+            continue
+        match = _ARCHETYPE_ENTRY.match(line)
+        kind = match["kind"] if match else None
+        if kind is not None and kind != "hub" and (kinds is None or kind in kinds):
+            source = " ".join(comment) or "not stated"
+            for field, value in archetypes.ARCHETYPES[kind].model_dump().items():
+                if value is None or field in overridden.get(kind, {}):
+                    continue
+                rows.append({"path": f"archetypes.{kind}.{field}", "value": f"{value:g}" if isinstance(
+                    value, float) else str(value), "source": f"site-kind default: {source}"})
+        comment = []
+    return rows

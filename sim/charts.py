@@ -90,7 +90,8 @@ STAGE_NAMES: dict[str, str] = {
 # Units of the materials of the standard mask (docs: fabric per mask in m², elastic in m).
 MATERIAL_UNITS: dict[str, str] = {"fabric": "m²", "elastic": "m"}
 MAIN_KPI = "masks_delivered"
-MAX_NAMED_COHORTS = 8
+MAX_NAMED_COHORTS = 5  # + the grey range and median of the rest: at most ~6 series on the panel
+MAX_LINES = 6  # series per panel: beyond that a chart shows the most telling ones and names the rest
 
 
 class ChartSkipped(Exception):
@@ -630,17 +631,29 @@ def _draw_cumulative_delivered(rs: ResultsSet) -> tuple[Figure, str]:
     data_max = float(cum["value"].max())
     end = rs.end_date
     variants = [v for v in rs.variants if v in set(cum["variant"])]
+    base_variant = rs.base_variant
+    left_out: list[str] = []
+    if len(variants) > MAX_LINES:  # at most MAX_LINES lines: the base and the scenarios ending farthest from it
+        final = cum[cum["date"] == cum["date"].max()].groupby("variant")["value"].median()
+        gap = (final - final.get(base_variant, 0.0)).abs().drop(base_variant, errors="ignore")
+        keep = [base_variant, *gap.sort_values(ascending=False).index[:MAX_LINES - 1]]
+        left_out = [v for v in variants if v not in keep]
+        variants = [v for v in variants if v in keep]
     for i, variant in enumerate(variants):
         rows = cum[cum["variant"] == variant]
         fan = _fan(rows)
         colour = PALETTE[i % len(PALETTE)]
-        ax.fill_between(fan.index, fan["p5"], fan["p95"], color=colour, alpha=0.18, linewidth=0)
+        is_base = variant == base_variant or len(variants) == 1
+        # One band only (the base's): overlapping bands of many scenarios hide the base line.
+        if is_base:
+            ax.fill_between(fan.index, fan["p5"], fan["p95"], color=colour, alpha=0.18, linewidth=0)
         ax.plot(
             fan.index,
             fan["p50"],
             color=colour,
-            linewidth=2.2,
-            label=f"{variant}: median (band p5–p95, {_n_runs(rows)} runs)",
+            linewidth=2.4 if is_base else 1.3,
+            zorder=4 if is_base else 3,
+            label=f"{variant}: median" + (f" (band p5–p95, {_n_runs(rows)} runs)" if is_base else ""),
         )
 
     # Targets far above the curves would flatten them into the x axis; such targets are named in a note
@@ -687,7 +700,10 @@ def _draw_cumulative_delivered(rs: ResultsSet) -> tuple[Figure, str]:
     _count_axis(ax)
     ax.set_ylabel("Masks delivered, cumulative")
     ax.set_xlabel(f"Date ({rs.start_date.year})")
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.90) if off_scale else (0.0, 1.0))
+    if len(variants) > 3:  # a long legend goes beside the plot, not over the early curves
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    else:
+        ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.90) if off_scale else (0.0, 1.0))
 
     base = rs.base_variant
     parts = []
@@ -712,11 +728,14 @@ def _draw_cumulative_delivered(rs: ResultsSet) -> tuple[Figure, str]:
         fig,
         finding,
         "Cumulative masks delivered to all channels; lines: median over replications, "
-        "bands: 5th–95th percentile; dashed: targets, diamonds: target dates.",
+        "band: 5th–95th percentile of the base; dashed: targets, diamonds: target dates."
+        + (f" Not drawn (closest to the base): {', '.join(left_out)}." if left_out else ""),
     )
     caption = (
         "Cumulative masks delivered per scenario: the line is the median run, the band the 5th–95th "
-        "percentile of replications; dashed lines mark the targets and diamonds their dates."
+        "percentile of the base's replications; dashed lines mark the targets and diamonds their dates."
+        + (f" {len(left_out)} scenarios ending closest to the base are left out: see the scenario comparison."
+           if left_out else "")
     )
     return fig, caption
 
@@ -730,6 +749,8 @@ def _draw_daily_output_by_kind(rs: ResultsSet, rolling_days: int = 7) -> tuple[F
     full = pd.date_range(median.index.min(), median.index.max(), freq="D")
     median = median.reindex(full, fill_value=0.0)
     totals = median.sum().sort_values(ascending=False)
+    totals = totals[totals > 0] if (totals > 0).any() else totals  # kinds that sew nothing (hubs) add no layer
+    median = median[list(totals.index)]
     kinds = list(totals.index)  # largest kind at the bottom of the stack, where it is easiest to read
     smooth = median.rolling(rolling_days, min_periods=1).mean() if rolling_days > 1 else median
     fig = _figure(9.5, 5.0)
@@ -759,10 +780,10 @@ def _draw_daily_output_by_kind(rs: ResultsSet, rolling_days: int = 7) -> tuple[F
     _date_axis(ax, median.index.min(), median.index.max())
     _count_axis(ax)
     ax.set_ylim(bottom=0)
-    unit = f"masks/day, {rolling_days}-day mean" if rolling_days > 1 else "masks/day"
-    ax.set_ylabel(f"Masks sewn ({unit})")
+    unit = (f"per day (areas: {rolling_days}-day mean; dots: single days)" if rolling_days > 1 else "per day")
+    ax.set_ylabel(f"Masks sewn {unit}")
     ax.set_xlabel(f"Date ({rs.start_date.year})")
-    ax.legend(loc="upper left", ncols=min(4, len(kinds) + 1))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the plot, never over the data
     total = smooth.sum(axis=1)
     peak_day = total.idxmax()
     share = totals.iloc[0] / totals.sum() if totals.sum() > 0 else math.nan
@@ -812,7 +833,11 @@ def _draw_rampup_cohorts(
         # The model writes a cohort once per stage it staffs; without the stage, cutting and sewing curves
         # of the same cohort would be merged into one median.
         rows["cid"] = rows["cid"] + " (" + rows["stage"].astype(str) + ")"
+    # Drawn: the share of the skilled standard rate, so cohorts of different kinds compare (a prison cohort at
+    # its ceiling works at 20 % of it). The learning milestone stays 80 % of the cohort's own ceiling.
+    drawn = "efficiency" if "efficiency" in rows.columns else metric
     curves = rows.groupby(["cid", "date"])[metric].median().unstack("cid").sort_index()
+    plotted = rows.groupby(["cid", "date"])[drawn].median().unstack("cid").sort_index()
     # A cohort's curve starts on its first active day: before that it is not on the job, and zeros
     # there would drag the group envelope down to the axis.
     active = rows.assign(active=(rows.get("present", 1) > 0) & (rows[metric] > 0))
@@ -821,8 +846,10 @@ def _draw_rampup_cohorts(
         start = first_day.get(cid)
         if start is None:  # never on the job in this scenario: no curve at all
             curves[cid] = np.nan
+            plotted[cid] = np.nan
         else:
             curves.loc[curves.index < start, cid] = np.nan
+            plotted.loc[plotted.index < start, cid] = np.nan
     # role and size only label the curves: a table without them still draws.
     rows = rows.assign(role=rows.get("role", ""), size=rows.get("size", np.nan))
     meta = rows.groupby("cid").agg(site=("site", "first"), role=("role", "first"), size=("size", "max"))
@@ -838,7 +865,7 @@ def _draw_rampup_cohorts(
     fig = _figure(9.5, 5.2)
     ax = fig.add_subplot()
     if members:
-        env = curves[members]
+        env = plotted[members]
         have = env.notna().sum(axis=1) > 0
         ax.fill_between(
             env.index[have],
@@ -859,35 +886,23 @@ def _draw_rampup_cohorts(
     for i, cid in enumerate(named):
         m = meta.loc[cid]
         ax.plot(
-            curves.index,
-            curves[cid],
+            plotted.index,
+            plotted[cid],
             color=PALETTE[i % len(PALETTE)],
             linewidth=2,
             linestyle=styles[(i // len(PALETTE)) % len(styles)],
             label=f"{cid} ({', '.join(str(x) for x in (m['role'], _int_or_none(m['size'])) if x)})",
         )
-    ax.axhline(0.8, color="#333333", linestyle="--", linewidth=1)
-    reference = "their ceiling" if metric == "standard_share" else "skilled standard"
-    ax.text(
-        0.995,
-        0.8,
-        "80 % of ceiling" if metric == "standard_share" else "80 % of standard",
-        transform=ax.get_yaxis_transform(),
-        ha="right",
-        va="bottom",
-        fontsize=8.5,
-        color="#333333",
-    )
+    reference = "their own ceiling" if metric == "standard_share" else "skilled standard"
+    if drawn == metric:  # the milestone is on the drawn scale only when both are the same measure
+        ax.axhline(0.8, color="#333333", linestyle="--", linewidth=1)
+        ax.text(0.995, 0.8, "80 % of standard", transform=ax.get_yaxis_transform(), ha="right", va="bottom",
+                fontsize=8.5, color="#333333")
     _pct_axis(ax)
-    top = float(np.nanmax(curves.to_numpy())) if curves.notna().any().any() else 1.0
+    top = float(np.nanmax(plotted.to_numpy())) if plotted.notna().any().any() else 1.0
     ax.set_ylim(0, max(1.05, top * 1.05))
-    _date_axis(ax, curves.index.min(), curves.index.max())
-    ylabel = (
-        "Efficiency, share of the cohort's ceiling"
-        if metric == "standard_share"
-        else ("Efficiency, share of skilled standard time")
-    )
-    ax.set_ylabel(ylabel)
+    _date_axis(ax, plotted.index.min(), plotted.index.max())
+    ax.set_ylabel("Output per person, share of the skilled standard rate")
     ax.set_xlabel(f"Date ({rs.start_date.year})")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
 
@@ -917,12 +932,14 @@ def _draw_rampup_cohorts(
     _headline(
         fig,
         finding,
-        f"Learning curves of {len(curves.columns)} cohorts (median over replications of "
-        f"scenario {base}); named sites in colour, sites generated from groups as a grey range.",
+        f"{len(curves.columns)} cohorts (median over replications of scenario {base}): {len(named)} named in "
+        f"colour, {len(members)} of site groups as a grey range; {learners} of the {len(curves.columns)} start "
+        f"below 80 % of {reference}.",
     )
     return fig, (
-        "Each cohort's efficiency as it learns, against the 80 % mark: named sites in colour, cohorts of "
-        "site groups as a grey range and median."
+        "Each cohort's output per person as it learns, as a share of the skilled standard rate (a kind whose "
+        "ceiling is 20 % of it tops out at 20 %); the title counts days to 80 % of each cohort's own ceiling. "
+        "Named sites in colour, cohorts of site groups as a grey range and median."
     )
 
 
@@ -1166,7 +1183,7 @@ def _draw_material_stocks(rs: ResultsSet) -> tuple[Figure, str]:
         ax.set_ylabel("Stock at end of day\n(all sites, own unit)")
         _count_axis(ax)
         ax.set_ylim(bottom=0)
-        ax.legend(loc="best", ncols=4)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the data, not over it
         first, last = by_material["date"].min(), by_material["date"].max()
         if worst is not None and worst[0] > 0:
             unit = MATERIAL_UNITS.get(worst[1], "units")
@@ -1202,7 +1219,7 @@ def _draw_material_stocks(rs: ResultsSet) -> tuple[Figure, str]:
         _pct_axis(ax)
         ax.set_ylim(bottom=0)
         ax.set_ylabel("Starved, share of\nshift hours (all sites)")
-        ax.legend(loc="upper right", ncols=2)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
         first = starve["date"].min() if first is None else min(first, starve["date"].min())
         last = starve["date"].max() if last is None else max(last, starve["date"].max())
     assert first is not None and last is not None
@@ -1226,10 +1243,19 @@ def _draw_certification_queue(rs: ResultsSet) -> tuple[Figure, str]:
     base = rs.base_variant
     specs = [
         ("lab_queue", "Samples waiting\nat the lab", "samples"),
-        ("lab_wait_days", "Mean wait of tests\nstarted (days)", "days"),
+        ("lab_wait_days", "Wait before the\ntest starts (days)", "days"),
         ("held", "Masks held awaiting\na verdict", "masks"),
     ]
-    present = [(s, label, unit, rs.series(s, base)) for s, label, unit in specs]
+
+    def own(series: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(the network's own samples, every sender's) of a lab series; the first is empty for old results."""
+        rows = rs.series(series, base)
+        if rows.empty or series == "held":
+            return rows, pd.DataFrame()
+        keys = rows["key"].astype(str)
+        return (rows[keys == "network"], rows[keys == "all"]) if (keys == "network").any() else (rows, pd.DataFrame())
+
+    present = [(s, label, unit, *own(s)) for s, label, unit in specs]
     present = [p for p in present if not p[3].empty and p[3]["value"].notna().any()]
     if not present:
         raise ChartSkipped("series.parquet has none of 'lab_queue', 'lab_wait_days', 'held'")
@@ -1238,22 +1264,41 @@ def _draw_certification_queue(rs: ResultsSet) -> tuple[Figure, str]:
     parts: list[str] = []
     first = min(p[3]["date"].min() for p in present)
     last = max(p[3]["date"].max() for p in present)
-    for i, (ax, (name, label, _unit, rows)) in enumerate(zip(axes, present, strict=True)):
+    for i, (ax, (name, label, _unit, rows, national)) in enumerate(zip(axes, present, strict=True)):
         rows = rows.dropna(subset=["value"])
         fan = _fan(rows)
         colour = PALETTE[i]
+        whose = "our audits" if not national.empty else "all samples"
+        if not national.empty and national["value"].notna().any():
+            context = _fan(national.dropna(subset=["value"]))
+            ax.plot(context.index, context["p50"], color=GREY, linewidth=1.2, linestyle=":",
+                    label="national queue (other senders; our audits go first)" if i == 0 else "all senders")
         ax.fill_between(fan.index, fan["p5"], fan["p95"], color=colour, alpha=0.18, linewidth=0)
-        style = {"marker": "o", "markersize": 2.5} if name == "lab_wait_days" else {}
-        ax.plot(fan.index, fan["p50"], color=colour, linewidth=1.8, **style)
+        if name == "lab_wait_days":  # a daily figure exists only on days tests started: dots, not a line
+            ax.plot(fan.index, fan["p50"], color=colour, linestyle="none", marker="o", markersize=3,
+                    label=f"{whose}: median of each day's tests")
+        else:
+            ax.plot(fan.index, fan["p50"], color=colour, linewidth=1.8,
+                    label=whose if name != "held" else "masks held")
         ax.set_ylabel(label)
         ax.set_ylim(bottom=0)
         _count_axis(ax)
         _date_axis(ax, first, last)
+        if not national.empty:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
         peak = fan["p50"].idxmax()
-        if name == "lab_queue":
-            parts.append(f"lab queue peaked at {fmt_approx(fan['p50'].max())} samples on {fmt_date(peak)}")
+        national_peak = (float(national["value"].max()) if not national.empty and national["value"].notna().any()
+                         else math.nan)
+        if name == "lab_queue" and fan["p50"].max() < 0.5 and math.isfinite(national_peak):
+            parts.append(f"our audits never queue at the lab (they go first; the national queue reaches "
+                         f"{fmt_approx(national_peak)} samples)")
+        elif name == "lab_queue":
+            parts.append(f"{whose} waiting at the lab peaked at {fmt_approx(fan['p50'].max())} samples on "
+                         f"{fmt_date(peak)}")
+        elif name == "lab_wait_days" and fan["p50"].max() < 0.05 and math.isfinite(national_peak):
+            parts.append(f"they wait no time for a test (others up to {national_peak:.0f} days)")
         elif name == "lab_wait_days":
-            parts.append(f"mean wait up to {fan['p50'].max():.1f} days")
+            parts.append(f"{whose} waited up to {fan['p50'].max():.1f} days for a test")
         else:
             parts.append(f"up to {fmt_approx(fan['p50'].max())} masks held ({fmt_date(peak)})")
     axes[-1].set_xlabel(f"Date ({rs.start_date.year})")
@@ -1262,12 +1307,16 @@ def _draw_certification_queue(rs: ResultsSet) -> tuple[Figure, str]:
     _headline(
         fig,
         finding,
-        f"Certification lab at end of day: median over replications of scenario {base}, "
-        f"band p5–p95; the wait is shown only on days when tests started.",
+        f"Certification lab at end of day: median over replications of scenario {base}, band p5–p95 "
+        + ("(the network's own audits; dotted grey: every sender, for context)"
+           if any(not p[4].empty for p in present) else "(every sender: these results do not split the queue)")
+        + "; waits are single days on which tests started.",
     )
     return (
         fig,
-        "Samples waiting at the certification lab, their mean wait, and masks held back until a verdict.",
+        "The network's audit samples waiting at the certification lab and their wait before testing (dotted "
+        "grey: the national queue, which the network's audits pass when the lab gives them priority), and masks "
+        "held back until a verdict.",
     )
 
 
@@ -1304,12 +1353,22 @@ def _draw_fill_rate_by_channel(rs: ResultsSet) -> tuple[Figure, str]:
             label=f"{variant} (n={stats[0][3]})",
             error_kw={"elinewidth": 1, "ecolor": "#333333"},
         )
-    ax.set_xticks(x, channels)
+        tops = np.where(np.isfinite(highs), np.maximum(highs, means), means)
+        for xi, mean, top in zip(x + (i - (len(variants) - 1) / 2) * width, means, tops, strict=True):
+            if math.isfinite(mean):  # a 0 % bar has no height: a flat mark (and a label when few bars) shows it
+                if len(variants) <= 3:
+                    ax.text(xi, top + 0.015, fmt_pct(mean), ha="center", va="bottom", fontsize=7.5, color="#333333")
+                if mean < 0.005:
+                    ax.plot([xi - width * 0.46, xi + width * 0.46], [0, 0], color=PALETTE[i % len(PALETTE)],
+                            linewidth=3, solid_capstyle="butt", clip_on=False)
+    from sim.labels import words
+
+    ax.set_xticks(x, [words(ch) for ch in channels])
     _pct_axis(ax)
-    ax.set_ylim(0, 1.1)
+    ax.set_ylim(0, 1.18)
     ax.set_ylabel("Fill rate (share of demand delivered)")
     ax.set_xlabel("Channel")
-    ax.legend(loc="upper left", ncols=min(3, len(variants)))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     base = rs.base_variant
     base_stats = {ch: rs.kpi_interval(base, f"fill_rate.{ch}") for ch in channels}
     worst = min(channels, key=lambda ch: base_stats[ch][0] if math.isfinite(base_stats[ch][0]) else math.inf)

@@ -269,7 +269,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         return EXIT_FAILED
     summary = write_summary(out, exp)
-    print_summary(summary, exp)
+    print_summary(summary, exp, out)
     if exp.study is not None:
         from sim.uncertainty.study import after_run
 
@@ -305,7 +305,8 @@ def _fmt_value(kpi: str, mean: float, start: dt.date) -> str:
     if math.isnan(mean):
         return "not reached"
     if kpi.startswith("day_target."):
-        return f"day {mean:.1f} ({(start + dt.timedelta(days=round(mean))).strftime('%d %b')})"
+        # the day a run reaches a target is the date of that day (floor), as in the report
+        return f"day {mean:.1f} ({(start + dt.timedelta(days=math.floor(mean))).strftime('%d %b')})"
     if kpi.startswith(("P(", "fill_rate", "on_time", "first_pass")):
         return f"{mean:.1%}"
     if abs(mean) >= 1e6:
@@ -319,14 +320,40 @@ def _signed(value: float) -> str:
     return "nan" if math.isnan(value) else (f"{value:+,.0f}" if abs(value) >= 1000 else f"{value:+.2f}")
 
 
-def print_summary(summary: Any, exp: Any) -> None:
-    """A short table: per scenario, the targets, headline KPIs and fill rates with 95 % intervals."""
+def _target_medians(out: Path | None) -> dict[tuple[str, str, str], tuple[float, int, int]]:
+    """(scenario, point, day_target KPI) -> (median day counting runs that never reach it as later than any,
+    runs reaching it, runs): the statistic the report states for a date, so the two always agree."""
+    if out is None or not (out / "runs.parquet").exists():
+        return {}
+    import numpy as np
+
+    from sim.analysis import PARAM_PREFIX, _point_labels
+    from sim.charts import median_with_unreached
+    from sim.manifest import read_results_table
+
+    runs = read_results_table(out / "runs.parquet")
+    ok = runs[runs["status"] == "ok"].copy() if "status" in runs.columns else runs.copy()
+    ok["point"] = _point_labels(ok, sorted(c for c in ok.columns if c.startswith(PARAM_PREFIX)))
+    medians = {}
+    for (scenario, point), rows in ok.groupby(["scenario", "point"], sort=False):
+        for kpi in (c for c in rows.columns if c.startswith("day_target.")):
+            days = rows[kpi].to_numpy(dtype=float)
+            medians[(str(scenario), str(point), kpi)] = (median_with_unreached(days), int(np.isfinite(days).sum()),
+                                                         len(days))
+    return medians
+
+
+def print_summary(summary: Any, exp: Any, out: Path | None = None) -> None:
+    """A short table: per scenario, the targets (median date, as the report), headline KPIs and fill rates
+    (mean) with 95 % intervals."""
     start = exp.base.start
+    medians = _target_medians(out)
     wanted = [k for k in summary["kpi"].unique() if k.startswith(("day_target.", "P(reached", "fill_rate."))
               or k in HEADLINE_KPIS]
     for (scenario, point), rows in summary.groupby(["scenario", "point"], sort=False):
         label = scenario + (f" [{point}]" if point else "")
-        print(f"\n{label}  (n = {int(rows['n'].max())} replications; mean and 95 % interval)")
+        print(f"\n{label}  (n = {int(rows['n'].max())} replications; dates: median over replications, a run that "
+              "never reaches a target counting as later than any; other figures: mean; [95 % interval of the mean])")
         for kpi in wanted:
             row = rows[rows["kpi"] == kpi]
             if row.empty:
@@ -339,6 +366,12 @@ def print_summary(summary: Any, exp: Any) -> None:
                 n_reached = int(r["n"])
                 total = int(rows["n"].max())
                 reached = f"  reached in {n_reached}/{total} runs" if n_reached < total else ""
+                median = medians.get((str(scenario), str(point), kpi))
+                if median is not None:
+                    when = (_fmt_value(kpi, median[0], start) if math.isfinite(median[0])
+                            else "not reached in most runs")
+                    print(f"  {kpi:<36} {'median ' + when:>22}  reached in {median[1]}/{median[2]} runs")
+                    continue
             interval = "" if math.isnan(low) else f"  [{_fmt_value(kpi, low, start)} .. {_fmt_value(kpi, high, start)}]"
             diff = float(r.get("diff_vs_base", math.nan))
             versus = "" if math.isnan(diff) else (f"  vs base {_signed(diff)} [{_signed(float(r['diff_ci_low']))}"
@@ -349,14 +382,22 @@ def print_summary(summary: Any, exp: Any) -> None:
 def write_charts_and_report(out: Path, screenshot: bool = False) -> None:
     from sim.report import write_report
 
-    report = write_report(out)  # draws the charts into out/charts as well
+    report = write_report(out)  # draws the charts into out/charts as well, and writes summary.html
     made = len(list((out / "charts").glob("*.png")))
-    print(f"\n{made} charts in {out / 'charts'}; report: {report}")
+    print(f"\n{made} charts in {out / 'charts'}; report: {report}; printable summary: {out / 'summary.html'}")
     if screenshot:
         from sim.screenshot import screenshot as render
+        from sim.summary import MAX_PAGES, SUMMARY_NAME, SUMMARY_PDF, pdf_pages, print_pdf
 
         try:
-            print(f"screenshot: {render(report, out / 'report.png')}")
+            # the first screen as a reader's browser shows it, then the printed summary (A4 at 96 dpi)
+            print(f"screenshot of the first screen: {render(report, out / 'report.png', height=1000)}")
+            pdf = print_pdf(out / SUMMARY_NAME, out / SUMMARY_PDF)
+            pages = pdf_pages(pdf)
+            print(f"printed summary: {pdf} ({pages} A4 page{'s' if pages != 1 else ''}"
+                  + (f", more than {MAX_PAGES}!" if pages > MAX_PAGES else "") + ")")
+            shot = render(out / SUMMARY_NAME, out / "summary.png", width=794, height=1123 * MAX_PAGES)
+            print(f"screenshot of the printed summary: {shot}")
         except RuntimeError as exc:
             print(f"no screenshot: {exc}", file=sys.stderr)
 

@@ -86,14 +86,14 @@ class ExperimentSpec(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**63 - 1, strict=True, description="root seed (default: the base's)")
     kpis: list[str] | None = Field(None, description="KPIs to summarise (default: all); each must be a KPI the "
                                    "model produces for this experiment")
-    # Uncertainty studies (sim.uncertainty, docs/uncertainty.md): validated there.
-    uncertain: dict[str, Any] | None = Field(None, description="dotted path -> distribution, label, source")
-    design: dict[str, Any] | None = Field(None, description="{method: lhs | sobol | morris, samples: N, ...}")
     # the decision layer (sim.decisions): each lever and each stress-matrix shock becomes a scenario
     levers: dict[str, LeverSpec] = Field(default_factory=dict, description="levers, each run as a scenario")
     shocks: list[ShockRef] = Field(default_factory=list, description="shocks applied to the base (every scenario)")
     stress: StressSpec | None = Field(None, description="stress matrix: every shock (and pairs) against the base")
     decisions: DecisionSpec = Field(default_factory=DecisionSpec, description="what lever/stress tables measure")
+    # Uncertainty studies (sim.uncertainty, docs/uncertainty.md): validated there.
+    uncertain: dict[str, Any] | None = Field(None, description="dotted path -> distribution, label, source")
+    design: dict[str, Any] | None = Field(None, description="{method: lhs | sobol | morris, samples: N, ...}")
     # Calibration (sim.calibration, docs/calibration.md): history matching over the uncertain parameters.
     observations: dict[str, Observation] = Field(default_factory=dict,
                                                  description="what was observed, to calibrate against")

@@ -38,6 +38,8 @@ from sim.charts import (
     render_all,
     stage_name,
 )
+from sim.first_screen import first_screen_html
+from sim.labels import words
 from sim.manifest import atomic_write_bytes
 
 REPORT_NAME = "report.html"
@@ -74,7 +76,16 @@ figure img { display: block; max-width: 100%; height: auto; border: 1px solid va
 figcaption { color: var(--muted); margin-top: .4rem; font-size: .95rem; }
 figcaption b { color: var(--ink); }
 .skipped { color: var(--muted); }
+.quad { display: grid; grid-template-columns: 1fr 1fr; gap: .6rem 1.5rem; }
+.q { border-top: 3px solid var(--accent); padding-top: .2rem; }
+.q h3 { margin: .3rem 0; }
+.q ul, .q ol { padding-left: 1.2rem; margin: .3rem 0; }
+.id { color: var(--muted); font-size: .85em; }
+details.scenarios { margin: .8rem 0; }
+@media (max-width: 900px) { .quad { grid-template-columns: 1fr; } }
 .source-assumption { color: var(--warn); font-weight: 600; }
+.source-guess { background: var(--warn); color: #fff; font-weight: 700; padding: 0 .3rem; border-radius: 3px; }
+tr.guess td { background: #fdf1ea; }
 .repro { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.25rem; }
 .repro dl { display: grid; grid-template-columns: 11rem 1fr; gap: .35rem 1rem; margin: 0; }
 .repro dt { font-weight: 600; }
@@ -151,11 +162,12 @@ def _target_rows(rs: ResultsSet) -> tuple[str, str]:
                 )
             by_text = fmt_date(by) if by is not None else "—"
             rows.append(
-                f"<tr><td>{_e(name)}</td><td class=num>{_e(fmt_count(masks))}</td><td>{_e(by_text)}</td>"
-                f"<td>{_e(variant)}</td><td>{_e(when)}</td><td>{_e(chance)}</td></tr>"
+                f"<tr><td title='{_e(name)}'>{_e(words(name))}</td><td class=num>{_e(fmt_count(masks))}</td>"
+                f"<td>{_e(by_text)}</td><td title='{_e(variant)}'>{_e(words(variant))}</td><td>{_e(when)}</td>"
+                f"<td>{_e(chance)}</td></tr>"
             )
             if variant == base:
-                text = f"<b>{_e(name)}</b> ({_e(fmt_count(masks))} masks"
+                text = f"<b title='{_e(name)}'>{_e(words(name))}</b> ({_e(fmt_count(masks))} masks"
                 text += f" by {_e(fmt_date_long(by))})" if by is not None else ", no date)"
                 if math.isfinite(median_day):
                     text += f": reached on <b>{_e(fmt_date_long(rs.day_to_date(median_day)))}</b> (median)"
@@ -179,25 +191,65 @@ def _target_rows(rs: ResultsSet) -> tuple[str, str]:
 
 
 def _bottleneck_list(rs: ResultsSet) -> str:
-    matrix = rs.weekly_bottlenecks()
-    if matrix.empty:
+    from sim.branches import stage_spread
+
+    spread = stage_spread(rs)
+    if spread.empty:
         return "<p class=skipped>No network bottleneck data (bottlenecks.parquet absent or empty).</p>"
     items = []
-    for week, shares in matrix.iterrows():
-        ranked = shares.sort_values(ascending=False)
-        top, share = str(ranked.index[0]), float(ranked.iloc[0])
-        text = f"week of {fmt_date_long(week)}: <b>{_e(stage_name(top))}, {_e(fmt_pct(share))}</b>"
-        if len(ranked) > 1 and ranked.iloc[1] >= 0.005:
-            text += (
-                f" <span class=second>(then {_e(stage_name(str(ranked.index[1])))}, "
-                f"{_e(fmt_pct(float(ranked.iloc[1])))})</span>"
-            )
+    for r in spread.itertuples():
+        text = (f"week of {fmt_date_long(r.week_start)}: <b>{_e(stage_name(r.stage))}, {_e(fmt_pct(r.mean))}</b> "
+                f"<span class=second>({_e(fmt_pct(r.low))}–{_e(fmt_pct(r.high))} across {r.runs} runs; the main "
+                f"bottleneck in {r.top_runs} of {r.runs}")
+        others = "; ".join(f"{stage_name(k)} in {v}" for k, v in r.other_tops.items())
+        text += (f", {_e(others)}" if others else "") + ")</span>"
         items.append(f"<li>{text}</li>")
-    note = f" in scenario {_e(rs.base_variant)}" if len(rs.variants) > 1 else ""
+    note = f" in scenario {_e(words(rs.base_variant))}" if len(rs.variants) > 1 else ""
     return (
-        f"<p>The stage that limited the whole network's output most of each week{note} "
-        f"(share of the week it was the bottleneck, mean over replications):</p>"
-        f"<ul class=weeks>{''.join(items)}</ul>"
+        f"<p>The stage that limited the whole network's output most of each week{note} (share of the week it was "
+        "the bottleneck: mean over replications, then the lowest and highest replication, and in how many "
+        f"replications it was the week's main bottleneck):</p><ul class=weeks>{''.join(items)}</ul>"
+    )
+
+
+def _branches(rs: ResultsSet) -> str:
+    """Per branch (sites fed by one upstream site) and per site: the share of shift time waiting for input."""
+    from sim.branches import branch_table, feeder_loads, site_shares
+
+    scenario = base_scenario_config(rs)
+    table = branch_table(rs, scenario)
+    if table.empty:
+        return "<p class=skipped>No per-site data (daily.parquet absent or empty).</p>"
+    loads = feeder_loads(scenario)
+    rows = []
+    for r in table.itertuples():
+        feeders = str(r.feeder).split(" + ")
+        rows.append(
+            f"<tr><td><span title='{_e(r.unit)}'>{_e(words(r.unit))}</span></td><td class=num>{r.sites}</td>"
+            f"<td><span title='{_e(r.feeder)}'>{_e(' and '.join(words(f) for f in feeders))}</span> "
+            f"<span class=second>(feeds {sum(loads.get(f, 0) for f in feeders)})</span></td>"
+            f"<td class=num>{_e(fmt_pct(r.starved))}</td><td class=num>{_e(fmt_pct(r.starved_low))}–"
+            f"{_e(fmt_pct(r.starved_high))}</td><td class=num>{_e(fmt_pct(r.blocked))}</td>"
+            f"<td class=num>{_e(fmt_approx(r.starved_hours))}</td></tr>")
+    shares = site_shares(rs)
+    per_site = (shares.groupby(["site", "stage"])["starved_share"].agg(["mean", "min", "max", "count"])
+                .sort_values("mean", ascending=False).head(12).reset_index())
+    site_rows = "".join(
+        f"<tr><td><span title='{_e(r.site)}'>{_e(words(r.site))}</span></td><td>{_e(stage_name(r.stage))}</td>"
+        f"<td class=num>{_e(fmt_pct(r.mean))}</td><td class=num>{_e(fmt_pct(r.min))}–{_e(fmt_pct(r.max))}</td></tr>"
+        for r in per_site.itertuples())
+    return (
+        "<p>The network view above names one stage group a week; a branch can be held back by its own supplier "
+        "meanwhile. Each row is a set of sewing sites fed by the same upstream site (the scenario's routes): the "
+        "share of their shift time spent waiting for input (kits, fabric), the mean over replications and the "
+        "lowest–highest replication, the share blocked (no room downstream), and the hours lost waiting (mean "
+        "per replication, over the whole run).</p>"
+        "<table class=branches><thead><tr><th>Sites</th><th>Number</th><th>Fed by</th><th>Waiting for input</th>"
+        "<th>Range across runs</th><th>Blocked</th><th>Hours waiting</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        "<p>The twelve sites (any stage) waiting most for input:</p><table class=sites><thead><tr><th>Site</th>"
+        f"<th>Stage</th><th>Waiting for input</th><th>Range across runs</th></tr></thead><tbody>{site_rows}</tbody>"
+        "</table>"
     )
 
 
@@ -215,7 +267,8 @@ def _ranking(rs: ResultsSet) -> str:
     for variant in ranked:
         mean, low, high, n = stats[variant]
         text = (
-            f"<b>{_e(variant)}</b>: {_e(fmt_approx(mean))} masks delivered by {_e(fmt_date(rs.end_date))} "
+            f"<b title='{_e(variant)}'>{_e(words(variant))}</b>: {_e(fmt_approx(mean))} masks delivered by "
+            f"{_e(fmt_date(rs.end_date))} "
             f"({_e(_interval(low, high, fmt_approx))}, {n} runs)"
         )
         if variant == base:
@@ -286,34 +339,125 @@ def _format_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def base_scenario_config(rs: ResultsSet) -> dict[str, Any]:
+    """The base scenario as run (plain data from the manifest's config), {} when not recorded."""
+    scenarios = (rs.manifest.get("config") or {}).get("scenarios") or {}
+    return scenarios.get(f"{rs.base_scenario}/p0") or next(iter(scenarios.values()), {}) if scenarios else {}
+
+
+def binding_stages(rs: ResultsSet, least_share: float = 0.2) -> list[str]:
+    """Stages that bound the whole network at least `least_share` of the weeks' time (base, mean over runs)."""
+    matrix = rs.weekly_bottlenecks()
+    if matrix.empty:
+        return []
+    shares = matrix.drop(columns=[c for c in matrix.columns if c == "none"]).mean().sort_values(ascending=False)
+    return [str(s) for s, v in shares.items() if v >= least_share] or [str(shares.index[0])]
+
+
+def assumption_rows(rs: ResultsSet) -> list[dict[str, Any]]:
+    """Every parameter row of the page: the scenario file's numbers (manifest) and the site-kind defaults of the
+    kinds the scenario uses (sim/entities/archetypes.py), each with `assumed`, `guess` and `default` flags."""
+    from sim.assumptions import archetype_rows, is_assumption, is_guess
+
+    rows = [dict(r, default=False) for r in rs.manifest.get("assumptions") or []]
+    scenario = base_scenario_config(rs)
+    kinds = {str(v.get("kind")) for part in ("sites", "groups") for v in (scenario.get(part) or {}).values()
+             if isinstance(v, dict)}
+    rows += [dict(r, default=True) for r in archetype_rows(kinds or None, scenario.get("archetypes") or {})]
+    for row in rows:
+        row["assumed"] = is_assumption(row.get("source"))
+        row["guess"] = is_guess(row.get("source"))
+    return rows
+
+
+def headline_drivers(rs: ResultsSet, rows: list[dict[str, Any]], limit: int = 8) -> tuple[list[dict[str, Any]], str]:
+    """(rows, how they were chosen): the parameters behind the headline. From the uncertainty study's
+    sensitivity.csv when the results hold one (largest index on the first headline KPI); otherwise the
+    assumptions (GUESS first) that act on the stages binding the network."""
+    from sim.labels import acts_on
+
+    sensitivity = rs.dir / "sensitivity.csv"
+    if sensitivity.exists():
+        from sim.uncertainty.report_section import RANK_INDEX, headline_kpis
+
+        table = pd.read_csv(sensitivity)
+        kpis = headline_kpis(table)
+        if kpis:
+            ranked = table[(table["kpi"] == kpis[0]) & table["index"].isin(RANK_INDEX.values())
+                           & (table["parameter"] != "(all)")]
+            order = ranked.assign(size=ranked["value"].abs()).sort_values("size", ascending=False)
+            picked = []
+            for parameter, size in zip(order["parameter"], order["size"], strict=True):
+                if parameter in {p["path"] for p in picked}:
+                    continue
+                match = next((r for r in rows if str(r.get("path")) == parameter or parameter.startswith(
+                    f"{r.get('path')}.")), None)
+                picked.append({"path": parameter, "value": match.get("value") if match else "(a range)",
+                               "source": match.get("source") if match else "see parameters.csv",
+                               "assumed": bool(match and match["assumed"]), "guess": bool(match and match["guess"]),
+                               "default": False, "why": f"sensitivity index {size:.2f} on {kpis[0]}"})
+            return picked[:limit], f"ranked by the uncertainty study's sensitivity index on {kpis[0]}"
+    stages = binding_stages(rs)
+    picked = []
+    for stage in stages:  # the most binding stage first; within it GUESS first, the scenario's own values first
+        on_stage = [dict(r, why=f"acts on {stage_name(stage)}") for r in rows
+                    if r["assumed"] and acts_on(str(r.get("path")), stage)]
+        picked += sorted(on_stage, key=lambda r: (not r["guess"], r["default"]))
+    unique = list({r["path"]: r for r in picked}.values())
+    words = " and ".join(stage_name(s) for s in stages)
+    return unique[:limit], (f"assumptions (GUESS first) on the stages that bind the network most, {words}; "
+                            "no sensitivity study in these results")
+
+
+def _source_cell(row: dict[str, Any]) -> str:
+    text = str(row.get("source") or "").strip()
+    if row["guess"]:
+        cell = f"<span class=source-guess>GUESS</span> {_e(text)}"
+    elif row["assumed"]:
+        cell = f"<span class=source-assumption>{_e(text or 'assumption')}</span>"
+    else:
+        cell = _e(text)
+    if row.get("note"):  # e.g. the speed cap of declared operators (sim.assumptions)
+        cell += f"<br><span class=note>{_e(row['note'])}</span>"
+    return cell
+
+
+def _assumption_table(rows: list[dict[str, Any]], why: bool = False) -> str:
+    head = "<th>Why it matters</th>" if why else ""
+    body = "".join(
+        f"<tr{' class=guess' if r['guess'] else ''}><td><code>{_e(r.get('path'))}</code></td>"
+        f"<td>{_e(_format_value(r.get('value')))}</td><td>{_source_cell(r)}</td>"
+        + (f"<td>{_e(r.get('why'))}</td>" if why else "") + "</tr>"
+        for r in rows)
+    return (f"<table class=assumptions><thead><tr><th>Parameter</th><th>Value</th><th>Source</th>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def assumption_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    return {"total": len(rows), "assumed": sum(r["assumed"] for r in rows), "guess": sum(r["guess"] for r in rows),
+            "defaults": sum(r["default"] for r in rows), "defaults_assumed": sum(r["assumed"] and r["default"]
+                                                                                  for r in rows)}
+
+
 def _assumptions(rs: ResultsSet) -> str:
-    entries = rs.manifest.get("assumptions") or []
-    if not entries:
+    rows = assumption_rows(rs)
+    if not rows:
         return "<p class=skipped>The manifest lists no parameters with sources.</p>"
-    rows = []
-    unsourced = 0
-    for entry in entries:
-        source = entry.get("source")
-        text = str(source).strip() if source is not None else ""
-        # sim.assumptions writes "not stated" for a parameter without a comment: that is an assumption too.
-        if not text or text.lower() in ("assumption", "not stated", "guess"):
-            unsourced += 1
-            cell = "<span class=source-assumption>assumption</span>"
-        elif text.lower().startswith(("assumption", "guess")):
-            unsourced += 1
-            cell = f"<span class=source-assumption>{_e(text)}</span>"
-        else:
-            cell = _e(text)
-        if entry.get("note"):  # e.g. the speed cap of declared operators (sim.assumptions)
-            cell += f"<br><span class=note>{_e(entry['note'])}</span>"
-        rows.append(
-            f"<tr><td><code>{_e(entry.get('path'))}</code></td><td>{_e(_format_value(entry.get('value')))}"
-            f"</td><td>{cell}</td></tr>"
-        )
+    n = assumption_counts(rows)
+    drivers, how = headline_drivers(rs, rows)
+    scenario_rows = [r for r in rows if not r["default"]]
+    defaults = [r for r in rows if r["default"]]
     return (
-        f"<p>{len(entries)} parameters; {unsourced} rest on an assumption rather than a source.</p>"
-        "<table class=assumptions><thead><tr><th>Parameter</th><th>Value</th><th>Source</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<p class=answer>{n['total']} parameters ({n['total'] - n['defaults']} in the scenario file, "
+        f"{n['defaults']} site-kind defaults): <b>{n['assumed']} rest on an assumption</b> rather than a source "
+        f"({n['guess']} of them marked GUESS); {n['total'] - n['assumed']} cite a source. A source counts as an "
+        "assumption when it says \"assumption\" or \"GUESS\" anywhere, or says nothing.</p>"
+        f"<h3>Behind the headline</h3><p>The parameters that drive the answer ({_e(how)}):</p>"
+        + (_assumption_table(drivers, why=True) if drivers else "<p class=skipped>none found.</p>")
+        + f"<h3>Scenario file ({len(scenario_rows)})</h3>{_assumption_table(scenario_rows)}"
+        + f"<h3>Site-kind defaults ({len(defaults)}, sim/entities/archetypes.py)</h3><p>Speed caps (ceiling: "
+        "share of the standard rate a trained person reaches), learning curves (first mask, Wright rate), "
+        f"defects and absence factors of each kind of site the scenario uses.</p>{_assumption_table(defaults)}"
     )
 
 
@@ -395,10 +539,12 @@ def build_html(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
 <header>
 <h1>{_e(rs.experiment)}: simulation report</h1>
 <p class=meta>{_e(meta)}</p>
-<nav><a href="#headline">Answers</a><a href="#charts">Charts ({drawn})</a>
+<nav><a href="#first-screen">In five minutes</a><a href="#headline">Answers</a><a href="#charts">Charts ({drawn})</a>
 <a href="#assumptions">Assumptions</a>
-<a href="#reproducibility">Reproducibility</a></nav>
+<a href="#reproducibility">Reproducibility</a>
+<span class=second>· printable two-page summary: summary.html (summary.pdf) beside this file</span></nav>
 </header>
+{first_screen_html(rs)}
 {_decisions(rs)}
 <section id="headline">
 <h2>Headline answers</h2>
@@ -409,7 +555,9 @@ def build_html(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
 {target_table}
 <h3>What limits output, week by week?</h3>
 {_bottleneck_list(rs)}
-<h3>Which scenario delivers most?</h3>
+<h3>Which branches and sites wait, and for whom?</h3>
+{_branches(rs)}
+<h3>Which scenario delivers most masks by the horizon?</h3>
 {_ranking(rs)}
 </section>
 {_uncertainty(rs)}
@@ -434,18 +582,18 @@ errors in the assumptions above.</footer>
 """
 
 
-def _uncertainty(rs: ResultsSet) -> str:
-    """The section "What drives the answer" of an uncertainty study (sim.uncertainty); empty otherwise."""
-    from sim.uncertainty.report_section import section_html
-
-    return section_html(rs.dir)
-
-
 def _decisions(rs: ResultsSet) -> str:
     """The decision page (sim.decisions) when the results hold levers, stress or what-it-takes answers."""
     from sim.decisions.report_section import decision_section
 
     return decision_section(rs)
+
+
+def _uncertainty(rs: ResultsSet) -> str:
+    """The section "What drives the answer" of an uncertainty study (sim.uncertainty); empty otherwise."""
+    from sim.uncertainty.report_section import section_html
+
+    return section_html(rs.dir)
 
 
 def write_report(results_dir: str | Path) -> Path:
@@ -456,6 +604,9 @@ def write_report(results_dir: str | Path) -> Path:
     final = rs.dir / REPORT_NAME
     # Write then rename, so a reader (or a browser left open) never sees half a page.
     atomic_write_bytes(final, page.encode("utf-8"))
+    from sim.summary import write_summary_page
+
+    write_summary_page(rs, outcomes)  # the printable two-page form, beside the long one
     return final
 
 

@@ -229,6 +229,9 @@ def _series_table(net: Network, dates: pd.DatetimeIndex, lab_track: StageTrack |
         queue, wait = net.lab.daily_queue(net.days)
         rows.append(("lab_queue", "all", queue))
         rows.append(("lab_wait_days", "all", wait))
+        queue, wait = net.lab.daily_queue(net.days, network_only=True)
+        rows.append(("lab_queue", "network", queue))
+        rows.append(("lab_wait_days", "network", wait))
     n = net.days
     return pd.DataFrame({
         "day": np.tile(np.arange(n), len(rows)),

@@ -54,7 +54,7 @@ def _targets(rs: ResultsSet) -> str:
         days = rows[column].to_numpy(dtype=float)
         median = median_with_unreached(days)
         when = ("not reached in most runs" if not math.isfinite(median)
-                else f"median {fmt_date_long(rs.start_date + pd.Timedelta(days=round(median)))}")
+                else f"median {fmt_date_long(rs.start_date + pd.Timedelta(days=math.floor(median)))}")
         text = f"<b>{_e(name)}</b> ({int(target['masks']):,} masks): {_e(when)}"
         by = target.get("by")
         reached = f"reached_by_date.{name}"

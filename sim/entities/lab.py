@@ -83,10 +83,14 @@ class CertificationLab:
     def finish(self, horizon_h: float) -> None:
         self._advance(horizon_h, started_only=False)
 
-    def daily_queue(self, days: int) -> tuple[np.ndarray, np.ndarray]:
-        """Samples waiting at the end of each day, and the mean wait (days) of tests started each day."""
-        arrivals = np.concatenate([self.bg_arrivals, np.asarray(self.net_submitted)])
-        starts = np.concatenate([self.bg_starts, np.asarray(self.net_started)])
+    def daily_queue(self, days: int, network_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Samples waiting at the end of each day, and the mean wait (days) of tests started each day: of every
+        sender, or (`network_only`) of the network's own audits, which go first when the lab gives priority."""
+        if network_only:
+            arrivals, starts = np.asarray(self.net_submitted, dtype=float), np.asarray(self.net_started, dtype=float)
+        else:
+            arrivals = np.concatenate([self.bg_arrivals, np.asarray(self.net_submitted)])
+            starts = np.concatenate([self.bg_starts, np.asarray(self.net_started)])
         starts = np.where(np.isnan(starts), math.inf, starts)
         ends = (np.arange(days) + 1) * HOURS_PER_DAY
         arrived = np.searchsorted(np.sort(arrivals), ends, side="right")

@@ -1,0 +1,53 @@
+"""Words for the identifiers a reader sees (targets, sites, scenarios, levers, parameters).
+
+The configuration has no label fields, so a label is made from the id and what the config says about it
+(a target's masks, a scenario's description, a site's kind); the id itself is kept beside it for researchers
+(`<span title=id>` in the page, the id column in the CSV files).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Abbreviations and names that title-casing would spoil.
+_WORDS = {"esat": "ESAT", "esats": "ESATs", "ea": "EA", "sme": "SME", "smes": "SMEs", "ppe": "PPE",
+          "roubaix": "Roubaix", "amiens": "Amiens", "evreux": "Évreux", "grenoble": "Grenoble",
+          "onnaing": "Onnaing", "toyota": "Toyota", "val": "Val", "de": "de", "reuil": "Reuil",
+          "hauts": "Hauts", "france": "France", "n95": "N95", "ffp2": "FFP2"}
+
+
+def words(identifier: str) -> str:
+    """'esat_amiens' -> 'ESAT Amiens', 'insertion_workshops.03' -> 'insertion workshops no. 3'."""
+    text = str(identifier)
+    member = re.fullmatch(r"(.+?)[._#-](\d+)", text)
+    if member:
+        return f"{words(member[1])} no. {int(member[2])}"
+    parts = [p for p in re.split(r"[_.\s]+", text) if p]
+    out = [_WORDS.get(p.lower(), p) for p in parts]
+    if out and out[0] == out[0].lower():
+        out[0] = out[0][:1].upper() + out[0][1:]
+    return " ".join(out)
+
+
+def target_label(name: str, target: dict[str, Any]) -> str:
+    """'first_goal' with 2,000,000 masks -> '2 M masks (first goal)'."""
+    masks = float(target.get("masks", 0))
+    amount = f"{masks / 1e6:g} M" if masks >= 1e6 else f"{masks / 1e3:g} k" if masks >= 1e3 else f"{masks:g}"
+    return f"{amount} masks ({words(name).lower()})"
+
+
+STAGE_PATHS: dict[str, tuple[str, ...]] = {
+    # Which parameters act on a stage (for "the assumptions behind the binding stage").
+    "pack": (".stages.pack", "archetypes.packaging", "packing_"),
+    "sew": (".stages.sew", ".cohorts", ".ceiling", ".first_mask_min", ".wright_rate", ".learning"),
+    "cut": (".stages.cut", "cutting_"),
+    "inspect": (".stages.inspect",),
+    "certification": ("certification.",),
+    "supply": ("suppliers.", "materials."),
+    "transport": ("routes", "lanes", "hubs."),
+}
+
+
+def acts_on(path: str, stage: str) -> bool:
+    return any(key in path for key in STAGE_PATHS.get(stage, (f".stages.{stage}",)))
