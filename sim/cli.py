@@ -173,11 +173,13 @@ def write_summary(out: Path, exp: Any) -> Any:
 
 
 def _fmt_value(kpi: str, mean: float, start: dt.date) -> str:
+    from sim.tables import DAY_TARGET, is_share
+
     if math.isnan(mean):
         return "not reached"
-    if kpi.startswith("day_target."):
+    if kpi.startswith(DAY_TARGET):
         return f"day {mean:.1f} ({(start + dt.timedelta(days=round(mean))).strftime('%d %b')})"
-    if kpi.startswith(("P(", "fill_rate", "on_time", "first_pass")):
+    if is_share(kpi):
         return f"{mean:.1%}"
     if abs(mean) >= 1e6:
         return f"{mean / 1e6:,.2f} M"
@@ -192,8 +194,10 @@ def _signed(value: float) -> str:
 
 def print_summary(summary: Any, exp: Any) -> None:
     """A short table: per scenario, the targets, headline KPIs and fill rates with 95 % intervals."""
+    from sim.tables import DAY_TARGET, FILL_RATE, PROBABILITY_PREFIX
+
     start = exp.base.start
-    wanted = [k for k in summary["kpi"].unique() if k.startswith(("day_target.", "P(reached", "fill_rate."))
+    wanted = [k for k in summary["kpi"].unique() if k.startswith((DAY_TARGET, PROBABILITY_PREFIX, FILL_RATE))
               or k in HEADLINE_KPIS]
     for (scenario, point), rows in summary.groupby(["scenario", "point"], sort=False):
         label = scenario + (f" [{point}]" if point else "")
@@ -206,7 +210,7 @@ def print_summary(summary: Any, exp: Any) -> None:
             mean = float(r["mean"])
             low, high = float(r["ci_low"]), float(r["ci_high"])
             reached = ""
-            if kpi.startswith("day_target."):
+            if kpi.startswith(DAY_TARGET):
                 n_reached = int(r["n"])
                 total = int(rows["n"].max())
                 reached = f"  reached in {n_reached}/{total} runs" if n_reached < total else ""
@@ -261,8 +265,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"only in B ({args.b}): {', '.join(only_b)}")
     if not both:
         raise BadInput(f"{args.a} and {args.b} share no scenario (by name and sweep point): nothing to compare")
-    kpis = [c for c in a.columns if c in b.columns and c.startswith(("masks_", "day_target.", "fill_rate.",
-                                                                      "mean_lead", "first_pass", "revenue"))]
+    from sim.tables import DAY_TARGET, FILL_RATE
+
+    kpis = [c for c in a.columns if c in b.columns and c.startswith(("masks_", DAY_TARGET, FILL_RATE, "mean_lead_time",
+                                                                      "first_pass_yield", "revenue_eur"))]
     for scenario, point in both:
         ra, rb = runs_of(a, scenario, point), runs_of(b, scenario, point)
         print(f"\n{scenario_label(scenario, point)}  (A: n = {len(ra)}, B: n = {len(rb)})")

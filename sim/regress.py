@@ -26,10 +26,10 @@ from scipy import stats
 
 from sim.config import config_hash
 from sim.manifest import atomic_write, atomic_write_json, git_commit
+from sim.tables import REGRESSION_KPIS, kpi_family
 
 FAMILY_ALPHA = 0.01
-TRACKED_PREFIXES = ("masks_delivered", "masks_sewn", "masks_scrapped", "day_target.", "output.kind.",
-                    "fill_rate.", "mean_lead_time_days", "first_pass_yield")
+TRACKED_PREFIXES = REGRESSION_KPIS  # the KPI registry's `regress` flag (sim/tables.py)
 BASELINE_FILE = "baseline.json"
 
 
@@ -38,7 +38,7 @@ class BaselineMismatch(Exception):
 
 
 def tracked_kpis(runs: pd.DataFrame) -> list[str]:
-    cols = [c for c in runs.columns if c.startswith(TRACKED_PREFIXES)]
+    cols = [c for c in runs.columns if (family := kpi_family(c)) is not None and family.regress]
     # KPIs that are zero in every run (a site kind with no output) carry no information
     return [c for c in cols if not (runs[c].fillna(0) == 0).all()]
 

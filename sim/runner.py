@@ -66,11 +66,12 @@ from sim.manifest import (
 )
 from sim.rng import Streams
 from sim.spec import RunResult, RunSpec
+from sim.tables import PARAM_PREFIX, RUN_TABLES, point_labels, validate
 
 SimulateFn = Callable[[RunSpec], RunResult]
 
-TABLES = ("daily", "series", "cohorts", "bottlenecks")
-"""The per-run tables of a RunResult, written as `<name>.parquet` per run and combined."""
+TABLES = RUN_TABLES
+"""The per-run tables of a RunResult, written as `<name>.parquet` per run and combined (sim/tables.py)."""
 
 ID_COLUMNS = ("run_id", "scenario", "replication")
 RUNS_ID_COLUMNS = (*ID_COLUMNS, "seed", "status", "error", "wall_seconds")
@@ -463,9 +464,16 @@ def _write_combined(specs: list[RunSpec], metas: dict[str, dict], out_dir: Path,
     """Assemble runs.parquet and the other combined tables from the per-run files; write each atomically."""
     runs_dir = out_dir / "runs"
     tables = {"runs": _assemble_runs(specs, metas)}
+    params = sorted(c for c in tables["runs"].columns if c.startswith(PARAM_PREFIX))
+    if params:  # a sweep: its points, labelled as summary.point labels them
+        design = tables["runs"][params].drop_duplicates().reset_index(drop=True)
+        design.insert(0, "point", point_labels(design, params).astype(str))
+        tables["design"] = design
     for name in TABLES:
         tables[name] = _assemble_table(name, specs, runs_dir, metas)
     for name, frame in tables.items():
+        if len(frame):  # an id-columns-only frame stands for "no run produced this table"
+            validate(name, frame)
         path = out_dir / f"{name}.parquet"
         _write_table(frame, path)
         outcome.tables[name] = path
