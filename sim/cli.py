@@ -15,16 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sim.errors import ConfigError
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from sim.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput, ConfigError
 
 HEADLINE_KPIS = ("masks_delivered", "masks_sewn", "masks_free", "first_pass_yield", "mean_lead_time_days",
                  "masks_scrapped", "revenue_eur")
-
-
-class BadInput(Exception):
-    """A command-line problem that is the user's to fix (exit 2)."""
 
 
 def _parser() -> argparse.ArgumentParser:

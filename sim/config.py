@@ -148,18 +148,6 @@ class Supervision(Strict):
     trainer_output_loss: float = Field(0.5, ge=0, le=1, description="share of a trainer's output lost to training")
 
 
-class Archetype(Strict):
-    """Defaults of a site kind; every field can be overridden per site or cohort."""
-
-    ceiling: float = Field(gt=0, le=2)
-    first_mask_min: float = Field(gt=0)
-    wright_rate: float = Field(gt=0, le=1)
-    absenteeism_factor: float = Field(1.0, ge=0)
-    defect_trainee: float = Field(ge=0, le=1)
-    defect_skilled: float = Field(ge=0, le=1)
-    calendar: str | None = None
-
-
 class AuditSpec(Strict):
     required: bool = True
     policy: Literal["at_risk", "wait"] | None = None
@@ -450,7 +438,7 @@ def _known(kind: str, names: Any) -> str:
 
 def check_references(s: Scenario) -> None:
     """Names that must exist, and routes that go forward in the stage order (hence without cycles)."""
-    from sim.entities.archetypes import ARCHETYPES
+    from sim.entities.archetypes import ARCHETYPES, Archetype
 
     clash = set(s.sites) & set(s.groups)
     if clash:

@@ -140,7 +140,7 @@ def model_source_hash(package: Path | None = None) -> str:
 
 
 def cmd_regress(args: argparse.Namespace) -> int:
-    from sim.cli import EXIT_FAILED, EXIT_OK, BadInput
+    from sim.errors import EXIT_FAILED, EXIT_OK, BadInput
     from sim.experiment import load_experiment
     from sim.runner import run_specs
 

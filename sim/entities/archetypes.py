@@ -6,7 +6,24 @@ Efficiency is measured against the standard time of a skilled sewer (docs/source
 
 from __future__ import annotations
 
-from sim.config import Archetype
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Archetype(BaseModel):
+    """Defaults of a site kind; every field can be overridden per site or cohort. (Defined here, next to
+    its values, rather than in sim.config: the config checks overrides against this table, and the
+    table importing the config back was an import cycle.)"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ceiling: float = Field(gt=0, le=2)
+    first_mask_min: float = Field(gt=0)
+    wright_rate: float = Field(gt=0, le=1)
+    absenteeism_factor: float = Field(1.0, ge=0)
+    defect_trainee: float = Field(ge=0, le=1)
+    defect_skilled: float = Field(ge=0, le=1)
+    calendar: str | None = None
+
 
 ARCHETYPES: dict[str, Archetype] = {
     # Textile SMEs: skilled sewers, only the new pattern to learn. ceiling 1.0 by definition of the
