@@ -67,16 +67,6 @@ class Dist(BaseModel):
         assert self.lognormal is not None
         return self.lognormal[0]
 
-    @property
-    def lower_bound(self) -> float:
-        if self.const is not None:
-            return self.const
-        if self.tri is not None:
-            return self.tri[0]
-        if self.uniform is not None:
-            return self.uniform[0]
-        return 0.0
-
     def sample(self, rng: np.random.Generator, size: int | None = None) -> Any:
         """Draw one value (size None) or an array of `size` values."""
         if self.const is not None:

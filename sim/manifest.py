@@ -71,11 +71,6 @@ def spec_hash(spec: RunSpec) -> str:
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
-def config_hash(config: Any) -> str:
-    """SHA-256 of a resolved configuration's canonical JSON (for the manifest)."""
-    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
-
-
 # ---------------------------------------------------------------------------------------- provenance
 def package_versions() -> dict[str, str | None]:
     """Versions of Python, the scientific stack and `sim` itself (None for a package not installed)."""

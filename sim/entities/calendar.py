@@ -89,9 +89,6 @@ class WorkCalendar:
     def working_hours(self, a: float, b: float) -> float:
         return self.position(b) - self.position(a)
 
-    def is_working(self, t: float) -> bool:
-        return self.next_work_start(t) == t
-
 
 def _pattern_on(patterns: Sequence[tuple[int, CalendarSpec]], day: int) -> CalendarSpec | None:
     current = None
