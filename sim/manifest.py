@@ -16,6 +16,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -74,8 +75,8 @@ def spec_hash(spec: RunSpec) -> str:
 # ---------------------------------------------------------------------------------------- provenance
 def package_versions() -> dict[str, str | None]:
     """Versions of Python, the scientific stack and `sim` itself (None for a package not installed)."""
-    import sim
-
+    # The package is imported already (this is one of its modules): read it, without an import back up.
+    sim = sys.modules[__name__.rpartition(".")[0]]
     versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
         try:
@@ -93,9 +94,7 @@ def git_commit(path: Path | None = None) -> dict[str, Any]:
     yet) gives None values rather than an error: provenance must never stop an experiment.
     """
     if path is None:
-        import sim
-
-        path = Path(sim.__file__).resolve().parent
+        path = Path(__file__).resolve().parent
 
     def git(*args: str) -> str | None:
         try:

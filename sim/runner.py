@@ -716,6 +716,48 @@ def run_specs(
 
 
 # ---------------------------------------------------------------------------------- test entry point
+def simulate_in_memory(
+    specs: list[RunSpec],
+    *,
+    simulate: SimulateFn | None = None,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+) -> tuple[dict[str, pd.DataFrame], list[tuple[str, str]]]:
+    """Run `specs` on the chosen executor and return the combined tables and the failures, writing nothing.
+
+    The same executors, per-run failure handling and table assembly as `run_specs` (so the tables equal
+    the files `run_specs` writes, row for row), for notebooks and the Python API (`sim.api`).
+    """
+    if simulate is None:
+        from sim.model import simulate
+    kind, n = _describe_executor(workers, scheduler)
+    if kind == "sequential":
+        attempts = _sequential(simulate, specs)
+    elif kind == "process":
+        attempts = _process_pool(simulate, specs, n)
+    else:
+        attempts = _dask(simulate, specs, scheduler or "local", n)
+    results: dict[str, RunResult] = {}
+    metas: dict[str, dict[str, Any]] = {}
+    failed: list[tuple[str, str]] = []
+    for spec, attempt in attempts:
+        error = attempt.error or (_invalid_result(spec, attempt.result) if attempt.result is not None else None)
+        metas[spec.run_id] = {"seed": run_seed(spec), "status": "failed" if error else "ok", "error": error,
+                              "wall_seconds": attempt.wall_seconds,
+                              "kpis": {} if error else {str(k): float(v) for k, v in attempt.result.kpis.items()}}
+        if error:
+            failed.append((spec.run_id, error))
+        else:
+            results[spec.run_id] = attempt.result
+    tables = {"runs": validate("runs", _assemble_runs(specs, metas))}
+    for name in TABLES:
+        frames = [_with_ids(getattr(results[s.run_id], name), s) for s in specs if s.run_id in results]
+        non_empty = [f for f in frames if len(f)]
+        tables[name] = validate(name, pd.concat(non_empty, ignore_index=True, sort=False)) if non_empty else (
+            frames[0] if frames else pd.DataFrame({c: [] for c in ID_COLUMNS}))
+    return tables, sorted(failed, key=lambda f: [s.run_id for s in specs].index(f[0]))
+
+
 def _load_callable(path: str) -> SimulateFn:
     """`module:function` -> the function."""
     module, _, name = path.partition(":")
