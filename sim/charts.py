@@ -15,7 +15,6 @@ uses the Agg renderer.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
@@ -296,10 +295,16 @@ class ResultsSet:
     @property
     def manifest(self) -> dict[str, Any]:
         if self._manifest is None:
+            from sim.errors import ResultsError
+            from sim.manifest import read_results_json
+
             path = self.dir / "manifest.json"
             if not path.exists():
                 raise FileNotFoundError(f"{path} is missing: is {self.dir} a results directory?")
-            self._manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest = read_results_json(path, "a results directory")
+            if not isinstance(manifest, dict):
+                raise ResultsError(f"{path}: not a manifest written by 'resilience run' (a JSON object)")
+            self._manifest = manifest
         return self._manifest
 
     @property
@@ -348,10 +353,12 @@ class ResultsSet:
         return self._tables[name]
 
     def _load(self, name: str) -> pd.DataFrame | None:
+        from sim.manifest import read_results_table
+
         path = self.dir / f"{name}.parquet"
         if not path.exists():
             return None
-        df = pd.read_parquet(path)
+        df = read_results_table(path)
         if name != "runs" and df.empty:
             # The runner writes an id-columns-only frame when no run produced the table: treat it as absent.
             return None
@@ -1460,11 +1467,16 @@ class ChartOutcome:
 
 
 def _save(fig: Figure, out_dir: Path, name: str) -> Path:
+    """Write the PNG and SVG each to a temporary file renamed into place, so that a failure (a full disk)
+    never leaves a partial chart under the final name."""
+    from sim.manifest import atomic_write
+
     out_dir.mkdir(parents=True, exist_ok=True)
     png = out_dir / f"{name}.png"
     meta_png = {"Title": fig.get_suptitle(), "Software": "resilience-sim (matplotlib)"}
-    fig.savefig(png, dpi=DPI, metadata=meta_png)
-    fig.savefig(out_dir / f"{name}.svg", metadata={"Title": fig.get_suptitle(), "Date": None})
+    atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, metadata=meta_png))
+    atomic_write(out_dir / f"{name}.svg",
+                 lambda tmp: fig.savefig(tmp, format="svg", metadata={"Title": fig.get_suptitle(), "Date": None}))
     return png
 
 

@@ -1,7 +1,8 @@
 """The command line: `resilience run | validate | report | regress | compare` (also `python -m sim`).
 
-Exit status: 0 success, 1 a regression or a failed run or check, 2 bad input (one line per problem,
-naming the file, the field path, the value and what is allowed; never a traceback).
+Exit status: 0 success, 1 a regression, a failed run or a failure of the machine (a full disk), 2 bad input
+(one line: the first problem, naming the file, the field path, the value and what is allowed, and how many
+more there are; never a traceback).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sim.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput, ConfigError
+from sim.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput, ConfigError, ResultsError
+from sim.manifest import check_out_dir
 
 HEADLINE_KPIS = ("masks_delivered", "masks_sewn", "masks_free", "first_pass_yield", "mean_lead_time_days",
                  "masks_scrapped", "revenue_eur")
@@ -50,13 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--screenshot", action="store_true", help="also render report.png with headless Chromium")
 
     reg = sub.add_parser("regress", help="run the CI experiment and compare its KPIs with the baseline")
-    reg.add_argument("--baseline", default="results/baseline", help="baseline directory")
-    reg.add_argument("--experiment", default="experiments/ci_regression.yaml")
+    reg.add_argument("--baseline", default=None,
+                     help="baseline directory (default: results/baseline of the repository holding this package)")
+    reg.add_argument("--experiment", default=None,
+                     help="experiment file (default: experiments/ci_regression.yaml of the repository)")
     reg.add_argument("--update-baseline", action="store_true", help="rewrite the baseline from this run")
     reg.add_argument("--workers", type=int)
     reg.add_argument("--seed", type=int, help="root seed of the new run (default: the baseline's + 1)")
     reg.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
-    reg.add_argument("--out", default=None, help="where to write the new run (default: results/regress)")
+    reg.add_argument("--out", default=None,
+                     help="where to write the new run (default: results/regress/seed<N> of the repository)")
 
     cmp_ = sub.add_parser("compare", help="compare the KPIs of two results directories")
     cmp_.add_argument("a")
@@ -79,17 +84,44 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_regress(args)
         if args.command == "compare":
             return cmd_compare(args)
-    except ConfigError as exc:
-        for line in exc.problems:
-            print(f"error: {line}", file=sys.stderr)
+    except ConfigError as exc:  # one line: the first problem, and how many more there are
+        more = len(exc.problems) - 1
+        plural = "s" if more > 1 else ""
+        suffix = f" (and {more} more problem{plural}: validate again once this is fixed)" if more else ""
+        print(f"error: {exc.problems[0]}{suffix}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except BadInput as exc:
+    except (BadInput, ResultsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
         return 130
+    except OSError as exc:  # the machine failed us (disk full, permission, device): not the input
+        if os.environ.get("RESILIENCE_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc} (errno {exc.errno}): the machine could not write or read "
+              "this; nothing half-written was kept: free space or fix permissions, then run the same command "
+              "again to resume", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: one line, the details on request
+        if os.environ.get("RESILIENCE_DEBUG"):
+            raise
+        print(f"error: internal error {type(exc).__name__}: {str(exc)[:200]}: a bug in resilience-sim, not in "
+              "your input: please report it (set RESILIENCE_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_FAILED
+
+
+def _failure_lines(outcome: Any, specs: list[Any], out: Path) -> list[str]:
+    from sim.runner import run_seed
+
+    seeds = {s.run_id: run_seed(s) for s in specs}
+    lines = [f"failed: {run_id} (seed {seeds.get(run_id)}): {error}" for run_id, error in outcome.failed]
+    lines.append(f"{len(outcome.failed)} of {len(specs)} runs failed. This is a model error, not a problem with "
+                 f"your input (it passed validation): please report it with {out / 'manifest.json'}; each failed "
+                 "run's seed, error and traceback are in its runs/<id>/run.json")
+    return lines
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -123,7 +155,7 @@ def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.experiment import load_experiment
-    from sim.runner import RunInterrupted, run_specs
+    from sim.runner import OutputBusy, RunInterrupted, run_specs
 
     if args.replications is not None and args.replications < 1:
         raise BadInput(f"--replications: {args.replications}: a whole number >= 1")
@@ -131,6 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise BadInput(f"--workers: {args.workers}: a whole number >= 1")
     exp = load_experiment(args.file, args.set, seed=args.seed)
     out = Path(args.out) if args.out else Path("results") / exp.name
+    check_out_dir(out)
     specs = exp.run_specs(args.replications)
     command = "resilience " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "resilience run"
     print(f"{exp.name}: {len(exp.resolved)} scenario(s) × {len(specs) // len(exp.resolved)} replications "
@@ -140,25 +173,29 @@ def cmd_run(args: argparse.Namespace) -> int:
                             manifest_extra=_manifest_extra(exp, command))
     except RunInterrupted:
         raise KeyboardInterrupt from None
+    except OutputBusy as exc:
+        raise BadInput(str(exc)) from None
+    if len(outcome.failed) == len(specs):
+        for line in _failure_lines(outcome, specs, out):
+            print(line, file=sys.stderr)
+        return EXIT_FAILED
     summary = write_summary(out, exp)
     print_summary(summary, exp)
     if not args.no_report:
         write_charts_and_report(out, args.screenshot)
-    for run_id, error in outcome.failed:
-        print(f"failed: {run_id}: {error}", file=sys.stderr)
     if outcome.failed:
-        print(f"{len(outcome.failed)} of {len(specs)} runs failed (see {out / 'manifest.json'})", file=sys.stderr)
+        for line in _failure_lines(outcome, specs, out):
+            print(line, file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
 
 def write_summary(out: Path, exp: Any) -> Any:
-    import pandas as pd
 
     from sim.analysis import summarise
-    from sim.manifest import atomic_write
+    from sim.manifest import atomic_write, read_results_table
 
-    runs = pd.read_parquet(out / "runs.parquet")
+    runs = read_results_table(out / "runs.parquet")
     targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
     summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if len(exp.resolved) > 1 else None, targets)
     atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
@@ -231,9 +268,12 @@ def write_charts_and_report(out: Path, screenshot: bool = False) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from sim.manifest import check_results_folder
+
     out = Path(args.results_dir)
     if not (out / "runs.parquet").exists():
         raise BadInput(f"{out}: no runs.parquet here; give a directory written by 'resilience run'")
+    check_results_folder(out)
     write_charts_and_report(out, args.screenshot)
     return EXIT_OK
 
@@ -241,16 +281,20 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """KPIs of folder B against folder A, scenario by scenario: runs are matched by scenario name and sweep
     point, never pooled across scenarios; what exists in one folder only is named."""
-    import pandas as pd
-
-    from sim.analysis import match_scenarios, runs_of, scenario_label, t_interval, unpaired_difference
+    from sim.manifest import check_results_folder, read_results_table
 
     tables = []
     for d in (args.a, args.b):
         path = Path(d) / "runs.parquet"
         if not path.exists():
             raise BadInput(f"{d}: no runs.parquet here; give a directory written by 'resilience run'")
-        tables.append(pd.read_parquet(path))
+        check_results_folder(Path(d))
+        table = read_results_table(path)
+        if "status" not in table.columns:
+            raise ResultsError(f"{path}: no 'status' column: not a runs table written by 'resilience run'")
+        tables.append(table)
+    from sim.analysis import match_scenarios, runs_of, scenario_label, t_interval, unpaired_difference
+
     a, b = tables
     both, only_a, only_b = match_scenarios(a, b)
     if only_a:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
 import hashlib
+import itertools
 import json
+import math
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 
 from sim.distributions import Dist
 from sim.errors import ConfigError, problem_line
@@ -27,21 +29,43 @@ STAGE_ORDER: tuple[str, ...] = ("cut", "sew", "inspect", "pack")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]*$"
 
-PositiveFloat = float
-Schedule = float | list[tuple[dt.date, float]]
+# Physical limits of every number in a config. They are far beyond anything real (the whole French
+# effort of 2020 was ~100 sites and ~60 M masks) but finite, so that no value can overflow the model's
+# arithmetic or make a run never end. Each field states its own range with Field(ge/gt/le/lt).
+MAX_PEOPLE = 100_000  # people (or machines, benches) in one stage of one site
+MAX_MINUTES = 600.0  # minutes of work per mask
+MAX_DAYS = 3650.0  # any duration in days (the horizon is at most 10 years)
+MAX_MASKS = 10**10  # masks in one order or target
+MAX_QUANTITY = 1e12  # material quantities, stocks, rates per day
+MAX_FACTOR = 10.0  # multipliers (absence factors, disruption factors)
+MAX_PRICE = 1000.0  # EUR per mask
+
+StrictFloat = Annotated[float, Strict()]
+Schedule = StrictFloat | list[tuple[dt.date, StrictFloat]]
 """A value constant over time, or piecewise constant: [[date, value], ...] in date order."""
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+class StrictModel(BaseModel):
+    """Unknown fields are refused; numbers must be finite, and numbers are never taken from booleans
+    (`operators: true` is not 1) or from text: every numeric field is declared strict below."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
 
 
-def _check_schedule(value: Schedule, minimum: float = 0.0, maximum: float | None = None) -> Schedule:
+class FieldProblem(ValueError):
+    """A rule across fields, raised by a model's validator, naming the field (relative to that model) and
+    its value, so the one-line error points at the field rather than printing the whole model."""
+
+    def __init__(self, field: str, value: Any, allowed: str) -> None:
+        super().__init__(allowed)
+        self.field, self.value, self.allowed = field, value, allowed
+
+
+def _check_schedule(value: Schedule, minimum: float = 0.0, maximum: float = MAX_QUANTITY) -> Schedule:
     values = [value] if isinstance(value, int | float) else [v for _, v in value]
     for v in values:
-        if v < minimum or (maximum is not None and v > maximum):
-            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-            raise ValueError(f"values must be {bound}")
+        if not math.isfinite(v) or v < minimum or v > maximum:
+            raise ValueError(f"values must be finite numbers between {minimum:g} and {maximum:g}")
     if not isinstance(value, int | float):
         dates = [d for d, _ in value]
         if dates != sorted(dates) or not dates:
@@ -49,7 +73,13 @@ def _check_schedule(value: Schedule, minimum: float = 0.0, maximum: float | None
     return value
 
 
-class DateUniform(Strict):
+def _check_delay(value: Dist, what: str = "a delay", maximum: float = 365.0) -> Dist:
+    if value.mean > maximum:
+        raise ValueError(f"{what} of {value.mean:g} days on average: at most {maximum:g} days")
+    return value
+
+
+class DateUniform(StrictModel):
     uniform: tuple[dt.date, dt.date]
 
     @model_validator(mode="after")
@@ -59,12 +89,12 @@ class DateUniform(Strict):
         return self
 
 
-class Window(Strict):
+class Window(StrictModel):
     """A period [start, end) during which a capacity is multiplied by `factor` (0 = shut)."""
 
     start: dt.date
     end: dt.date
-    factor: float = Field(0.0, ge=0.0)
+    factor: float = Field(0.0, ge=0.0, le=MAX_FACTOR, strict=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
@@ -77,8 +107,8 @@ class Window(Strict):
 # Calendars and people
 
 
-class CalendarSpec(Strict):
-    shifts: list[tuple[str, str]] = Field(min_length=1)
+class CalendarSpec(StrictModel):
+    shifts: list[tuple[str, str]] = Field(min_length=1, max_length=24)
     weekdays: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
     holidays: str | list[dt.date] | None = None
 
@@ -87,21 +117,25 @@ class CalendarSpec(Strict):
     def _clock_times(cls, shifts: list[tuple[str, str]]) -> list[tuple[str, str]]:
         for start, end in shifts:
             for text in (start, end):
-                if not re.fullmatch(r"([01]\d|2[0-4]):[0-5]\d", text):
-                    raise ValueError(f"{text!r} is not a time HH:MM")
+                if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d|24:00", text):
+                    raise ValueError(f"{text!r} is not a time HH:MM between 00:00 and 24:00")
             if end <= start:
                 raise ValueError(f"shift {start}-{end} must end after it starts (split night shifts in two)")
+        ordered = sorted(shifts)
+        for (a_start, a_end), (b_start, b_end) in itertools.pairwise(ordered):
+            if b_start < a_end:
+                raise ValueError(f"shifts {a_start}-{a_end} and {b_start}-{b_end} overlap")
         return shifts
 
 
-class CalendarChange(Strict):
+class CalendarChange(StrictModel):
     start: dt.date = Field(alias="from")
     calendar: str
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
-class Learning(Strict):
+class Learning(StrictModel):
     """How a cohort's efficiency (standard time ÷ actual time per mask) grows.
 
     - none: constant at `ceiling`.
@@ -111,60 +145,79 @@ class Learning(Strict):
     """
 
     model: Literal["none", "wright", "exponential"] = "none"
-    first_mask_min: float | None = Field(None, gt=0)
-    rate: float | None = Field(None, gt=0, le=1)
-    e0: float | None = Field(None, ge=0, le=2)
-    tau_days: float | None = Field(None, gt=0)
-    ceiling: float | None = Field(None, gt=0, le=2)
+    first_mask_min: float | None = Field(None, gt=0, le=MAX_MINUTES, strict=True)
+    rate: float | None = Field(None, gt=0, le=1, strict=True)
+    e0: float | None = Field(None, ge=0, le=2, strict=True)
+    tau_days: float | None = Field(None, gt=0, le=MAX_DAYS, strict=True)
+    ceiling: float | None = Field(None, gt=0, le=2, strict=True)
 
 
-class Cohort(Strict):
+class Cohort(StrictModel):
     name: str = Field(pattern=NAME_PATTERN)
     role: Literal["trainee", "skilled", "trainer"] = "skilled"
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=MAX_PEOPLE, strict=True)
     start: dt.date | None = None
     stage: StageName = "sew"
     learning: Learning | None = None
-    absenteeism_factor: float = Field(1.0, ge=0)
+    absenteeism_factor: float = Field(1.0, ge=0, le=MAX_FACTOR, strict=True)
 
 
-class StageSpec(Strict):
-    minutes_per_mask: float = Field(gt=0)
-    cv: float = Field(0.3, ge=0, description="coefficient of variation of one mask's time")
+class StageSpec(StrictModel):
+    minutes_per_mask: float = Field(gt=0, le=MAX_MINUTES, strict=True)
+    cv: float = Field(0.3, ge=0, le=10, strict=True, description="coefficient of variation of one mask's time")
     operators: int | None = Field(
-        None, ge=0, description="skilled operators when no cohort is given; each works at the site's ceiling "
+        None, ge=0, le=MAX_PEOPLE, strict=True,
+        description="skilled operators when no cohort is given; each works at the site's ceiling "
         "(`ceiling`, default its kind's archetype ceiling) x 60 / minutes_per_mask masks an hour, not at the "
         "standard time (0.4 min/mask at a packaging site, ceiling 0.6: 90 an hour, not 150)")
-    machines: int | None = Field(None, ge=1, description="machines limiting the operators at work")
-    mtbf_hours: float | None = Field(None, gt=0)
-    mttr_hours: float | None = Field(None, gt=0)
+    machines: int | None = Field(None, ge=1, le=MAX_PEOPLE, strict=True,
+                                 description="machines limiting the operators at work")
+    mtbf_hours: float | None = Field(None, gt=0, le=1e6, strict=True)
+    mttr_hours: float | None = Field(None, gt=0, le=24 * MAX_DAYS, strict=True)
     buffer_days: float | None = Field(
-        5.0, gt=0, description="input buffer capacity in days of nominal work, counting lots on their way "
-        "(None: unbounded)")
+        5.0, gt=0, le=365, strict=True, description="input buffer capacity in days of nominal work, counting lots "
+        "on their way (None: unbounded)")
 
 
-class Supervision(Strict):
-    trainees_per_trainer: float = Field(8.0, gt=0)
-    trainer_output_loss: float = Field(0.5, ge=0, le=1, description="share of a trainer's output lost to training")
+class Supervision(StrictModel):
+    trainees_per_trainer: float = Field(8.0, gt=0, le=1000, strict=True)
+    trainer_output_loss: float = Field(0.5, ge=0, le=1, strict=True,
+                                       description="share of a trainer's output lost to training")
 
 
-class AuditSpec(Strict):
-    required: bool = True
+class Archetype(StrictModel):
+    """Defaults of a site kind; every field can be overridden per site or cohort."""
+
+    ceiling: float = Field(gt=0, le=2, strict=True)
+    first_mask_min: float = Field(gt=0, le=MAX_MINUTES, strict=True)
+    wright_rate: float = Field(gt=0, le=1, strict=True)
+    absenteeism_factor: float = Field(1.0, ge=0, le=MAX_FACTOR, strict=True)
+    defect_trainee: float = Field(ge=0, le=1, strict=True)
+    defect_skilled: float = Field(ge=0, le=1, strict=True)
+    calendar: str | None = None
+
+
+class AuditSpec(StrictModel):
+    required: bool = Field(True, strict=True)
     policy: Literal["at_risk", "wait"] | None = None
 
 
-class SiteSpec(Strict):
+Stock = Annotated[float, Field(ge=0, le=MAX_QUANTITY, strict=True)]
+
+
+class SiteSpec(StrictModel):
     kind: SiteKind
     region: str = "france"
     calendar: str | list[CalendarChange] = "one_shift"
     start: dt.date | None = None
     stages: dict[StageName, StageSpec] = Field(default_factory=dict)
     cohorts: list[Cohort] = Field(default_factory=list)
-    stocks: dict[str, float] = Field(default_factory=dict)
-    cover_days: float = Field(7.0, gt=0, description="order-up-to level in days of nominal consumption")
-    ceiling: float | None = Field(None, gt=0, le=2)
-    defect_trainee: float | None = Field(None, ge=0, le=1)
-    defect_skilled: float | None = Field(None, ge=0, le=1)
+    stocks: dict[str, Stock] = Field(default_factory=dict)
+    cover_days: float = Field(7.0, gt=0, le=365, strict=True,
+                              description="order-up-to level in days of nominal consumption")
+    ceiling: float | None = Field(None, gt=0, le=2, strict=True)
+    defect_trainee: float | None = Field(None, ge=0, le=1, strict=True)
+    defect_skilled: float | None = Field(None, ge=0, le=1, strict=True)
     supervision: Supervision = Field(default_factory=Supervision)
     audit: AuditSpec = Field(default_factory=AuditSpec)
 
@@ -183,57 +236,89 @@ class SiteSpec(Strict):
         for name, stage in self.stages.items():
             staffed = stage.operators or any(c.stage == name for c in self.cohorts)
             if not staffed:
-                raise ValueError(f"stage {name!r} has neither operators nor a cohort")
+                raise FieldProblem(f"stages.{name}.operators", stage.operators, "this stage has neither operators "
+                                   "nor a cohort: give it operators or a cohort working at it")
         return self
 
 
-class GroupSpec(Strict):
-    """N similar sites; size and start are drawn per member from the member's own named stream."""
+class GroupSpec(StrictModel):
+    """N similar sites; size and start are drawn per member from the member's own named stream.
+
+    Each member's people (size) form its sewing cohorts, so a group needs a `sew` stage, and every
+    other stage needs its own `operators`."""
 
     kind: SiteKind
-    count: int = Field(ge=1, le=10_000)
-    regions: list[str] = Field(default_factory=lambda: ["france"])
+    count: int = Field(ge=1, le=10_000, strict=True)
+    regions: list[str] = Field(default_factory=lambda: ["france"], min_length=1)
     calendar: str | list[CalendarChange] = "one_shift"
     size: Dist
     start: dt.date | DateUniform
     role: Literal["trainee", "skilled"] = "trainee"
-    skilled_share: float = Field(0.2, ge=0, le=1, description="share of each member's people already skilled")
+    skilled_share: float = Field(0.2, ge=0, le=1, strict=True,
+                                 description="share of each member's people already skilled")
     stages: dict[StageName, StageSpec]
-    cover_days: float = Field(7.0, gt=0)
-    stocks: dict[str, float] = Field(default_factory=dict)
+    cover_days: float = Field(7.0, gt=0, le=365, strict=True)
+    stocks: dict[str, Stock] = Field(default_factory=dict)
     audit: AuditSpec = Field(default_factory=AuditSpec)
+
+    @field_validator("size")
+    @classmethod
+    def _people(cls, size: Dist) -> Dist:
+        if size.mean > MAX_PEOPLE:
+            raise ValueError(f"{size.mean:g} people per member on average: at most {MAX_PEOPLE:,}")
+        return size
+
+    @model_validator(mode="after")
+    def _staffed(self) -> GroupSpec:
+        if self.kind == "hub":
+            raise ValueError("a group is a family of production sites; declare hubs under sites")
+        if "sew" not in self.stages:
+            raise FieldProblem("stages", sorted(self.stages), "a group's people sew: its stages need 'sew'")
+        for name, stage in self.stages.items():
+            if name != "sew" and not stage.operators:
+                raise FieldProblem(f"stages.{name}.operators", stage.operators,
+                                   "a group's people all sew: its other stages need operators >= 1")
+        return self
 
 
 # ----------------------------------------------------------------------------------------------------
 # Materials, suppliers, routes
 
 
-class MaterialSpec(Strict):
+class MaterialSpec(StrictModel):
     unit: str
-    per_mask: float = Field(gt=0)
+    per_mask: float = Field(gt=0, le=1000, strict=True)
     stage: Literal["cut", "pack"] = "cut"
 
 
-class SupplierSpec(Strict):
+class SupplierSpec(StrictModel):
     material: str
-    capacity_per_day: Schedule
+    capacity_per_day: Schedule = Field(description=f"quantity per day: number or schedule, 0 to {MAX_QUANTITY:g}")
     lead_time_days: Dist
-    fill_rate: float = Field(1.0, gt=0, le=1, description="share of each shipment's quantity that arrives")
+    fill_rate: float = Field(1.0, gt=0, le=1, strict=True,
+                             description="share of each shipment's quantity that arrives")
     disruptions: list[Window] = Field(default_factory=list)
     customers: list[str] = Field(min_length=1)
-    review_days: float = Field(1.0, gt=0, description="days between two looks at the customers' orders")
+    review_days: float = Field(1.0, gt=0, le=365, strict=True,
+                               description="days between two looks at the customers' orders")
 
     @field_validator("capacity_per_day")
     @classmethod
     def _capacity(cls, value: Schedule) -> Schedule:
         return _check_schedule(value)
 
+    @field_validator("lead_time_days")
+    @classmethod
+    def _lead(cls, value: Dist) -> Dist:
+        return _check_delay(value, "a lead time")
 
-class LaneSpec(Strict):
+
+class LaneSpec(StrictModel):
     mode: Literal["immediate", "daily", "full"] = "immediate"
-    departure_hour: float = Field(17.0, ge=0, lt=24)
-    trucks: int = Field(1, ge=1)
-    truck_cartons: int | None = Field(None, ge=1, description="cartons per truck (None: never binding)")
+    departure_hour: float = Field(17.0, ge=0, lt=24, strict=True)
+    trucks: int = Field(1, ge=1, le=10_000, strict=True)
+    truck_cartons: int | None = Field(None, ge=1, le=1_000_000, strict=True,
+                                      description="cartons per truck (None: never binding)")
     disruptions: list[Window] = Field(default_factory=list)
 
 
@@ -243,13 +328,13 @@ def _lane_needs_capacity(lane: LaneSpec) -> LaneSpec:
     return lane
 
 
-class RouteSpec(Strict):
+class RouteSpec(StrictModel):
     source: str = Field(alias="from")
     to: list[str] = Field(min_length=1)
     transit_days: Dist = Field(default_factory=lambda: Dist(const=1.0))
     lane: LaneSpec = Field(default_factory=LaneSpec)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @field_validator("to", mode="before")
     @classmethod
@@ -261,58 +346,87 @@ class RouteSpec(Strict):
     def _lane(cls, lane: LaneSpec) -> LaneSpec:
         return _lane_needs_capacity(lane)
 
+    @field_validator("transit_days")
+    @classmethod
+    def _transit(cls, value: Dist) -> Dist:
+        return _check_delay(value, "a transit time")
+
 
 # ----------------------------------------------------------------------------------------------------
 # Certification, quality, packaging
 
 
-class LabSpec(Strict):
-    benches: int = Field(1, ge=1)
-    tests_per_bench_per_day: float = Field(gt=0)
-    test_time_cv: float = Field(1.0, ge=0, description="1.0 = exponential test times")
+class LabSpec(StrictModel):
+    benches: int = Field(1, ge=1, le=10_000, strict=True)
+    tests_per_bench_per_day: float = Field(gt=0, le=100_000, strict=True)
+    test_time_cv: float = Field(1.0, ge=0, le=10, strict=True, description="1.0 = exponential test times")
     report_delay_days: Dist = Field(default_factory=lambda: Dist(const=1.0))
-    background_per_day: Schedule = 0.0
-    initial_backlog: int = Field(0, ge=0)
-    network_priority: bool = False
-    instant: bool = Field(False, description="every verdict at once: the no-lab counterfactual")
+    background_per_day: Schedule = Field(0.0, description="samples from outside the network: number or schedule, "
+                                         "0 to 1e6 a day")
+    initial_backlog: int = Field(0, ge=0, le=10_000_000, strict=True)
+    network_priority: bool = Field(False, strict=True)
+    instant: bool = Field(False, strict=True, description="every verdict at once: the no-lab counterfactual")
 
     @field_validator("background_per_day")
     @classmethod
     def _rate(cls, value: Schedule) -> Schedule:
-        return _check_schedule(value)
+        return _check_schedule(value, 0.0, 1e6)
+
+    @field_validator("report_delay_days")
+    @classmethod
+    def _delay(cls, value: Dist) -> Dist:
+        return _check_delay(value, "a report delay")
 
 
-class DesignSpec(Strict):
-    certified: bool = True
+class DesignSpec(StrictModel):
+    certified: bool = Field(True, strict=True)
     submit: dt.date | None = None
-    pass_probability: float = Field(0.3, ge=0, le=1)
+    pass_probability: float = Field(0.3, ge=0, le=1, strict=True)
     adjust_days: Dist = Field(default_factory=lambda: Dist(tri=(2, 4, 7)))
 
+    @field_validator("adjust_days")
+    @classmethod
+    def _delay(cls, value: Dist) -> Dist:
+        return _check_delay(value, "an adjustment delay")
 
-class SiteAuditSpec(Strict):
-    required: bool = True
-    pass_probability: float = Field(0.9, ge=0, le=1)
+
+class SiteAuditSpec(StrictModel):
+    required: bool = Field(True, strict=True)
+    pass_probability: float = Field(0.9, ge=0, le=1, strict=True)
     policy: Literal["at_risk", "wait"] = "at_risk"
     adjust_days: Dist = Field(default_factory=lambda: Dist(tri=(1, 3, 7)))
     on_fail: Literal["scrap", "keep"] = "scrap"
 
+    @field_validator("adjust_days")
+    @classmethod
+    def _delay(cls, value: Dist) -> Dist:
+        return _check_delay(value, "an adjustment delay")
 
-class CertificationSpec(Strict):
+
+class CertificationSpec(StrictModel):
     lab: LabSpec | None = None
     design: DesignSpec = Field(default_factory=DesignSpec)
     site_audit: SiteAuditSpec = Field(default_factory=SiteAuditSpec)
 
 
-class SamplingPlan(Strict):
-    max_lot: int = Field(ge=1)
-    sample: int = Field(ge=1)
-    accept: int = Field(ge=0)
+class SamplingPlan(StrictModel):
+    max_lot: int = Field(ge=1, le=10_000_000, strict=True)
+    sample: int = Field(ge=1, le=1_000_000, strict=True)
+    accept: int = Field(ge=0, le=1_000_000, strict=True)
+
+    @model_validator(mode="after")
+    def _accept_below_sample(self) -> SamplingPlan:
+        if self.accept > self.sample:  # accept == sample is legal: a plan that passes every lot
+            raise FieldProblem("accept", self.accept, f"cannot exceed sample ({self.sample}): at most the whole "
+                               "sample can be defective")
+        return self
 
 
-class QualitySpec(Strict):
+class QualitySpec(StrictModel):
     sampling_plans: list[SamplingPlan] = Field(min_length=1)
-    rework_share: float = Field(0.7, ge=0, le=1, description="share of defective masks found that are reworked")
-    rework_minutes_per_mask: float = Field(1.0, gt=0)
+    rework_share: float = Field(0.7, ge=0, le=1, strict=True,
+                                description="share of defective masks found that are reworked")
+    rework_minutes_per_mask: float = Field(1.0, gt=0, le=MAX_MINUTES, strict=True)
     on_reject: Literal["sort", "scrap"] = "sort"
 
     @model_validator(mode="after")
@@ -323,41 +437,59 @@ class QualitySpec(Strict):
         return self
 
 
-class PackagingSpec(Strict):
-    carton_size: int = Field(500, ge=1)
+class PackagingSpec(StrictModel):
+    carton_size: int = Field(500, ge=1, le=1_000_000, strict=True)
 
 
 # ----------------------------------------------------------------------------------------------------
 # Demand
 
 
-class OrderSpec(Strict):
+class OrderSpec(StrictModel):
     date: dt.date
-    masks: int = Field(ge=1)
+    masks: int = Field(ge=1, le=MAX_MASKS, strict=True)
     due: dt.date | None = None
 
+    @model_validator(mode="after")
+    def _due_after_placed(self) -> OrderSpec:
+        if self.due is not None and self.due < self.date:
+            raise FieldProblem("due", str(self.due), f"on or after the day the order is placed ({self.date})")
+        return self
 
-class ChannelSpec(Strict):
+
+class ChannelSpec(StrictModel):
     hub: str | None = None
-    price: float = Field(0.0, ge=0)
-    priority: int = Field(1, ge=0)
-    weekly: float = Field(0.0, ge=0, description="standing demand per week, ordered each week")
+    price: float = Field(0.0, ge=0, le=MAX_PRICE, strict=True)
+    priority: int = Field(1, ge=0, le=1000, strict=True)
+    weekly: float = Field(0.0, ge=0, le=1e9, strict=True, description="standing demand per week, ordered each week")
     weekly_from: dt.date | None = None
     weekly_until: dt.date | None = Field(None, description="standing demand stops (demand collapse)")
-    due_days: float = Field(7.0, ge=0)
+    due_days: float = Field(7.0, ge=0, le=365, strict=True)
     orders: list[OrderSpec] = Field(default_factory=list)
     cancel_open_after: dt.date | None = Field(None, description="open orders are cancelled from this date")
     transit_days: Dist = Field(default_factory=lambda: Dist(const=1.0))
 
+    @field_validator("transit_days")
+    @classmethod
+    def _transit(cls, value: Dist) -> Dist:
+        return _check_delay(value, "a last-mile transit time")
 
-class AllocationSpec(Strict):
+    @model_validator(mode="after")
+    def _weekly_window(self) -> ChannelSpec:
+        if self.weekly_from is not None and self.weekly_until is not None and self.weekly_until <= self.weekly_from:
+            raise FieldProblem("weekly_until", str(self.weekly_until), f"after weekly_from ({self.weekly_from})")
+        return self
+
+
+class AllocationSpec(StrictModel):
     policy: Literal["priority", "proportional", "fcfs"] = "priority"
-    reserved_free_share: float = Field(0.0, ge=0, le=1)
-    hour: float = Field(16.0, ge=0, lt=24)
+    reserved_free_share: float = Field(0.0, ge=0, le=1, strict=True)
+    hour: float = Field(16.0, ge=0, lt=24, strict=True)
 
 
-class AbsenteeismSpec(Strict):
-    rate: Schedule = 0.0
+class AbsenteeismSpec(StrictModel):
+    rate: Schedule = Field(0.0, description="share of people absent each day (0 to 1): a number or "
+                           "[[date, rate], ...]")
     waves: list[Wave] = Field(default_factory=list)
 
     @field_validator("rate")
@@ -366,20 +498,20 @@ class AbsenteeismSpec(Strict):
         return _check_schedule(value, 0.0, 1.0)
 
 
-class Wave(Strict):
+class Wave(StrictModel):
     """A correlated shock: every site of a region loses an extra share of its people for a period."""
 
     region: str
     start: dt.date
     end: dt.date
-    extra_rate: float = Field(gt=0, le=1)
+    extra_rate: float = Field(gt=0, le=1, strict=True)
 
 
 AbsenteeismSpec.model_rebuild()
 
 
-class TargetSpec(Strict):
-    masks: int = Field(ge=1)
+class TargetSpec(StrictModel):
+    masks: int = Field(ge=1, le=MAX_MASKS, strict=True)
     by: dt.date | None = None
     measure: Literal["delivered", "sewn", "free"] = "delivered"
 
@@ -388,14 +520,14 @@ class TargetSpec(Strict):
 # The scenario
 
 
-class Scenario(Strict):
+class Scenario(StrictModel):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = Field("", description="free text")
     start: dt.date
-    horizon_days: int = Field(ge=1, le=3650)
-    lot_size: int = Field(ge=1)
-    seed: int = Field(2020, ge=0)
-    replications: int = Field(5, ge=1)
+    horizon_days: int = Field(ge=1, le=int(MAX_DAYS), strict=True)
+    lot_size: int = Field(ge=1, le=1_000_000, strict=True)
+    seed: int = Field(2020, ge=0, le=2**63 - 1, strict=True)
+    replications: int = Field(5, ge=1, le=100_000, strict=True)
     targets: dict[str, TargetSpec] = Field(default_factory=dict)
     holidays: dict[str, list[dt.date]] = Field(default_factory=dict)
     calendars: dict[str, CalendarSpec]
@@ -438,7 +570,7 @@ def _known(kind: str, names: Any) -> str:
 
 def check_references(s: Scenario) -> None:
     """Names that must exist, and routes that go forward in the stage order (hence without cycles)."""
-    from sim.entities.archetypes import ARCHETYPES, Archetype
+    from sim.archetype_defaults import ARCHETYPE_DEFAULTS as ARCHETYPES
 
     clash = set(s.sites) & set(s.groups)
     if clash:
@@ -458,7 +590,7 @@ def check_references(s: Scenario) -> None:
         if kind not in ARCHETYPES:
             raise ReferenceError_(f"archetypes.{kind}", kind, _known("site kind", ARCHETYPES))
         try:
-            Archetype(**{**ARCHETYPES[kind].model_dump(), **overrides})
+            Archetype(**{**ARCHETYPES[kind], **overrides})
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])
@@ -543,21 +675,12 @@ BUILTIN_HOLIDAYS: dict[str, list[dt.date]] = {
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """Safe-load a YAML mapping; any problem is a one-line ConfigError naming the file."""
+    """Safe-load a YAML mapping within size, depth and alias limits (sim.yamlsafe); any problem is a
+    one-line ConfigError naming the file."""
+    from sim.yamlsafe import load_yaml_text, read_text
+
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError.at(file, "", str(path), "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError.at(file, "", str(path), f"cannot be read ({exc.__class__.__name__})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError([f"{file}: broken YAML at {where}: {problem}"]) from None
+    data = load_yaml_text(read_text(path), file)
     if data is None:
         raise ConfigError.at(file, "", "", "the file is empty; a scenario is a YAML mapping")
     if not isinstance(data, dict):
@@ -585,21 +708,28 @@ def parse_path(path: str) -> list[str | int]:
 
 def set_path(data: dict[str, Any], path: str, value: Any, file: str = "--set") -> None:
     """Set `value` at a dotted path. Missing mapping keys at the leaf are created (the schema then
-    decides whether they are allowed); a missing intermediate key or list index is an error."""
+    decides whether they are allowed). A missing (or null) intermediate key is created when the schema
+    puts a section there (`certification.lab`, `quality`, `archetypes.esat`); a missing site, group or
+    list index is an error naming what exists."""
     try:
         tokens = parse_path(path)
     except ValueError:
         raise ConfigError.at(file, path, value, "a dotted path like sites.NAME.cohorts[0].size") from None
     node: Any = data
+    annotation: Any = Scenario
     for depth, token in enumerate(tokens[:-1]):
         here = _render(tokens[: depth + 1])
+        child = _child_annotation(annotation, token)
         if isinstance(token, int):
             if not isinstance(node, list) or token >= len(node):
                 raise ConfigError.at(file, here, token, "no such list item")
+        elif isinstance(node, dict) and node.get(token) is None and _creatable(annotation, child):
+            node[token] = {}
         elif not isinstance(node, dict) or token not in node:
             known = sorted(node) if isinstance(node, dict) else []
             raise ConfigError.at(file, here, token, _known("field", known))
         node = node[token]
+        annotation = child
     last = tokens[-1]
     if isinstance(last, int):
         if not isinstance(node, list) or last >= len(node):
@@ -607,6 +737,49 @@ def set_path(data: dict[str, Any], path: str, value: Any, file: str = "--set") -
     elif not isinstance(node, dict):
         raise ConfigError.at(file, path, value, "the parent of this field is not a mapping")
     node[last] = value
+
+
+def _sections(annotation: Any) -> list[Any]:
+    """The mapping-like alternatives of an annotation (models and dicts), None and scalars dropped."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if typing.get_origin(annotation) in (dict, list):
+        return [annotation]
+    return [m for a in typing.get_args(annotation) for m in _sections(a)]
+
+
+def _child_annotation(annotation: Any, token: str | int) -> Any:
+    """The schema type found under `token` of a value of type `annotation` (None when unknown)."""
+    import typing
+
+    for option in _sections(annotation):
+        if isinstance(option, type) and issubclass(option, BaseModel):
+            if isinstance(token, str):
+                for name, field in option.model_fields.items():
+                    if token in (name, field.alias):
+                        return field.annotation
+        elif typing.get_origin(option) is dict and isinstance(token, str):
+            return typing.get_args(option)[1]
+        elif typing.get_origin(option) is list and isinstance(token, int):
+            return typing.get_args(option)[0]
+    return None
+
+
+def _creatable(parent: Any, child: Any) -> bool:
+    """A missing key may be created as {} when it is a section of a model, or an entry of a mapping of
+    plain mappings (`archetypes.<kind>`); never a new site or group made from a dotted path."""
+    import typing
+
+    parent_options = _sections(parent)
+    child_options = _sections(child)
+    if not child_options:
+        return False
+    if any(isinstance(p, type) and issubclass(p, BaseModel) for p in parent_options):
+        return True
+    return any(typing.get_origin(p) is dict and typing.get_origin(typing.get_args(p)[1]) is dict
+               for p in parent_options)
 
 
 def _render(tokens: list[str | int]) -> str:
@@ -620,30 +793,56 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     """'PATH=VALUE' with VALUE read as YAML (so numbers, dates, lists and mappings work)."""
     if "=" not in text:
         raise ConfigError.at("--set", text, text, "write PATH=VALUE")
+    from sim.yamlsafe import load_yaml_text
+
     path, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        raise ConfigError.at("--set", path, raw, "a YAML value") from None
+        value = load_yaml_text(raw, "--set")
+    except ConfigError as exc:
+        reason = re.sub(r"^--set: (line \d+, column \d+: )?", "", exc.problems[0])
+        raise ConfigError.at("--set", path.strip(), raw, f"not a valid YAML value ({reason})") from None
     return path.strip(), value
 
 
 def format_validation_error(exc: ValidationError, file: str, data: Any) -> list[str]:
-    lines = []
-    for err in exc.errors():
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-")))]
+    """One line per problem. The alternatives of a union (`a number or a schedule`, `a distribution`)
+    that all failed on the same value are one problem: their messages are joined on one line."""
+    lines: list[str] = []
+    by_path: dict[str, tuple[Any, list[str]]] = {}
+    errors = exc.errors()
+    # A misspelt required key is reported twice by pydantic (unknown 'namex', missing 'name'): once here.
+    missing = {(tuple(e["loc"][:-1]), e["loc"][-1]) for e in errors if e["type"] == "missing"}
+    typo_of: dict[tuple, str] = {}
+    for e in errors:
+        if e["type"] == "extra_forbidden" and isinstance(e["loc"][-1], str):
+            parent = tuple(e["loc"][:-1])
+            names = [str(m) for p, m in missing if p == parent]
+            close = difflib.get_close_matches(e["loc"][-1], names, n=1, cutoff=0.6)
+            if close:
+                typo_of[tuple(e["loc"])] = close[0]
+    for err in errors:
+        if err["type"] == "missing" and any(k[:-1] == tuple(err["loc"][:-1]) and v == err["loc"][-1]
+                                            for k, v in typo_of.items()):
+            continue
         ctx = err.get("ctx") or {}
         inner = ctx.get("error")
         if isinstance(inner, ReferenceError_):
             lines.append(problem_line(file, inner.path, inner.value, inner.allowed))
             continue
-        path = _render([p for p in loc if p not in ("list[...]",)])
+        if isinstance(inner, FieldProblem):
+            where = _render(_data_loc(data, err["loc"], keep_last=False))
+            lines.append(problem_line(file, f"{where}.{inner.field}" if where else inner.field, inner.value,
+                                      inner.allowed))
+            continue
+        loc = _data_loc(data, err["loc"], keep_last=err["type"] in ("missing", "extra_forbidden"))
+        path = _render(loc)
         value = err.get("input")
         if err["type"] == "extra_forbidden":
-            parent = _lookup(data, loc[:-1])
-            known = _allowed_fields(exc, loc)
-            lines.append(problem_line(file, path, loc[-1], f"unknown field{known}"))
-            del parent
+            allowed = _allowed_fields(exc, loc)
+            meant = typo_of.get(tuple(err["loc"])) or next(iter(difflib.get_close_matches(
+                str(loc[-1]), allowed.removeprefix("; allowed: ").split(", "), n=1, cutoff=0.75)), None)
+            hint = f"; did you mean {meant!r}?" if meant else ""
+            lines.append(problem_line(file, path, loc[-1], f"unknown field{hint}{allowed}"))
             continue
         if err["type"] == "missing":
             lines.append(problem_line(file, path, None, "this field is required"))
@@ -651,8 +850,48 @@ def format_validation_error(exc: ValidationError, file: str, data: Any) -> list[
         message = err["msg"].removeprefix("Value error, ")
         if isinstance(value, dict | list) and len(repr(value)) > 80:
             value = _lookup(data, loc)
-        lines.append(problem_line(file, path, value, message))
-    return lines
+        if path in by_path:
+            messages = by_path[path][1]
+            short = message.removeprefix("Input should be ")
+            if message not in messages and short not in messages:
+                messages.append(short)
+        else:
+            by_path[path] = (value, [message])
+            lines.append(path)  # placeholder keeps the order of problems
+    # The alternatives of a union may fail at different depths ('a date' at start, 'a valid tuple' at
+    # start.uniform): a path that another error's path extends is the same problem, told less precisely.
+    deeper = [p for p in by_path if any(q != p and _extends(q, p) for q in by_path)]
+    return [problem_line(file, line, by_path[line][0], ", or ".join(by_path[line][1])) if line in by_path else line
+            for line in lines if line not in deeper]
+
+
+def _extends(path: str, prefix: str) -> bool:
+    return path.startswith(prefix) and path[len(prefix):][:1] in (".", "[") if prefix else bool(path)
+
+
+def _data_loc(data: Any, loc: Any, keep_last: bool) -> list[str | int]:
+    """The error location as a path into the data: steps that are not keys or indices of the data
+    (pydantic's names of union alternatives and validators, such as 'float' or 'function-after[...]')
+    are dropped. The last step of a missing or unknown field is kept: it names that field."""
+    out: list[str | int] = []
+    node = data
+    for i, step in enumerate(loc):
+        last = i == len(loc) - 1
+        indexes = (isinstance(node, dict) and step in node) or (
+            isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node))
+        if indexes:
+            out.append(step)
+            node = node[step]
+        elif last and keep_last:
+            out.append(step)
+        elif data == {} and isinstance(step, str | int) and not _is_tag(step):
+            out.append(step)  # no data to walk (a model built in code): keep the schema's own names
+    return out
+
+
+def _is_tag(step: Any) -> bool:
+    return isinstance(step, str) and (step.startswith(("function-", "tagged-", "constrained-", "list[", "dict["))
+                                      or "[" in step or step in ("float", "int", "str", "bool", "date", "Dist"))
 
 
 def _lookup(data: Any, loc: Any) -> Any:

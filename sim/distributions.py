@@ -8,23 +8,30 @@ zero), `{lognormal: [mean, cv]}`, `{const: value}`.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Strict, model_validator
 
 KINDS = ("const", "tri", "uniform", "exp", "normal", "lognormal")
+MAX_PARAMETER = 1e6
+"""Every parameter is a finite number in [0, MAX_PARAMETER]: distributions here describe delays in days
+and people per site, never negative; each use states a tighter bound of its own (see sim.config)."""
+
+Number = Annotated[float, Strict()]
 
 
 class Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A distribution: parameters are finite, >= 0 and <= 1e6 (each use may bound its mean further)."""
 
-    const: float | None = None
-    tri: tuple[float, float, float] | None = None
-    uniform: tuple[float, float] | None = None
-    exp: float | None = None
-    normal: tuple[float, float] | None = None
-    lognormal: tuple[float, float] | None = None
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    const: Number | None = None
+    tri: tuple[Number, Number, Number] | None = None
+    uniform: tuple[Number, Number] | None = None
+    exp: Number | None = None
+    normal: tuple[Number, Number] | None = None
+    lognormal: tuple[Number, Number] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -38,6 +45,11 @@ class Dist(BaseModel):
         given = [k for k in KINDS if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of {', '.join(KINDS)} (or a plain number)")
+        params = getattr(self, given[0])
+        for value in params if isinstance(params, tuple) else (params,):
+            if not 0.0 <= value <= MAX_PARAMETER:
+                raise ValueError(f"{given[0]} parameters must be between 0 and {MAX_PARAMETER:g} (days or people, "
+                                 "never negative)")
         if self.tri is not None:
             a, m, b = self.tri
             if not a <= m <= b:

@@ -26,6 +26,10 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "experiments.md"
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        bounds = _range(types.SimpleNamespace(metadata=[m for a in annotation.__metadata__
+                                                        for m in getattr(a, "metadata", [a])]))
+        return _type_name(args[0]) + (f" ({bounds})" if bounds else "")
     if annotation is type(None):
         return "null"
     if origin is typing.Literal:
@@ -78,15 +82,31 @@ def _nested(annotation: Any) -> list[type[BaseModel]]:
     return [m for a in typing.get_args(annotation) for m in _nested(a)]
 
 
+def _range(field: Any) -> str:
+    """The allowed range from the field's constraints (ge/gt/le/lt), e.g. `0 < x ≤ 600`."""
+    low = high = ""
+    for item in field.metadata:
+        for attr, sign in (("ge", "≤"), ("gt", "<")):
+            value = getattr(item, attr, None)
+            if value is not None:
+                low = f"{value:g} {sign} " if isinstance(value, float) else f"{value:,} {sign} "
+        for attr, sign in (("le", "≤"), ("lt", "<")):
+            value = getattr(item, attr, None)
+            if value is not None:
+                high = f" {sign} {value:g}" if isinstance(value, float) else f" {sign} {value:,}"
+    return f"{low}x{high}" if low or high else ""
+
+
 def _table(model: type[BaseModel]) -> str:
     doc = " ".join((model.__doc__ or "").split())
     lines = [f"### {model.__name__}", ""]
     if doc:
         lines += [doc, ""]
-    lines += ["| field | type | default | meaning |", "|---|---|---|---|"]
+    lines += ["| field | type | default | allowed | meaning |", "|---|---|---|---|---|"]
     for name, field in model.model_fields.items():
         meaning = " ".join((field.description or "").split())
-        lines.append(f"| `{field.alias or name}` | {_type_name(field.annotation)} | {_default(field)} | {meaning} |")
+        lines.append(f"| `{field.alias or name}` | {_type_name(field.annotation)} | {_default(field)} | "
+                     f"{_range(field)} | {meaning} |")
     return "\n".join(lines) + "\n"
 
 
@@ -94,7 +114,8 @@ def reference() -> str:
     parts = [BEGIN, "", "## Reference: every field", "",
              "Generated from the schema (`sim/config.py`, `sim/experiment.py`). A distribution (`Dist`) is "
              "written as a plain number or one of the keys below; a schedule is a number or "
-             "`[[date, value], ...]`.", ""]
+             "`[[date, value], ...]`. Every number must be finite; `allowed` states its range (x is the value), and "
+             "a whole number is never taken from `true`/`false` or from text.", ""]
     done: list[type[BaseModel]] = []
     for root in (ExperimentSpec, Scenario, Dist):
         for model in _models(root):

@@ -37,3 +37,8 @@ def problem_line(file: str, path: str, value: Any, allowed: str) -> str:
 
 class ConservationError(AssertionError):
     """The run lost or created masks or material: a model bug, never a user error."""
+
+
+class ResultsError(Exception):
+    """A results file that cannot be read (truncated, corrupted, not ours): one line naming the file and
+    what to do. The command line exits with status 2: it is a problem with the input folder."""

@@ -7,11 +7,13 @@ every scenario draws from the same named streams: common random numbers.
 
 from __future__ import annotations
 
+import difflib
 import itertools
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.config import (
     NAME_PATTERN,
@@ -19,18 +21,22 @@ from sim.config import (
     apply_overrides,
     config_hash,
     format_validation_error,
+    parse_assignment,
+    parse_path,
     read_yaml,
     scenario_dict,
     validate_scenario,
 )
 from sim.errors import ConfigError
-from sim.spec import RunSpec
+
+if TYPE_CHECKING:  # imported when used: `validate` of a broken file should not wait for pandas
+    from sim.spec import RunSpec
 
 BASE = "base"
 
 
 class ScenarioVariant(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     description: str = Field("", description="what this scenario changes, in words")
     set: dict[str, Any] = Field(default_factory=dict, description="dotted path -> value")
@@ -39,7 +45,7 @@ class ScenarioVariant(BaseModel):
 class Sweep(BaseModel):
     """Either a full grid over several paths, or an explicit list of points."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     grid: dict[str, list[Any]] | None = Field(None, description="dotted path -> values; every combination")
     points: list[dict[str, Any]] | None = Field(None, description="explicit points: [{path: value, ...}, ...]")
@@ -61,7 +67,7 @@ class Sweep(BaseModel):
 
 
 class ExperimentSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(pattern=NAME_PATTERN, description="names the results directory")
     description: str = Field("", description="what the experiment asks")
@@ -70,9 +76,11 @@ class ExperimentSpec(BaseModel):
     scenarios: dict[str, ScenarioVariant] = Field(default_factory=lambda: {BASE: ScenarioVariant()},
                                                   description="named variants of the base")
     sweep: Sweep | None = Field(None, description="points applied to every scenario")
-    replications: int | None = Field(None, ge=1, description="per scenario and point (default: the base's)")
-    seed: int | None = Field(None, ge=0, description="root seed (default: the base's)")
-    kpis: list[str] | None = Field(None, description="KPIs to summarise (default: all)")
+    replications: int | None = Field(None, ge=1, le=100_000, strict=True,
+                                     description="per scenario and point (default: the base's)")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, strict=True, description="root seed (default: the base's)")
+    kpis: list[str] | None = Field(None, description="KPIs to summarise (default: all); each must be a KPI the "
+                                   "model produces for this experiment")
 
     @model_validator(mode="after")
     def _base_known(self) -> ExperimentSpec:
@@ -80,9 +88,18 @@ class ExperimentSpec(BaseModel):
             raise ValueError(f"base_scenario {self.base_scenario!r} is not one of the scenarios")
         return self
 
+    @field_validator("scenarios")
+    @classmethod
+    def _scenario_names(cls, scenarios: dict[str, ScenarioVariant]) -> dict[str, ScenarioVariant]:
+        for name in scenarios:
+            if not re.fullmatch(NAME_PATTERN, name):
+                raise ValueError(f"scenario name {name!r} must start with a letter and use letters, digits, _ or -")
+        return scenarios
+
 
 class Experiment:
-    """A validated experiment: every scenario × sweep point resolved and validated up front."""
+    """A validated experiment: every scenario × sweep point resolved, validated and built up front, so that
+    `validate` checks exactly what `run` will build (groups expanded, calendars and schedules resolved)."""
 
     def __init__(self, spec: ExperimentSpec, file: str, base_data: dict[str, Any], base_file: str,
                  cli_overrides: list[str]) -> None:
@@ -97,6 +114,7 @@ class Experiment:
         self.replications = spec.replications or base.replications
         self.seed = spec.seed if spec.seed is not None else base.seed
         self.points = spec.sweep.expand() if spec.sweep else [{}]
+        check_conflicts(spec, file, [parse_assignment(o)[0] for o in cli_overrides])
         self.resolved: dict[tuple[str, int], Scenario] = {}
         for scen_name, variant in spec.scenarios.items():
             for i, point in enumerate(self.points):
@@ -104,6 +122,16 @@ class Experiment:
                 apply_overrides(data, variant.set, f"{file}: scenarios.{scen_name}.set")
                 apply_overrides(data, point, f"{file}: sweep")
                 self.resolved[(scen_name, i)] = validate_scenario(data, f"{file} (scenario {scen_name})")
+        known: set[str] = set()
+        for (scen_name, i), scenario in self.resolved.items():
+            where = f"{file} (scenario {scen_name}" + (f", sweep point {i}" if spec.sweep else "") + ")"
+            known |= kpi_names(build_check(scenario, where, self.seed))
+        if spec.kpis is not None:
+            for j, kpi in enumerate(spec.kpis):
+                if kpi not in known:
+                    close = difflib.get_close_matches(kpi, sorted(known), n=3, cutoff=0.6)
+                    hint = f"did you mean {', '.join(close)}?" if close else "see docs/results.md for the KPI names"
+                    raise ConfigError.at(file, f"kpis[{j}]", kpi, f"not a KPI of this experiment; {hint}")
 
     @property
     def scenario_names(self) -> list[str]:
@@ -123,6 +151,8 @@ class Experiment:
         return config_hash(self.config())
 
     def run_specs(self, replications: int | None = None) -> list[RunSpec]:
+        from sim.spec import RunSpec
+
         reps = replications or self.replications
         specs = []
         for (scen_name, i), scenario in self.resolved.items():
@@ -137,8 +167,10 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: 
     """Load an experiment file, or a scenario file as a one-scenario experiment."""
     path = Path(path)
     data = read_yaml(path)
-    if "base" not in data:  # a plain scenario
-        spec = ExperimentSpec(name=str(data.get("name", path.stem)), base=path.name)
+    if "base" not in data:  # a plain scenario: its own name is checked by the scenario schema
+        name = data.get("name")
+        spec = ExperimentSpec(name=name if isinstance(name, str) and re.fullmatch(NAME_PATTERN, name) else path.stem
+                              if re.fullmatch(NAME_PATTERN, path.stem) else "scenario", base=path.name)
         base_data, base_file = data, str(path)
     else:
         try:
@@ -146,7 +178,98 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: 
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, str(path), data)) from None
         base_path = (path.parent / spec.base).resolve()
+        if base_path == path.resolve():
+            raise ConfigError.at(str(path), "base", spec.base, "the base scenario file cannot be the experiment itself")
         base_data, base_file = read_yaml(base_path), str(path.parent / spec.base)
     if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**63 - 1:
+            raise ConfigError.at("--seed", "", seed, "a whole number between 0 and 2**63 - 1")
         spec = spec.model_copy(update={"seed": seed})
     return Experiment(spec, str(path), base_data, base_file, list(overrides or []))
+
+
+# ------------------------------------------------------------------------------------------- checks
+def _tokens(path: str) -> list[str | int]:
+    try:
+        return parse_path(path)
+    except ValueError:
+        return [path]
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Two dotted paths set the same value (one equals or contains the other)."""
+    ta, tb = _tokens(a), _tokens(b)
+    n = min(len(ta), len(tb))
+    return ta[:n] == tb[:n]
+
+
+def check_conflicts(spec: ExperimentSpec, file: str, cli_paths: list[str]) -> None:
+    """Refuse a path set in two places, where one would silently win: a scenario's `set` and the sweep
+    (the sweep is applied last), or a `--set` and either of them (both are applied after it)."""
+    sweep_paths: list[str] = []
+    if spec.sweep is not None:
+        for point in spec.sweep.expand():
+            sweep_paths.extend(p for p in point if p not in sweep_paths)
+    for name, variant in spec.scenarios.items():
+        for path in variant.set:
+            for swept in sweep_paths:
+                if _overlap(path, swept):
+                    raise ConfigError.at(file, f"scenarios.{name}.set.{path}", variant.set[path],
+                                         f"the sweep also sets {swept} and would silently win: set it in one place")
+    for path in cli_paths:
+        for swept in sweep_paths:
+            if _overlap(path, swept):
+                raise ConfigError.at("--set", path, path, f"the sweep of {file} sets {swept} and would override it")
+        for name, variant in spec.scenarios.items():
+            for other in variant.set:
+                if _overlap(path, other):
+                    raise ConfigError.at("--set", path, path,
+                                         f"scenario {name} of {file} sets {other} and would override it")
+
+
+def build_check(scenario: Scenario, where: str, seed: int) -> Any:
+    """Build (without running) the network `run` will build for replication 0: groups expanded into
+    member sites, calendars, schedules and lanes made. A failure here is bad input, named as such."""
+    from pydantic import ValidationError as PydanticError
+
+    from sim.model import Network
+    from sim.rng import Streams
+
+    try:
+        return Network(scenario, Streams(seed, 0))
+    except PydanticError as exc:
+        lines = [line.removeprefix(f"{where}: ") for line in format_validation_error(exc, where, {})]
+        raise ConfigError([f"{where}: a site built from a group is invalid: {lines[0]}"]) from None
+    except (ValueError, KeyError, TypeError, OverflowError, ArithmeticError) as exc:
+        raise ConfigError([f"{where}: cannot be built: {type(exc).__name__}: {exc}"]) from None
+
+
+FIXED_KPIS = (
+    "masks_started", "masks_sewn", "masks_delivered", "masks_free", "masks_scrapped", "masks_reworked",
+    "masks_escaped_defects", "first_pass_yield", "revenue_eur", "mean_lead_time_days", "design_approval_day",
+    "lab_mean_wait_days", "lab_network_samples", "masks_scrapped_on_audit", "masks_held_at_end",
+    "platform_stock_end", "platform_mean_stock", "platform_throughput_per_day", "platform_mean_days_in_stock",
+    "trainees", "trainees_reaching_80pct", "trainee_hours_worked", "lost_capacity_share.absence",
+    "lost_capacity_share.breakdown",
+)
+"""KPIs every run may produce whatever its network (sim.results); tests/test_input_hardening.py checks that
+every KPI a real run produces is named by `kpi_names`, so this list cannot drift from the model."""
+
+
+def kpi_names(net: Any) -> set[str]:
+    """Every KPI name a run of this built network can produce (and the P(...) rows the summary adds)."""
+    s = net.s
+    names = set(FIXED_KPIS)
+    for target in s.targets:
+        names |= {f"day_target.{target}", f"reached_by_date.{target}", f"P(reached_by_date.{target})"}
+    for channel in s.channels:
+        names |= {f"{family}.{channel}" for family in ("fill_rate", "on_time", "mean_days_late", "p95_days_late")}
+        names.add(f"delivered.channel.{channel}")
+    names |= {f"output.kind.{kind}" for kind in net.site_kinds}
+    for site in net.sites.values():
+        names |= {f"output.site.{site.name}", f"approval_days.{site.name}",
+                  f"output_per_person_day.site.{site.name}"}
+        for unit in site.stages:
+            for cohort in unit.team.cohorts:
+                names |= {f"cohort.{site.name}.{cohort.name}.days_to_{level}" for level in (50, 80)}
+    return names

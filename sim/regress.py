@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.config import config_hash
-from sim.manifest import atomic_write, atomic_write_json, git_commit
+from sim.manifest import atomic_write, atomic_write_json, git_commit, read_results_table
 from sim.tables import REGRESSION_KPIS, kpi_family
 
 FAMILY_ALPHA = 0.01
@@ -114,11 +114,34 @@ def format_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+"""The repository holding this package: the defaults of `regress` are found here, from any directory."""
+
+
+def read_baseline_file(path: Path) -> dict[str, Any]:
+    """baseline.json, checked for the fields the comparison reads; a corrupted file is a BaselineMismatch
+    (bad input, exit 2), never a regression (exit 1)."""
+    fix = ("restore it (git checkout -- " + str(path) + ") or rebuild it with `resilience regress "
+           "--update-baseline`")
+    try:
+        baseline = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BaselineMismatch(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}): {fix}")\
+            from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineMismatch(f"{path}: cannot be read ({exc.__class__.__name__}): {fix}") from None
+    kpis = baseline.get("kpis") if isinstance(baseline, dict) else None
+    if (not isinstance(kpis, dict) or not isinstance(baseline.get("root_seed"), int)
+            or not all(isinstance(v, dict) and isinstance(v.get("values"), list) for v in kpis.values())):
+        raise BaselineMismatch(f"{path}: not a baseline (needs root_seed and kpis with their values): {fix}")
+    return baseline
+
+
 def load_baseline(directory: Path, exp: Any) -> dict[str, Any]:
     path = directory / BASELINE_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path}: no baseline; create one with `resilience regress --update-baseline`")
-    baseline = json.loads(path.read_text())
+    baseline = read_baseline_file(path)
     if baseline.get("config_hash") != regression_hash(exp):
         raise BaselineMismatch(
             f"{path}: the baseline was made from another configuration (config hash {baseline.get('config_hash')},"
@@ -142,10 +165,15 @@ def model_source_hash(package: Path | None = None) -> str:
 def cmd_regress(args: argparse.Namespace) -> int:
     from sim.errors import EXIT_FAILED, EXIT_OK, BadInput
     from sim.experiment import load_experiment
-    from sim.runner import run_specs
+    from sim.manifest import check_out_dir
+    from sim.runner import OutputBusy, run_specs
 
-    baseline_dir = Path(args.baseline)
-    exp = load_experiment(args.experiment, args.set)
+    experiment = Path(args.experiment) if args.experiment else REPO_ROOT / "experiments" / "ci_regression.yaml"
+    baseline_dir = Path(args.baseline) if args.baseline else REPO_ROOT / "results" / "baseline"
+    if not experiment.is_file():
+        raise BadInput(f"{experiment}: the regression experiment is not there: run from a checkout of the "
+                       "repository, or give --experiment FILE and --baseline DIR")
+    exp = load_experiment(experiment, args.set)
     baseline = None
     if not args.update_baseline:
         try:
@@ -153,22 +181,30 @@ def cmd_regress(args: argparse.Namespace) -> int:
         except (FileNotFoundError, BaselineMismatch) as exc:
             raise BadInput(str(exc)) from None
     seed = args.seed if args.seed is not None else (exp.seed if baseline is None else baseline["root_seed"] + 1)
-    exp = load_experiment(args.experiment, args.set, seed=seed)
-    out = Path(args.out) if args.out else Path("results") / "regress" / f"seed{seed}-code{model_source_hash()}"
+    exp = load_experiment(experiment, args.set, seed=seed)
+    out = (Path(args.out) if args.out
+           else REPO_ROOT / "results" / "regress" / f"seed{seed}-code{model_source_hash()}")
+    check_out_dir(out)
     started = time.perf_counter()
-    outcome = run_specs(exp.run_specs(), out, workers=args.workers, progress=False,
-                        manifest_extra={"experiment": exp.name, "config_hash": exp.config_hash(),
-                                        "config": exp.config(), "purpose": "regression"})
+    try:
+        outcome = run_specs(exp.run_specs(), out, workers=args.workers, progress=False,
+                            manifest_extra={"experiment": exp.name, "config_hash": exp.config_hash(),
+                                            "config": exp.config(), "purpose": "regression"})
+    except OutputBusy as exc:
+        raise BadInput(str(exc)) from None
     wall = time.perf_counter() - started
     if outcome.failed:
         for run_id, error in outcome.failed:
             print(f"failed: {run_id}: {error}")
         return EXIT_FAILED
-    runs = pd.read_parquet(out / "runs.parquet")
+    runs = read_results_table(out / "runs.parquet")
     if args.update_baseline:
         old = None
         if (baseline_dir / BASELINE_FILE).exists():
-            old = json.loads((baseline_dir / BASELINE_FILE).read_text())
+            try:
+                old = read_baseline_file(baseline_dir / BASELINE_FILE)
+            except BaselineMismatch as exc:
+                print(f"replacing an unreadable baseline: {exc}")
         new = make_baseline(runs, exp)
         baseline_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(baseline_dir / BASELINE_FILE, new)

@@ -17,7 +17,6 @@ import base64
 import html
 import json
 import math
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from sim.charts import (
     render_all,
     stage_name,
 )
+from sim.manifest import atomic_write_bytes
 
 REPORT_NAME = "report.html"
 
@@ -439,9 +439,7 @@ def write_report(results_dir: str | Path) -> Path:
     page = build_html(rs, outcomes)
     final = rs.dir / REPORT_NAME
     # Write then rename, so a reader (or a browser left open) never sees half a page.
-    tmp = final.with_name(f".tmp-{REPORT_NAME}.{os.getpid()}")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, final)
+    atomic_write_bytes(final, page.encode("utf-8"))
     return final
 
 

@@ -544,23 +544,48 @@ class _Manifest:
 
 
 # ----------------------------------------------------------------------------------------- locking
+class OutputBusy(RuntimeError):
+    """Another runner holds the lock of the results directory."""
+
+
 @contextlib.contextmanager
 def _locked(out_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `out_dir/.lock` so two runners never write the same directory."""
+    """Hold an exclusive lock on `out_dir/.lock` so two runners never write the same directory.
+
+    The lock file is removed when the runner leaves (normally or on an error), while still locked. A
+    runner that opened the file just before it was removed may then lock a file no longer in the
+    directory: it checks that the file it locked is still the one named `.lock`, and retries if not.
+    """
     try:
         import fcntl
     except ImportError:  # not POSIX: no lock
         yield
         return
-    with open(out_dir / ".lock", "a+") as fh:
+    path = out_dir / ".lock"
+    for _ in range(100):
+        fh = open(path, "a+")  # noqa: SIM115 - held open for the whole block
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError(f"another runner is writing to {out_dir} (lock {out_dir / '.lock'})") from None
+            fh.close()
+            raise OutputBusy(f"{out_dir}: another resilience run is writing here (it holds {path}); wait for it "
+                             "to finish or give another --out") from None
         try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            same = os.fstat(fh.fileno()).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        fh.close()
+    else:  # pragma: no cover - only under a storm of runners starting and stopping
+        raise OutputBusy(f"{out_dir}: could not take the lock {path}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
 
 
 def _show_progress(progress: bool | None) -> bool:
@@ -625,7 +650,7 @@ def run_specs(
     runs_dir.mkdir(exist_ok=True)
 
     with _locked(out_dir):
-        clean_temporaries(out_dir, runs_dir)
+        clean_temporaries(out_dir, runs_dir, out_dir / "charts")
         digests = {s.run_id: spec_hash(s) for s in specs}
         metas: dict[str, dict[str, Any]] = {}
         pending: list[RunSpec] = []
