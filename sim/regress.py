@@ -26,10 +26,9 @@ from scipy import stats
 
 from sim.config import config_hash
 from sim.manifest import atomic_write, atomic_write_json, git_commit, read_results_table
-from sim.tables import REGRESSION_KPIS, kpi_family
+from sim.tables import kpi_family
 
 FAMILY_ALPHA = 0.01
-TRACKED_PREFIXES = REGRESSION_KPIS  # the KPI registry's `regress` flag (sim/tables.py)
 BASELINE_FILE = "baseline.json"
 
 

@@ -312,10 +312,7 @@ def is_share(kpi: str) -> bool:
     return family is not None and family.unit in ("ratio", "0/1")
 
 
-DAY_TARGET, REACHED_BY_DATE, FILL_RATE, ON_TIME = "day_target.", "reached_by_date.", "fill_rate.", "on_time."
-DELIVERED_CHANNEL, OUTPUT_KIND, OUTPUT_SITE = "delivered.channel.", "output.kind.", "output.site."
-REGRESSION_KPIS: tuple[str, ...] = tuple(f.name for f in KPIS if f.regress)
-"""Names and prefixes of the KPIs the statistical regression tracks."""
+DAY_TARGET, REACHED_BY_DATE, FILL_RATE = "day_target.", "reached_by_date.", "fill_rate."
 
 
 # ------------------------------------------------------------------------------------------ validation
