@@ -350,18 +350,12 @@ def validate(name: str, frame: pd.DataFrame, *, with_ids: bool = True) -> pd.Dat
                  if not _dtype_ok(frame[c.name], c.dtype)]
         if wrong:
             raise ContractError(f"{name} table has column(s) of the wrong type: {', '.join(wrong)}")
-    if not table.families:
-        known = {c.name for c in table.columns}
-        extra = [c for c in frame.columns if c not in known]
-        if extra:
-            raise ContractError(f"{name} table has column(s) not in its schema: {', '.join(map(str, extra))} "
-                                "(add them to sim/tables.py)")
-    else:
-        unknown = [c for c in frame.columns if c not in table.column_names and not str(c).startswith(PARAM_PREFIX)
-                   and name == "runs" and kpi_family(str(c)) is None]
-        if unknown:
-            raise ContractError(f"runs table has KPI column(s) not in the KPI registry: {', '.join(unknown)} "
-                                "(add them to sim.tables.KPIS)")
+    loose = [c for c in map(str, frame.columns) if c not in table.column_names]
+    if table.families:  # runs and design: param.<path> columns, and in runs one column per registered KPI
+        loose = [c for c in loose if not c.startswith(PARAM_PREFIX) and (name != "runs" or kpi_family(c) is None)]
+    if loose:
+        what = "KPI column(s) not in the KPI registry" if name == "runs" else "column(s) not in its schema"
+        raise ContractError(f"{name} table has {what}: {', '.join(loose)} (add them to sim/tables.py)")
     return frame
 
 
