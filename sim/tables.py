@@ -382,7 +382,7 @@ class Manifest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     experiment: str = Field(description="experiment name (the results folder's name when run directly)")
-    status: str = Field("finished", description="running, finished, interrupted")
+    status: str = Field("complete", description="running, complete, complete_with_failures or interrupted")
     config_hash: str | None = Field(None, description="SHA-256 of the resolved configuration")
     config: Any = Field(None, description="the resolved configuration of every scenario")
     root_seed: int | list[int] | None = Field(None, description="root seed(s) of the runs")
