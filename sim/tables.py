@@ -313,6 +313,10 @@ def is_share(kpi: str) -> bool:
 
 
 DAY_TARGET, REACHED_BY_DATE, FILL_RATE = "day_target.", "reached_by_date.", "fill_rate."
+OUTPUT_KIND, COHORT, LOST_CAPACITY = "output.kind.", "cohort.", "lost_capacity_share."
+CHANNEL_FAMILIES = ("delivered.channel.", FILL_RATE, "on_time.", "mean_days_late.", "p95_days_late.")
+SITE_FAMILIES = ("output.site.", "approval_days.", "output_per_person_day.site.")
+"""The KPI families with one KPI per channel / per site of the network."""
 
 
 # ------------------------------------------------------------------------------------------ validation
