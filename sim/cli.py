@@ -66,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     cmp_ = sub.add_parser("compare", help="compare the KPIs of two results directories")
     cmp_.add_argument("a")
     cmp_.add_argument("b")
+
+    from sim.decisions.command import add_parser as add_what_it_takes
+
+    add_what_it_takes(sub)
     return parser
 
 
@@ -84,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_regress(args)
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "what-it-takes":
+            from sim.decisions.command import cmd_what_it_takes
+
+            return cmd_what_it_takes(args)
     except ConfigError as exc:  # one line: the first problem, and how many more there are
         more = len(exc.problems) - 1
         plural = "s" if more > 1 else ""
@@ -181,6 +189,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     summary = write_summary(out, exp)
     print_summary(summary, exp)
+    from sim.decisions.tables import write_decision_tables
+
+    for table in write_decision_tables(out, exp):
+        print(f"wrote {table}")
     if not args.no_report:
         write_charts_and_report(out, args.screenshot)
     if outcome.failed:

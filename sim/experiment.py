@@ -27,6 +27,9 @@ from sim.config import (
     scenario_dict,
     validate_scenario,
 )
+from sim.decisions.levers import LeverSpec
+from sim.decisions.shocks import ShockRef
+from sim.decisions.variants import DecisionSpec, StressSpec, apply_shock_refs, decision_variants
 from sim.errors import ConfigError
 from sim.tables import (
     CHANNEL_FAMILIES,
@@ -93,6 +96,11 @@ class ExperimentSpec(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**63 - 1, strict=True, description="root seed (default: the base's)")
     kpis: list[str] | None = Field(None, description="KPIs to summarise (default: all); each must be a KPI the "
                                    "model produces for this experiment")
+    # the decision layer (sim.decisions): each lever and each stress-matrix shock becomes a scenario
+    levers: dict[str, LeverSpec] = Field(default_factory=dict, description="levers, each run as a scenario")
+    shocks: list[ShockRef] = Field(default_factory=list, description="shocks applied to the base (every scenario)")
+    stress: StressSpec | None = Field(None, description="stress matrix: every shock (and pairs) against the base")
+    decisions: DecisionSpec = Field(default_factory=DecisionSpec, description="what lever/stress tables measure")
 
     @model_validator(mode="after")
     def _base_known(self) -> ExperimentSpec:
@@ -114,24 +122,35 @@ class Experiment:
     `validate` checks exactly what `run` will build (groups expanded, calendars and schedules resolved)."""
 
     def __init__(self, spec: ExperimentSpec, file: str, base_data: dict[str, Any], base_file: str,
-                 cli_overrides: list[str]) -> None:
+                 cli_overrides: list[str] | dict[str, Any]) -> None:
+        """`cli_overrides`: `--set` strings ("path=value"), or {path: value} from the Python API."""
         self.spec = spec
         self.file = file
         self.base_file = base_file
         self.name = spec.name
         self.cli_overrides = cli_overrides
         apply_overrides(base_data, cli_overrides)
+        apply_shock_refs(base_data, spec.shocks, file)
         base = validate_scenario(base_data, base_file)
         self.base = base
         self.replications = spec.replications or base.replications
         self.seed = spec.seed if spec.seed is not None else base.seed
         self.points = spec.sweep.expand() if spec.sweep else [{}]
-        check_conflicts(spec, file, [parse_assignment(o)[0] for o in cli_overrides])
+        set_paths = list(cli_overrides) if isinstance(cli_overrides, dict) else [parse_assignment(o)[0]
+                                                                                 for o in cli_overrides]
+        check_conflicts(spec, file, set_paths)
         self.resolved: dict[tuple[str, int], Scenario] = {}
         for scen_name, variant in spec.scenarios.items():
             for i, point in enumerate(self.points):
                 data = scenario_dict(base)
                 apply_overrides(data, variant.set, f"{file}: scenarios.{scen_name}.set")
+                apply_overrides(data, point, f"{file}: sweep")
+                self.resolved[(scen_name, i)] = validate_scenario(data, f"{file} (scenario {scen_name})")
+        self.decision_variants = decision_variants(spec.levers, spec.stress, file, set(spec.scenarios))
+        for scen_name, (_, change) in self.decision_variants.items():
+            for i, point in enumerate(self.points):
+                data = scenario_dict(base)
+                change(data)
                 apply_overrides(data, point, f"{file}: sweep")
                 self.resolved[(scen_name, i)] = validate_scenario(data, f"{file} (scenario {scen_name})")
         known: set[str] = set()
@@ -147,7 +166,7 @@ class Experiment:
 
     @property
     def scenario_names(self) -> list[str]:
-        return list(self.spec.scenarios)
+        return [*self.spec.scenarios, *self.decision_variants]
 
     def config(self) -> dict[str, Any]:
         """Everything that determines the results (for the manifest and the config hash)."""

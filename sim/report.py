@@ -399,6 +399,7 @@ def build_html(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
 <a href="#assumptions">Assumptions</a>
 <a href="#reproducibility">Reproducibility</a></nav>
 </header>
+{_decisions(rs)}
 <section id="headline">
 <h2>Headline answers</h2>
 {_failed_runs(rs)}
@@ -430,6 +431,13 @@ errors in the assumptions above.</footer>
 </body>
 </html>
 """
+
+
+def _decisions(rs: ResultsSet) -> str:
+    """The decision page (sim.decisions) when the results hold levers, stress or what-it-takes answers."""
+    from sim.decisions.report_section import decision_section
+
+    return decision_section(rs)
 
 
 def write_report(results_dir: str | Path) -> Path:

@@ -1,0 +1,67 @@
+"""`resilience what-it-takes FILE --target T --probability P (--lever NAME | --levers A,B)`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.errors import ConfigError
+
+WHAT_IT_TAKES_JSON = "what_it_takes.json"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    wit = sub.add_parser("what-it-takes",
+                         help="least amount of a scalable lever reaching a target by its date with a probability")
+    wit.add_argument("file", help="experiment file with a levers: block")
+    wit.add_argument("--target", required=True, help="a target with a `by` date")
+    wit.add_argument("--probability", type=float, default=0.9, help="required P(target by its date) (default 0.9)")
+    group = wit.add_mutually_exclusive_group(required=True)
+    group.add_argument("--lever", help="one scalable lever")
+    group.add_argument("--levers", help="several scalable levers A,B,...: the cheapest combination")
+    wit.add_argument("--out", help="results directory (default: results/<experiment name>)")
+    wit.add_argument("--workers", type=int)
+    wit.add_argument("--scheduler")
+    wit.add_argument("--seed", type=int)
+    wit.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    wit.add_argument("--initial", type=int, default=10, help="replications at a new amount (default 10)")
+    wit.add_argument("--batch", type=int, default=10, help="replications added when unsure (default 10)")
+    wit.add_argument("--max-replications", type=int, default=40, help="most replications at one amount (40)")
+
+
+def cmd_what_it_takes(args: argparse.Namespace) -> int:
+    from sim.decisions.charts import what_it_takes_chart
+    from sim.decisions.what_it_takes import what_it_takes
+    from sim.experiment import load_experiment
+    from sim.manifest import atomic_write_json
+
+    for flag, value in (("--initial", args.initial), ("--batch", args.batch),
+                        ("--max-replications", args.max_replications)):
+        if value < 1:
+            raise ConfigError.at(flag, "", value, "a whole number >= 1")
+    if args.max_replications < args.initial:
+        raise ConfigError.at("--max-replications", "", args.max_replications, f">= --initial ({args.initial})")
+    exp = load_experiment(args.file, args.set, seed=args.seed)
+    levers = [args.lever] if args.lever else [n.strip() for n in args.levers.split(",") if n.strip()]
+    out = Path(args.out) if args.out else Path("results") / exp.name
+    answer = what_it_takes(exp, levers, args.target, args.probability, out, initial=args.initial,
+                           batch=args.batch, maximum=args.max_replications, workers=args.workers,
+                           scheduler=args.scheduler)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / WHAT_IT_TAKES_JSON, answer)
+    chart = what_it_takes_chart(answer, out / "charts" / "what_it_takes.png")
+    print(summary_line(answer))
+    print(f"{answer['runs']} runs; wrote {out / WHAT_IT_TAKES_JSON} and {chart}")
+    return 0
+
+
+def summary_line(answer: dict) -> str:
+    goal = f"{answer['target']} ({answer['masks']:,} masks) by {answer['by']} with P >= {answer['probability']:.0%}"
+    if not answer["reachable"]:
+        return f"{goal}: out of reach: {answer['why']}"
+    best = answer["answer"]
+    amounts = ", ".join(f"{k} = {v:g} {answer['units'][k]}" for k, v in best["amounts"].items())
+    last = answer["levers"][-1]
+    low, high = best["range"][last]
+    rng = f"{low:g} to {high:g}" if high is not None else f"{low:g} or more (no amount clearly meets it)"
+    return (f"{goal}: {amounts} (answer between {rng}); cost €{best['euros']:,.0f}, {best['people']:.0f} people")

@@ -1,0 +1,183 @@
+"""Levers: named changes a crisis cell can make, with what they cost and from when they can act.
+
+A lever sets fields (`set`), adds an amount to numbers or schedules (`add`, per unit of the amount) and
+adds people (`cohorts`, per unit), all from its `from` date when the field can change on a date:
+schedules (supplier capacity, lab background, absenteeism rate) step on that day, a site's calendar
+switches on that day, an added cohort starts that day. A field that takes one value for the whole run
+(test benches, a stage's operators, a site's start) cannot: giving `from` after the scenario start is
+then an error that says so. A scalable lever has an amount with bounds and a step; others have amount 1.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.config import NAME_PATTERN, validate_scenario
+from sim.decisions.edits import (
+    as_date,
+    calendar_from,
+    get_path,
+    is_schedule,
+    set_path_value,
+    transform_between,
+)
+from sim.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class LeverCost(_Strict):
+    """What the lever costs: fixed plus per unit of its amount."""
+
+    euros: float = Field(0.0, ge=0, description="fixed cost in euros")
+    euros_per_unit: float = Field(0.0, ge=0, description="cost in euros per unit of the amount")
+    people: float = Field(0.0, ge=0, description="people needed (fixed)")
+    people_per_unit: float = Field(0.0, ge=0, description="people needed per unit of the amount")
+    lead_time_days: float = Field(0.0, ge=0, description="days to put it in place once decided")
+    source: str = Field(min_length=1, description="where the figures come from, or 'assumption'")
+
+    def at(self, amount: float) -> tuple[float, float]:
+        """(euros, people) at this amount."""
+        return self.euros + self.euros_per_unit * amount, self.people + self.people_per_unit * amount
+
+
+class Scalable(_Strict):
+    min: float = Field(0.0, ge=0, description="smallest amount")
+    max: float = Field(gt=0, description="largest amount")
+    step: float = Field(gt=0, description="amounts are min + k × step")
+    default: float | None = Field(None, description="amount used by `resilience run` (default: max)")
+    unit: str = Field("unit", description="what one unit of the amount is, in words")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Scalable:
+        if self.max < self.min:
+            raise ValueError(f"max {self.max} is below min {self.min}")
+        if self.default is not None and not self.min <= self.default <= self.max:
+            raise ValueError(f"default {self.default} is outside [min, max] = [{self.min}, {self.max}]")
+        return self
+
+    def grid(self) -> list[float]:
+        n = math.floor((self.max - self.min) / self.step + 1e-9)
+        return [round(self.min + k * self.step, 9) for k in range(n + 1)]
+
+    @property
+    def run_amount(self) -> float:
+        return self.max if self.default is None else self.default
+
+
+class AddedCohort(_Strict):
+    """People added at a site from the lever's date: `size_per_unit` × amount (rounded) of them."""
+
+    site: str
+    stage: Literal["cut", "sew", "inspect", "pack"] = "sew"
+    role: Literal["trainee", "skilled", "trainer"] = "trainee"
+    size_per_unit: float = Field(1.0, gt=0)
+
+
+class LeverSpec(_Strict):
+    description: str = Field(min_length=1, description="what the lever does, in plain words")
+    from_: dt.date | None = Field(None, alias="from", description="earliest date it acts (default: the start)")
+    set: dict[str, Any] = Field(default_factory=dict, description="dotted path -> new value")
+    add: dict[str, float] = Field(default_factory=dict, description="dotted path -> added per unit of the amount")
+    cohorts: list[AddedCohort] = Field(default_factory=list, description="people added per unit of the amount")
+    scalable: Scalable | None = None
+    cost: LeverCost
+
+    @model_validator(mode="after")
+    def _something(self) -> LeverSpec:
+        if not (self.set or self.add or self.cohorts):
+            raise ValueError("a lever needs at least one of set, add or cohorts")
+        if self.scalable is not None and not (self.add or self.cohorts):
+            raise ValueError("a scalable lever scales `add` or `cohorts`; give one of them")
+        return self
+
+    def cost_at(self, amount: float) -> tuple[float, float]:
+        return self.cost.at(amount)
+
+
+def check_lever_name(name: str, file: str) -> None:
+    import re
+
+    if not re.match(NAME_PATTERN, name):
+        raise ConfigError.at(file, f"levers.{name}", name, "a lever name: a letter then letters, digits, _ or -")
+
+
+def apply_lever(data: dict[str, Any], name: str, lever: LeverSpec, amount: float, file: str) -> None:
+    """Apply the lever at `amount` to scenario data in place (then validate the result as a scenario)."""
+    where = f"levers.{name}"
+    start = as_date(data["start"])
+    day = lever.from_ or start
+    dated = day > start
+    if lever.scalable is not None and not lever.scalable.min - 1e-9 <= amount <= lever.scalable.max + 1e-9:
+        raise ConfigError.at(file, f"{where}.scalable", amount,
+                             f"an amount within [{lever.scalable.min}, {lever.scalable.max}]")
+    for path, value in lever.set.items():
+        current = get_path(data, path, f"{file}: {where}.set")
+        if not dated:
+            set_path_value(data, path, copy.deepcopy(value), file)
+        elif path.endswith(".calendar") and isinstance(value, str):
+            set_path_value(data, path, calendar_from(current, day, value, start), file)
+        elif is_schedule(current) and isinstance(value, int | float) and _accepts_schedule(data, path, file):
+            set_path_value(data, path, transform_between(current, day, None, start, lambda _v, x=value: float(x)),
+                           file)
+        else:
+            raise _not_datable(file, where, path, day)
+    for path, per_unit in lever.add.items():
+        current = get_path(data, path, f"{file}: {where}.add")
+        extra = per_unit * amount
+        if not is_schedule(current):
+            raise ConfigError.at(file, f"{where}.add.{path}", current, "a number or a [[date, value], ...] schedule")
+        if dated and not _accepts_schedule(data, path, file):
+            raise _not_datable(file, where, path, day)
+        if dated:
+            set_path_value(data, path, transform_between(current, day, None, start, lambda v, e=extra: v + e), file)
+        else:
+            new = current + extra if isinstance(current, int | float) else [[d, v + extra] for d, v in current]
+            if isinstance(current, int) and float(new).is_integer():
+                new = int(new)
+            set_path_value(data, path, new, file)
+    for i, cohort in enumerate(lever.cohorts):
+        site = get_path(data, f"sites.{cohort.site}", f"{file}: {where}.cohorts[{i}]")
+        size = round(cohort.size_per_unit * amount)
+        if size == 0:
+            continue  # an amount of zero adds nobody (and keeps the run identical to the base)
+        site.setdefault("cohorts", []).append({
+            "name": f"lever_{name}_{i}", "role": cohort.role, "size": size, "stage": cohort.stage,
+            "start": day.isoformat()})
+    check = copy.deepcopy(data)
+    validate_scenario(check, f"{file} (lever {name} at amount {amount:g})")
+
+
+def _accepts_schedule(data: dict[str, Any], path: str, file: str) -> bool:
+    """Whether the field at `path` takes a [[date, value], ...] schedule (tried on a copy)."""
+    trial = copy.deepcopy(data)
+    start = as_date(data["start"])
+    current = get_path(trial, path, file)
+    set_path_value(trial, path, transform_between(current, start, None, start, lambda v: v), file)
+    try:
+        validate_scenario(trial, file)
+    except ConfigError:
+        return False
+    return True
+
+
+def _not_datable(file: str, where: str, path: str, day: dt.date) -> ConfigError:
+    return ConfigError.at(file, f"{where}.from", day.isoformat(),
+                          f"{path} takes one value for the whole run and cannot change on a date; drop `from` "
+                          "(the change then holds from the start; say so in the description) or use a field "
+                          "with a schedule, a calendar change or added cohorts")
+
+
+def lever_amounts(lever: LeverSpec) -> list[float]:
+    return lever.scalable.grid() if lever.scalable is not None else [1.0]
+
+
+def run_amount(lever: LeverSpec) -> float:
+    return lever.scalable.run_amount if lever.scalable is not None else 1.0
