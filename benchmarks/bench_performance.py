@@ -1,19 +1,22 @@
-"""Performance figures of the lot-level model, measured in one run (see docs/performance.md).
+"""Performance figures of the lot-level model, measured in one run (see docs/performance.md and issue 14).
 
-    python benchmarks/bench_performance.py [--repeat 3] [--quick]
+    python benchmarks/bench_performance.py [--repeat 3] [--campaign 1000] [--sections ...]
+    python benchmarks/bench_performance.py --record-reference TREE   # accuracy reference of the model in TREE
 
-Prints, as medians of --repeat repetitions where it says so:
-1. one replication of experiments/national_60m.yaml on one core: wall time and peak memory (each
-   repetition in a fresh subprocess, peak RSS from getrusage);
-2. masks simulated per second by that replication and by a per-mask reference model of a tandem
-   cut/sew/inspect/pack line written here in plain SimPy (one process per mask, one Resource per station),
-   and their ratio;
-3. throughput of the lot-level model against the per-mask reference on that same line (same stations,
-   same gamma per-mask times, one operator each, around the clock);
-4. how the cost grows with the number of sites (0.25x .. 4x the groups) and the horizon (1x, 2x);
-5. 20 replications on 1 worker, 2 workers and a Dask LocalCluster of 2 workers: scaling efficiency;
-6. what the lot size changes on the 2020 case: accuracy (KPIs) and speed.
-Also writes benchmarks/last_run.json.
+Sections (medians of --repeat repetitions where it says so; each timed replication in a fresh process):
+  case2020   one replication of experiments/projet_resilience.yaml: wall time, peak memory (and with adaptive lots)
+  national   one replication of experiments/national_60m.yaml: wall time, peak memory
+  refs       two per-mask references in plain SimPy, one process per mask: (a) four single-server stations in
+             tandem, 200,000 masks; (b) an M/M/c tandem line (Poisson arrivals, 20 sewers), 200,000 masks;
+             the lot-level model's masks per second against each (the two ratios)
+  tandem     steady-state throughput of the lot-level model against reference (a) on the same line
+  guard      accuracy guard: 20 replications of the 2020 case, mean masks delivered and mean day 2 M is
+             reached against the 95 % intervals of the reference recorded with --record-reference
+  cli        `resilience run --no-report` of one replication against its simulate() time
+  campaign   --campaign replications of the 2020 case on 2 workers end to end (results written), then
+             charts and report for them and for 1,000 replications
+  scaling, executors, lot_sizes   (older figures: cost against sites and horizon, executors, lot size)
+Writes benchmarks/last_run.json.
 """
 
 from __future__ import annotations
@@ -21,13 +24,17 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
+import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +51,9 @@ from sim.spec import RunSpec  # noqa: E402
 
 NATIONAL = ROOT / "experiments" / "national_60m.yaml"
 CASE_2020 = ROOT / "experiments" / "projet_resilience.yaml"
+REFERENCE = ROOT / "benchmarks" / "accuracy_reference.json"
+GUARD_REPLICATIONS = 20
+ADAPTIVE = {"day_share": 0.1}  # the adaptive lot sizing measured here (scenario.lot_sizing)
 
 # the tandem line: (station, mean minutes per mask); per-mask times gamma with this coefficient of variation
 LINE = (("cut", 0.8), ("sew", 2.0), ("inspect", 0.6), ("pack", 0.7))
@@ -60,7 +70,7 @@ import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from sim.experiment import load_experiment
 from sim.model import simulate
-spec = load_experiment({path!r}).run_specs(1)[0]
+spec = load_experiment({path!r}, overrides={overrides!r}).run_specs(1)[0]
 t = time.perf_counter()
 r = simulate(spec)
 wall = time.perf_counter() - t
@@ -70,11 +80,12 @@ print(json.dumps({{"wall": wall, "maxrss_mb": resource.getrusage(resource.RUSAGE
 """
 
 
-def national_replication(repeat: int, path: Path = NATIONAL) -> dict[str, float]:
+def national_replication(repeat: int, path: Path = NATIONAL, overrides: list[str] | None = None) -> dict[str, float]:
+    """One replication in a fresh process, --repeat times: median wall time of simulate() and peak RSS."""
     runs = []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), path=str(path))],
-                             capture_output=True, text=True, check=True).stdout
+        code = CHILD.format(root=str(ROOT), path=str(path), overrides=list(overrides or []))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
     return {"wall_s": median([r["wall"] for r in runs]), "peak_mb": median([r["maxrss_mb"] for r in runs]),
             "masks_started": runs[0]["started"], "masks_sewn": runs[0]["sewn"],
@@ -150,6 +161,176 @@ def lot_line(lot_size: int, days: int, replications: int) -> tuple[float, float]
     return float(np.mean(rates)), median(walls)
 
 
+# ------------------------------------------------------------------------------ reference (b): M/M/c tandem
+# stations of the M/M/c line: (name, servers, mean minutes per mask), exponential service, Poisson arrivals at
+# 90 % of the sewers' capacity (20 sewers at 2.0 min: 10 masks a minute), one SimPy process per mask
+MMC_LINE = (("cut", 1, 0.08), ("sew", 20, 2.0), ("inspect", 2, 0.15), ("pack", 2, 0.15))
+MMC_LOAD = 0.9
+
+
+def per_mask_mmc(masks: int, seed: int) -> float:
+    """Wall seconds of the per-mask M/M/c tandem line for `masks` masks (every mask through every station)."""
+    rng = np.random.default_rng(seed)
+    rate = MMC_LOAD * 20 / 2.0  # masks per minute offered
+    gaps = rng.exponential(1.0 / rate, masks)
+    service = {name: rng.exponential(mean, masks) for name, _, mean in MMC_LINE}
+    env = simpy.Environment()
+    stations = [(name, simpy.Resource(env, capacity=servers)) for name, servers, _ in MMC_LINE]
+    done = [0]
+
+    def mask(i: int) -> Any:
+        for name, station in stations:
+            with station.request() as req:
+                yield req
+                yield env.timeout(service[name][i])
+        done[0] += 1
+
+    def source() -> Any:
+        for i in range(masks):
+            env.process(mask(i))
+            yield env.timeout(gaps[i])
+
+    started = time.perf_counter()
+    env.process(source())
+    env.run()
+    wall = time.perf_counter() - started
+    assert done[0] == masks
+    return wall
+
+
+# ------------------------------------------------------------------------------ accuracy guard
+GUARD_CHILD = """
+import json, sys
+sys.path.insert(0, {root!r})
+from sim.experiment import load_experiment
+from sim.model import simulate
+spec = load_experiment({path!r}, overrides={overrides!r}).run_specs({reps})[{r}]
+k = simulate(spec).kpis
+print(json.dumps({{"replication": spec.replication, "delivered": k["masks_delivered"],
+                   "day_2M": k["day_target.first_goal"]}}))
+"""
+
+
+def _guard_one(args: tuple[str, int, list[str]]) -> dict[str, float]:
+    root, r, overrides = args
+    code = GUARD_CHILD.format(root=root, path=str(Path(root) / "experiments" / "projet_resilience.yaml"),
+                              overrides=overrides, reps=GUARD_REPLICATIONS, r=r)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": root}).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def guard_replications(root: Path, overrides: list[str] | None = None, workers: int = 2) -> dict[str, Any]:
+    """20 replications of the 2020 case (its seed, replications 0..19) with the model in `root`, each in its
+    own process on `workers` processes: per-replication KPIs, means and 95 % t-intervals."""
+    from sim.analysis import t_interval
+
+    jobs = [(str(root), r, list(overrides or [])) for r in range(GUARD_REPLICATIONS)]
+    with ProcessPoolExecutor(workers) as pool:
+        rows = sorted(pool.map(_guard_one, jobs), key=lambda row: row["replication"])
+    out: dict[str, Any] = {"replications": rows}
+    for kpi in ("delivered", "day_2M"):
+        mean, half, low, high = t_interval([row[kpi] for row in rows])
+        out[kpi] = {"mean": mean, "half_width": half, "low": low, "high": high}
+    return out
+
+
+def record_reference(tree: Path) -> dict[str, Any]:
+    """Record the accuracy reference with the model in `tree` (a checkout, or an exported tree with a COMMIT file)."""
+    marker = tree / "COMMIT"
+    commit = marker.read_text().strip() if marker.exists() else subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    ref = {"tree": str(tree), "commit": commit, "case": "experiments/projet_resilience.yaml",
+           "recorded_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **guard_replications(tree)}
+    REFERENCE.write_text(json.dumps(ref, indent=2))
+    return ref
+
+
+def guard_verdict(fast: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+    """The fast model's means against the reference's 95 % intervals (same seeds)."""
+    out = {}
+    for kpi in ("delivered", "day_2M"):
+        mean, low, high = fast[kpi]["mean"], ref[kpi]["low"], ref[kpi]["high"]
+        out[kpi] = {"fast_mean": mean, "reference_mean": ref[kpi]["mean"], "reference_low": low,
+                    "reference_high": high, "inside": bool(low <= mean <= high)}
+    return out
+
+
+# ------------------------------------------------------------------------------ CLI overhead and campaigns
+def cli_overhead(repeat: int) -> dict[str, float]:
+    """`resilience run --no-report` of one replication of the 2020 case (a fresh process, end to end) against
+    the simulate() time that run recorded (wall_seconds in runs.parquet)."""
+    import pandas as pd
+
+    ratios, cli_walls, sim_walls = [], [], []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as directory:
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "sim", "run", str(CASE_2020), "--replications", "1", "--workers",
+                            "1", "--no-report", "--no-progress", "--out", directory], check=True, capture_output=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+            wall = time.perf_counter() - started
+            simulate_wall = float(pd.read_parquet(Path(directory) / "runs.parquet")["wall_seconds"].iloc[0])
+        cli_walls.append(wall)
+        sim_walls.append(simulate_wall)
+        ratios.append(wall / simulate_wall)
+    return {"cli_wall_s": median(cli_walls), "simulate_wall_s": median(sim_walls), "ratio": median(ratios)}
+
+
+def _tile_results(source: Path, target: Path, copies: int) -> None:
+    """A results directory of `copies` x the replications of `source`: the same tables under new replication
+    numbers and run ids (the cost of charts and report depends on the tables' sizes, not on their values)."""
+    import pandas as pd
+
+    target.mkdir(parents=True)
+    manifest = json.loads((source / "manifest.json").read_text())
+    runs = pd.read_parquet(source / "runs.parquet")
+    n = len(runs)
+    for name in ("runs", "daily", "series", "cohorts", "bottlenecks"):
+        frame = pd.read_parquet(source / f"{name}.parquet")
+        parts = []
+        for k in range(copies):
+            part = frame.copy()
+            part["replication"] = part["replication"] + k * n
+            part["run_id"] = part["run_id"].str.replace(r"/r\d+$", "", regex=True) + [
+                f"/r{r:04d}" for r in part["replication"]]
+            parts.append(part)
+        pd.concat(parts, ignore_index=True).to_parquet(target / f"{name}.parquet", index=False)
+    template = manifest["runs"][0]
+    manifest["runs"] = [{**template, "run_id": template["run_id"].rsplit("/r", 1)[0] + f"/r{r:04d}",
+                         "replication": r} for r in range(n * copies)]
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    shutil.copy(source / "summary.parquet", target / "summary.parquet")
+    shutil.copy(source / "summary.csv", target / "summary.csv")
+
+
+def _report_wall(directory: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sim", "report", str(directory)], check=True, capture_output=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"})
+    return time.perf_counter() - started
+
+
+def campaign(replications: int, target: int = 1000) -> dict[str, Any]:
+    """`replications` of the 2020 case on 2 workers end to end (`resilience run --no-report`, results
+    written), then `resilience report` on them; the report again on results tiled to `target` replications."""
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "campaign"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sim", "run", str(CASE_2020), "--replications", str(replications),
+                        "--workers", "2", "--no-report", "--no-progress", "--out", str(out)], check=True,
+                       capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        run_wall = time.perf_counter() - started
+        report_wall = _report_wall(out)
+        copies = math.ceil(target / replications)
+        tiled = Path(directory) / "tiled"
+        _tile_results(out, tiled, copies)
+        tiled_report_wall = _report_wall(tiled)
+    return {"replications": replications, "run_wall_s": run_wall,
+            "run_wall_per_1000_s": run_wall / replications * 1000, "report_wall_s": report_wall,
+            "tiled_replications": copies * replications, "tiled_report_wall_s": tiled_report_wall}
+
+
 # ------------------------------------------------------------------------------ 4. scaling
 def scaled(factor: float, horizon_factor: float = 1.0) -> dict[str, Any]:
     exp = load_experiment(NATIONAL)
@@ -211,81 +392,193 @@ def lot_sizes(sizes: list[int]) -> list[dict[str, float]]:
     return rows
 
 
+SECTIONS = ("case2020", "national", "refs", "tandem", "guard", "cli", "campaign")
+OLDER_SECTIONS = ("scaling", "executors", "lot_sizes")
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    with open("/proc/cpuinfo") if Path("/proc/cpuinfo").exists() else open(os.devnull) as info:
+        for line in info:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"python": platform.python_version(), "cpu": model or platform.processor(), "cores": os.cpu_count(),
+            "load_average_at_start": os.getloadavg()}
+
+
+OUTPUT = [ROOT / "benchmarks" / "last_run.json"]
+
+
+def save(figures: dict[str, Any]) -> None:
+    """Write what is measured so far (a long run interrupted keeps its figures)."""
+    OUTPUT[0].write_text(json.dumps(figures, indent=2))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer masks and replications (a smoke run)")
+    parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=[*SECTIONS, *OLDER_SECTIONS])
+    parser.add_argument("--campaign", type=int, default=1000, help="replications of the campaign section")
+    parser.add_argument("--record-reference", type=Path, metavar="TREE",
+                        help="record the accuracy reference with the model in TREE and stop")
+    parser.add_argument("--wait-reference", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long for a reference being recorded before the guard section")
+    parser.add_argument("--no-adaptive-guard", action="store_true", help="guard the default model only")
+    parser.add_argument("--output", type=Path, default=OUTPUT[0], help="where the figures go (JSON)")
     args = parser.parse_args()
-    quick = args.quick
-    figures: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpu": platform.processor(),
-                                           "cores": __import__("os").cpu_count()}}
+    OUTPUT[0] = args.output
+    if args.record_reference:
+        ref = record_reference(args.record_reference.resolve())
+        print(f"reference of {ref['commit'][:10]}: delivered {ref['delivered']['mean']:,.0f} "
+              f"[{ref['delivered']['low']:,.0f}, {ref['delivered']['high']:,.0f}], day 2 M {ref['day_2M']['mean']:.2f} "
+              f"[{ref['day_2M']['low']:.2f}, {ref['day_2M']['high']:.2f}] -> {REFERENCE}")
+        return 0
+    quick, repeat, sections = args.quick, args.repeat, set(args.sections)
+    figures: dict[str, Any] = {"machine": machine(), "sections": sorted(sections), "repeat": repeat}
     t0 = time.perf_counter()
+    adaptive = [f"lot_sizing={json.dumps(ADAPTIVE)}"]
 
-    print("1. one replication of national_60m on one core (fresh process each)")
-    nat = national_replication(args.repeat)
-    figures["national"] = nat
-    print(f"   wall {nat['wall_s']:.2f} s (median of {nat['repeat']}), peak memory {nat['peak_mb']:.0f} MB, "
-          f"{nat['masks_started'] / 1e6:.1f} M masks cut, {nat['masks_sewn'] / 1e6:.1f} M sewn, "
-          f"{nat['masks_delivered'] / 1e6:.1f} M delivered")
+    if "case2020" in sections:
+        print("one replication of the 2020 case (projet_resilience) on one core, a fresh process each")
+        case = national_replication(repeat, CASE_2020)
+        fast = national_replication(repeat, CASE_2020, adaptive)
+        figures["case2020"] = case
+        figures["case2020_adaptive"] = {**fast, "lot_sizing": ADAPTIVE}
+        for label, row in (("lots of 200", case), (f"adaptive {ADAPTIVE}", fast)):
+            print(f"   {label:<28} wall {row['wall_s']:.2f} s (median of {repeat}; target <= 1.0 s), peak memory "
+                  f"{row['peak_mb']:.0f} MB, {row['masks_started'] / 1e6:.2f} M masks cut")
 
-    print("\n2-3. per-mask SimPy reference vs the lot-level model on the same tandem line")
-    ref_masks = 20_000 if quick else 200_000
-    ref = [per_mask_line(ref_masks, seed) for seed in range(args.repeat)]
-    ref_wall = median([w for w, _ in ref])
-    ref_speed = ref_masks / ref_wall
-    ref_rate = float(np.mean([steady_rate(done, 10 * 1440, done.max() - 5 * 1440) for _, done in ref]))
-    national_speed = nat["masks_started"] / nat["wall_s"]
-    days = 40 if quick else 300
-    lot_rate, lot_wall = lot_line(500, days, 3 if quick else 8)
-    figures["per_mask"] = {"masks": ref_masks, "wall_s": ref_wall, "masks_per_s": ref_speed,
-                           "masks_per_min_simulated": ref_rate}
-    figures["lot_line"] = {"lot_size": 500, "days": days, "masks_per_min_simulated": lot_rate,
-                           "wall_s_per_replication": lot_wall}
-    figures["speed_ratio"] = national_speed / ref_speed
-    figures["throughput_gap"] = lot_rate / ref_rate - 1
-    print(f"   per-mask reference: {ref_masks:,} masks in {ref_wall:.2f} s = {ref_speed:,.0f} masks/s")
-    print(f"   lot-level national: {national_speed:,.0f} masks/s   ratio {figures['speed_ratio']:,.0f}x")
-    print(f"   steady throughput, masks per simulated minute: per-mask {ref_rate:.4f}, lot-level (lots of 500) "
-          f"{lot_rate:.4f}: {figures['throughput_gap']:+.2%}  (bottleneck: sew at 1/2.0 = 0.5000)")
+    save(figures)
+    if "national" in sections:
+        print("\none replication of national_60m on one core, a fresh process each")
+        nat = national_replication(repeat)
+        figures["national"] = nat
+        print(f"   wall {nat['wall_s']:.2f} s (median of {repeat}; target <= 2.0 s), "
+              f"peak memory {nat['peak_mb']:.0f} MB (target <= 500 MB), {nat['masks_started'] / 1e6:.1f} M masks cut, "
+              f"{nat['masks_sewn'] / 1e6:.1f} M sewn, {nat['masks_delivered'] / 1e6:.1f} M delivered")
 
-    print("\n4. cost against the number of sites and the horizon (one replication, median)")
-    scaling = []
-    for factor in (0.25, 0.5, 1, 2, 4):
-        wall, masks = time_scenario(scaled(factor), 1 if quick else args.repeat)
-        scaling.append({"sites_factor": factor, "horizon_factor": 1, "wall_s": wall, "masks": masks})
-        print(f"   sites x{factor:<5} {wall:6.2f} s  {masks / 1e6:6.1f} M masks  {wall / masks * 1e6:.3f} s/M masks")
-    for factor in (1, 2):
-        wall, masks = time_scenario(scaled(1, factor), 1 if quick else args.repeat)
-        scaling.append({"sites_factor": 1, "horizon_factor": factor, "wall_s": wall, "masks": masks})
-        print(f"   horizon x{factor:<3} {wall:6.2f} s  {masks / 1e6:6.1f} M masks  {wall / masks * 1e6:.3f} s/M masks")
-    sites = [r for r in scaling if r["horizon_factor"] == 1]
-    slope = np.polyfit(np.log([r["sites_factor"] for r in sites]), np.log([r["wall_s"] for r in sites]), 1)[0]
-    figures["scaling"] = scaling
-    figures["sites_exponent"] = float(slope)
-    print(f"   log-log slope of time against sites: {slope:.2f} (1 = linear)")
+    save(figures)
+    if "refs" in sections:
+        print("\nper-mask SimPy references (one process per mask), measured in this run")
+        ref_masks = 20_000 if quick else 200_000
+        runs_a = [per_mask_line(ref_masks, seed) for seed in range(repeat)]
+        walls_a = [wall for wall, _ in runs_a]
+        walls_b = [per_mask_mmc(ref_masks, seed) for seed in range(repeat)]
+        speed_a, speed_b = ref_masks / median(walls_a), ref_masks / median(walls_b)
+        figures["per_mask"] = {"masks": ref_masks, "wall_s": median(walls_a), "masks_per_s": speed_a}
+        figures["per_mask_mmc"] = {"masks": ref_masks, "wall_s": median(walls_b), "masks_per_s": speed_b,
+                                   "line": [list(x) for x in MMC_LINE], "load": MMC_LOAD}
+        print(f"   (a) 4 single-server stations in tandem: {ref_masks:,} masks in {median(walls_a):.2f} s = "
+              f"{speed_a:,.0f} masks/s")
+        print(f"   (b) M/M/c tandem, 20 sewers, Poisson arrivals: {ref_masks:,} masks in {median(walls_b):.2f} s = "
+              f"{speed_b:,.0f} masks/s")
+        ratios = {}
+        for key, label in (("case2020", "2020 case"), ("case2020_adaptive", "2020 case, adaptive lots"),
+                           ("national", "national_60m")):
+            if key in figures:
+                speed = figures[key]["masks_started"] / figures[key]["wall_s"]
+                ratios[key] = {"masks_per_s": speed, "ratio_a": speed / speed_a, "ratio_b": speed / speed_b}
+                print(f"   lot-level {label:<26} {speed:,.0f} masks/s: {speed / speed_a:,.0f}x (a), "
+                      f"{speed / speed_b:,.0f}x (b)  (target >= 1,500x each)")
+        figures["speed_ratios"] = ratios
 
-    print("\n5. replications of national_60m on three executors")
-    reps = 4 if quick else 20
-    walls = executors(reps)
-    figures["executors"] = {"replications": reps, **walls}
-    for label, wall in walls.items():
-        print(f"   {label:<30} {wall:7.1f} s")
-    efficiency_pool = walls["1 worker"] / (2 * walls["2 workers"])
-    efficiency_dask = walls["1 worker"] / (2 * walls["Dask LocalCluster, 2 workers"])
-    figures["scaling_efficiency"] = {"process_pool": efficiency_pool, "dask": efficiency_dask}
-    print(f"   scaling efficiency on 2 workers: process pool {efficiency_pool:.2f}, Dask {efficiency_dask:.2f}")
+    save(figures)
+    if "tandem" in sections:
+        print("\nsteady-state throughput of the tandem line (a): per-mask reference vs lot-level model")
+        masks = 20_000 if quick else 200_000
+        # the completions of reference (a) when the refs section ran it, else the same runs again
+        ref = runs_a if "refs" in sections else [per_mask_line(masks, seed) for seed in range(repeat)]
+        ref_rate = float(np.mean([steady_rate(done, 10 * 1440, done.max() - 5 * 1440) for _, done in ref]))
+        days = 40 if quick else 300
+        lot_rate, lot_wall = lot_line(500, days, 3 if quick else 8)
+        figures["tandem"] = {"per_mask_masks_per_min": ref_rate, "lot_size": 500, "days": days,
+                             "lot_masks_per_min": lot_rate, "gap": lot_rate / ref_rate - 1,
+                             "lot_wall_s_per_replication": lot_wall}
+        print(f"   masks per simulated minute: per-mask {ref_rate:.4f}, lot-level (lots of 500) {lot_rate:.4f}: "
+              f"{lot_rate / ref_rate - 1:+.2%} (target within 1 %; bottleneck sew at 1/2.0 = 0.5000)")
 
-    print("\n6. lot size on the 2020 case (3 replications each)")
-    sizes = [200, 1000] if quick else [50, 200, 1000, 5000]
-    figures["lot_sizes"] = lot_sizes(sizes)
-    print("   lot   wall s   delivered M   day 2 M   lead time d")
-    for row in figures["lot_sizes"]:
-        print(f"   {row['lot_size']:<5} {row['wall_s']:7.2f}   {row['delivered'] / 1e6:10.2f}   {row['day_2M']:7.1f}"
-              f"   {row['lead_time_days']:10.2f}")
+    save(figures)
+    if "guard" in sections:
+        print(f"\naccuracy guard: {GUARD_REPLICATIONS} replications of the 2020 case, same seeds as the reference")
+        waited = time.perf_counter()
+        while not REFERENCE.exists() and time.perf_counter() - waited < args.wait_reference:
+            time.sleep(5)
+        if not REFERENCE.exists():
+            print(f"   no reference: record one first with --record-reference TREE ({REFERENCE})")
+        else:
+            ref = json.loads(REFERENCE.read_text())
+            figures["guard_reference"] = ref
+            print(f"   reference: model of commit {ref['commit'][:10]} (recorded {ref['recorded_at']})")
+            variants = [("this model, lots of 200", [])]
+            if not args.no_adaptive_guard:
+                variants.append((f"adaptive {ADAPTIVE}", adaptive))
+            for label, overrides in variants:
+                fast = guard_replications(ROOT, overrides)
+                verdict = guard_verdict(fast, ref)
+                figures.setdefault("guard", {})[label] = {"figures": fast, "verdict": verdict}
+                for kpi, v in verdict.items():
+                    fmt = (lambda x: f"{x:,.0f}") if kpi == "delivered" else (lambda x: f"{x:.2f}")
+                    print(f"   {label:<30} mean {kpi:<9} {fmt(v['fast_mean']):>11} vs reference "
+                          f"{fmt(v['reference_mean'])} [{fmt(v['reference_low'])}, {fmt(v['reference_high'])}]: "
+                          f"{'inside' if v['inside'] else 'OUTSIDE'}")
+
+    save(figures)
+    if "cli" in sections:
+        print("\n`resilience run --no-report` of one replication of the 2020 case against its simulate() time")
+        cli = cli_overhead(repeat)
+        figures["cli"] = cli
+        print(f"   end to end {cli['cli_wall_s']:.2f} s, simulate() {cli['simulate_wall_s']:.2f} s: "
+              f"{cli['ratio'] - 1:+.0%} (median of {repeat}; target <= +20 %)")
+
+    save(figures)
+    if "campaign" in sections:
+        reps = 8 if quick else args.campaign
+        print(f"\n{reps} replications of the 2020 case on 2 workers, end to end, then charts and report")
+        camp = campaign(reps)
+        figures["campaign"] = camp
+        print(f"   run (results written) {camp['run_wall_s']:.0f} s = {camp['run_wall_per_1000_s'] / 60:.1f} min per "
+              f"1,000 replications (target <= 10 min)")
+        print(f"   charts and report: {camp['report_wall_s']:.1f} s for {reps}, "
+              f"{camp['tiled_report_wall_s']:.1f} s for {camp['tiled_replications']} replications "
+              f"(target <= 30 s for 1,000)")
+
+    save(figures)
+    if "scaling" in sections:
+        print("\ncost against the number of sites and the horizon (one replication, median)")
+        scaling = []
+        for factor in (0.25, 0.5, 1, 2, 4):
+            wall, masks = time_scenario(scaled(factor), 1 if quick else repeat)
+            scaling.append({"sites_factor": factor, "horizon_factor": 1, "wall_s": wall, "masks": masks})
+            print(f"   sites x{factor:<5} {wall:6.2f} s  {masks / 1e6:6.1f} M masks")
+        for factor in (1, 2):
+            wall, masks = time_scenario(scaled(1, factor), 1 if quick else repeat)
+            scaling.append({"sites_factor": 1, "horizon_factor": factor, "wall_s": wall, "masks": masks})
+            print(f"   horizon x{factor:<3} {wall:6.2f} s  {masks / 1e6:6.1f} M masks")
+        figures["scaling"] = scaling
+
+    save(figures)
+    if "executors" in sections:
+        print("\nreplications of national_60m on three executors")
+        walls = executors(4 if quick else 20)
+        figures["executors"] = walls
+        for label, wall in walls.items():
+            print(f"   {label:<30} {wall:7.1f} s")
+
+    save(figures)
+    if "lot_sizes" in sections:
+        print("\nlot size on the 2020 case (3 replications each)")
+        figures["lot_sizes"] = lot_sizes([200, 1000] if quick else [50, 200, 1000, 5000])
+        for row in figures["lot_sizes"]:
+            print(f"   {row['lot_size']:<5} {row['wall_s']:7.2f} s  {row['delivered'] / 1e6:6.2f} M delivered  "
+                  f"day 2 M {row['day_2M']:.1f}  lead time {row['lead_time_days']:.2f} d")
 
     figures["benchmark_wall_s"] = time.perf_counter() - t0
-    (ROOT / "benchmarks" / "last_run.json").write_text(json.dumps(figures, indent=2))
-    print(f"\nbenchmark wall time {figures['benchmark_wall_s']:.0f} s; figures in benchmarks/last_run.json")
+    figures["load_average_at_end"] = os.getloadavg()
+    save(figures)
+    print(f"\nbenchmark wall time {figures['benchmark_wall_s']:.0f} s; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores; figures in benchmarks/last_run.json")
     print(f"peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

@@ -1,5 +1,6 @@
-"""Output analysis of replications (scipy.stats): confidence intervals, paired differences under common
-random numbers, target probabilities, fan bands, and how many replications a precision needs.
+"""Output analysis of replications (t and normal quantiles from scipy.special): confidence intervals,
+paired differences under common random numbers, target probabilities, fan bands, and how many
+replications a precision needs.
 
 Every function takes the per-replication values of one KPI (one value per independent run) and treats
 them as an i.i.d. sample; NaN means "no value in that run" (a target never reached, a channel without
@@ -13,7 +14,9 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+# the two quantile functions from scipy.special: importing scipy.stats costs a second on every run
+from scipy.special import ndtri, stdtrit
 
 from sim.tables import DAY_TARGET, PARAM_PREFIX, REACHED_BY_DATE, TABLES, point_labels, probability_name, validate
 
@@ -43,9 +46,9 @@ def _clean(values: Iterable[float]) -> np.ndarray:
 
 
 def t_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float, float]:
-    """Student-t confidence interval of the mean: (mean, half width, low, high), from scipy's
-    `ttest_1samp(...).confidence_interval`.
+    """Student-t confidence interval of the mean: (mean, half width, low, high).
 
+    half width = t_{(1+confidence)/2, n-1} × s / √n with s the sample standard deviation (ddof = 1).
     NaNs are dropped first. With no value everything is NaN; with one value the mean is that value and
     the half width, low and high are NaN (no variance estimate).
     """
@@ -57,16 +60,16 @@ def t_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float
     mean = float(x.mean())
     if n < 2:
         return mean, math.nan, math.nan, math.nan
-    if np.all(x == x[0]):  # no spread: scipy's t statistic is undefined, the interval is the point
-        return mean, 0.0, mean, mean
-    low, high = stats.ttest_1samp(x, 0.0).confidence_interval(confidence_level=confidence)
-    return mean, float(high - low) / 2, float(low), float(high)
+    half = float(stdtrit(n - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(n))
+    return mean, half, mean - half, mean + half
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Wilson score interval of a proportion: (successes / n, low, high), from scipy's
-    `binomtest(...).proportion_ci(method='wilson')`. Unlike the Wald interval it stays inside [0, 1] and
-    is not degenerate at 0/n or n/n. n = 0 gives NaNs.
+    """Wilson score interval of a proportion: (successes / n, low, high).
+
+    With z the two-sided normal quantile: centre = (p + z²/2n) / (1 + z²/n), half width =
+    z √(p(1-p)/n + z²/4n²) / (1 + z²/n). Unlike the Wald interval it stays inside [0, 1] and is not
+    degenerate at 0/n or n/n. n = 0 gives NaNs.
     """
     _check_confidence(confidence)
     if not 0 <= successes <= n:
@@ -74,9 +77,12 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     if n == 0:
         return math.nan, math.nan, math.nan
     p = successes / n
-    ci = stats.binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
+    z = float(ndtri(0.5 + confidence / 2))
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     # clip only float noise: mathematically the interval is inside [0, 1] and holds p
-    return p, min(p, max(0.0, float(ci.low))), max(p, min(1.0, float(ci.high)))
+    return p, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
 def paired_difference(a: Iterable[float], b: Iterable[float], confidence: float = 0.95
@@ -90,14 +96,7 @@ def paired_difference(a: Iterable[float], b: Iterable[float], confidence: float 
     x, y = _values(a), _values(b)
     if len(x) != len(y):
         raise ValueError(f"paired samples need the same length, got {len(x)} and {len(y)}")
-    _check_confidence(confidence)
-    both = ~(np.isnan(x) | np.isnan(y))
-    x, y = x[both], y[both]
-    d = y - x
-    if len(d) < 2 or np.all(d == d[0]):  # too few pairs, or no spread: scipy's interval is undefined
-        return t_interval(d, confidence)
-    low, high = stats.ttest_rel(y, x).confidence_interval(confidence_level=confidence)
-    return float(d.mean()), float(high - low) / 2, float(low), float(high)
+    return t_interval(y - x, confidence)
 
 
 def unpaired_difference(a: Iterable[float], b: Iterable[float], confidence: float = 0.95
@@ -114,10 +113,12 @@ def unpaired_difference(a: Iterable[float], b: Iterable[float], confidence: floa
     diff = float(y.mean() - x.mean())
     if len(x) < 2 or len(y) < 2:
         return diff, math.nan, math.nan, math.nan
-    if x.var() + y.var() == 0:  # no spread on either side: scipy's interval is undefined
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    if vx + vy == 0:
         return diff, 0.0, diff, diff
-    low, high = stats.ttest_ind(y, x, equal_var=False).confidence_interval(confidence_level=confidence)
-    return diff, float(high - low) / 2, float(low), float(high)
+    dof = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1))
+    half = float(stdtrit(dof, 0.5 + confidence / 2) * math.sqrt(vx + vy))
+    return diff, half, diff - half, diff + half
 
 
 def replications_needed(values: Iterable[float], rel_half_width: float = 0.05, confidence: float = 0.95) -> int:

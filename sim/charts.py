@@ -1383,6 +1383,8 @@ def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
     variants = rs.variants
     if len(variants) < 2:
         raise ChartSkipped(f"only one scenario ({variants[0] if variants else 'none'}): nothing to compare")
+    if rs.ok_runs.duplicated(["variant", "replication"]).any():  # design points of an uncertainty study
+        raise ChartSkipped("runs of one scenario share replication numbers (design points): no paired comparison")
     kpis = _comparison_kpis(rs)
     if not kpis:
         raise ChartSkipped("no KPI is available for every run")

@@ -176,6 +176,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     command = "resilience " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "resilience run"
     print(f"{exp.name}: {len(exp.resolved)} scenario(s) × {len(specs) // len(exp.resolved)} replications "
           f"-> {out}", flush=True)
+    if exp.study is not None:  # uncertainty study: design.parquet first (sim.uncertainty)
+        from sim.uncertainty.study import before_run
+
+        print(exp.study.headline(args.replications or exp.replications), flush=True)
+        before_run(exp.study, out)
     try:
         outcome = run_specs(specs, out, workers=args.workers, scheduler=args.scheduler, progress=args.progress,
                             manifest_extra=_manifest_extra(exp, command))
@@ -189,6 +194,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     summary = write_summary(out, exp)
     print_summary(summary, exp)
+    if exp.study is not None:
+        from sim.uncertainty.sensitivity import after_run
+
+        after_run(exp.study, out, exp.base.horizon_days)
     from sim.decisions.tables import write_decision_tables
 
     for table in write_decision_tables(out, exp):
@@ -209,7 +218,8 @@ def write_summary(out: Path, exp: Any) -> Any:
 
     runs = read_results_table(out / "runs.parquet")
     targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
-    summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if len(exp.resolved) > 1 else None, targets)
+    compare = len(exp.resolved) > 1 and getattr(exp, "study", None) is None  # design points share replications
+    summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if compare else None, targets)
     atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
     atomic_write(out / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
     return summary

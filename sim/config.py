@@ -548,6 +548,16 @@ class TargetSpec(StrictModel):
 # The scenario
 
 
+class LotSizing(StrictModel):
+    """Lots sized per sewing site from its daily output instead of one size for the whole network."""
+
+    day_share: float = Field(gt=0, le=1,
+                             description="a sewing site's lot is this share of its nominal output per working day "
+                                         "(all sewers present at their ceiling), rounded down to a multiple of "
+                                         "lot_size and never below it")
+    max_lot: int | None = Field(None, ge=1, le=1_000_000, strict=True, description="largest lot (null: no cap)")
+
+
 class Scenario(StrictModel):
     name: str = Field(pattern=NAME_PATTERN, description="identifier used for the results directory")
     description: str = Field("", description="free text")
@@ -555,6 +565,9 @@ class Scenario(StrictModel):
     horizon_days: int = Field(ge=1, le=int(MAX_DAYS), strict=True, description="simulated days")
     lot_size: int = Field(ge=1, le=1_000_000, strict=True,
                           description="masks per cut lot: larger is faster, smaller resolves lead times better")
+    lot_sizing: LotSizing | None = Field(
+        None, description="adaptive lots (null: every lot is lot_size): a sewing site's lots are a share of its "
+                          "daily output, in multiples of lot_size (docs/performance.md measures what it changes)")
     seed: int = Field(2020, ge=0, le=2**63 - 1, strict=True, description="root seed of the random streams")
     replications: int = Field(5, ge=1, le=100_000, strict=True, description="default number of replications")
     targets: dict[str, TargetSpec] = Field(default_factory=dict,

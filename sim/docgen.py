@@ -17,6 +17,8 @@ from pydantic_core import PydanticUndefined
 from sim.config import Scenario
 from sim.distributions import Dist
 from sim.experiment import ExperimentSpec
+from sim.uncertainty.design import DesignSpec
+from sim.uncertainty.parameters import UncertainParameter
 
 BEGIN = "<!-- BEGIN GENERATED REFERENCE (python -m sim.docgen) -->"
 END = "<!-- END GENERATED REFERENCE -->"
@@ -117,7 +119,7 @@ def reference() -> str:
              "`[[date, value], ...]`. Every number must be finite; `allowed` states its range (x is the value), and "
              "a whole number is never taken from `true`/`false` or from text.", ""]
     done: list[type[BaseModel]] = []
-    for root in (ExperimentSpec, Scenario, Dist):
+    for root in (ExperimentSpec, Scenario, Dist, UncertainParameter, DesignSpec):
         for model in _models(root):
             if model not in done:
                 done.append(model)

@@ -96,6 +96,9 @@ class ExperimentSpec(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**63 - 1, strict=True, description="root seed (default: the base's)")
     kpis: list[str] | None = Field(None, description="KPIs to summarise (default: all); each must be a KPI the "
                                    "model produces for this experiment")
+    # Uncertainty studies (sim.uncertainty, docs/uncertainty.md): validated there.
+    uncertain: dict[str, Any] | None = Field(None, description="dotted path -> distribution, label, source")
+    design: dict[str, Any] | None = Field(None, description="{method: lhs | sobol | morris, samples: N, ...}")
     # the decision layer (sim.decisions): each lever and each stress-matrix shock becomes a scenario
     levers: dict[str, LeverSpec] = Field(default_factory=dict, description="levers, each run as a scenario")
     shocks: list[ShockRef] = Field(default_factory=list, description="shocks applied to the base (every scenario)")
@@ -106,6 +109,9 @@ class ExperimentSpec(BaseModel):
     def _base_known(self) -> ExperimentSpec:
         if self.base_scenario not in self.scenarios:
             raise ValueError(f"base_scenario {self.base_scenario!r} is not one of the scenarios")
+        if (self.uncertain or self.design) and (self.sweep is not None or len(self.scenarios) > 1 or self.levers
+                                                or self.stress is not None):
+            raise ValueError("a design (uncertain + design) runs on one scenario: no sweep, levers or stress")
         return self
 
     @field_validator("scenarios")
@@ -139,6 +145,13 @@ class Experiment:
         set_paths = list(cli_overrides) if isinstance(cli_overrides, dict) else [parse_assignment(o)[0]
                                                                                  for o in cli_overrides]
         check_conflicts(spec, file, set_paths)
+        self.study = None
+        if spec.uncertain or spec.design:  # design points replace the sweep (sim.uncertainty.study)
+            from sim.uncertainty.study import build_study
+
+            base_set = spec.scenarios[spec.base_scenario].set
+            self.study = build_study(file, spec.uncertain, spec.design, scenario_dict(base), base_set, self.seed)
+            self.points = self.study.points
         self.resolved: dict[tuple[str, int], Scenario] = {}
         for scen_name, variant in spec.scenarios.items():
             for i, point in enumerate(self.points):
@@ -175,7 +188,9 @@ class Experiment:
             "seed": self.seed,
             "replications": self.replications,
             "cli_overrides": self.cli_overrides,
-            "scenarios": {f"{n}/p{i}": scenario_dict(s) for (n, i), s in self.resolved.items()},
+            "scenarios": {f"{n}/p{i}": scenario_dict(s) for (n, i), s in self.resolved.items()
+                          if self.study is None or i == 0},
+            **({"design": self.study.config()} if self.study is not None else {}),
         }
 
     def config_hash(self) -> str:
@@ -188,9 +203,12 @@ class Experiment:
         specs = []
         for (scen_name, i), scenario in self.resolved.items():
             data = scenario_dict(scenario)
-            for r in range(reps):
-                specs.append(RunSpec(run_id=f"{scen_name}/p{i}/r{r:03d}", scenario_name=scen_name,
-                                     point=dict(self.points[i]), replication=r, root_seed=self.seed, scenario=data))
+            point, name, n = dict(self.points[i]), scen_name, reps
+            if self.study is not None:  # design values live in design.parquet, not in param.* columns
+                point, name, n = {}, self.study.scenario_name(i, scen_name), self.study.replications_at(i, reps)
+            for r in range(n):
+                specs.append(RunSpec(run_id=f"{name}/p{i}/r{r:03d}", scenario_name=name,
+                                     point=point, replication=r, root_seed=self.seed, scenario=data))
         return specs
 
 

@@ -30,18 +30,32 @@ class StageTrack:
     active periods), merged when one lot follows another without a gap.
     """
 
-    __slots__ = ("active", "calendar", "days", "hours", "info", "output", "since", "state")
+    __slots__ = ("_pos", "_pos_t", "active", "calendar", "day_hours", "day_output", "days", "info", "since", "state")
 
     def __init__(self, info: TrackInfo, days: int, calendar: WorkCalendar | None, state: int = OFF_SHIFT,
                  since: float = 0.0) -> None:
         self.info = info
         self.days = days
         self.calendar = calendar
-        self.hours = np.zeros((days, len(STATE_NAMES)))
-        self.output = np.zeros(days)
+        # plain lists while the run updates them (a list item costs less than a NumPy scalar update);
+        # `hours` and `output` give them as arrays
+        self.day_hours = [0.0] * (days * len(STATE_NAMES))  # hours of day d in state s at [d * 4 + s]
+        self.day_output = [0.0] * days
         self.active: list[list[float]] = []
         self.state = state
         self.since = since
+        self._pos_t = -1.0  # the last time whose calendar position was computed here, and that position
+        self._pos = 0.0
+
+    @property
+    def hours(self) -> np.ndarray:
+        """Hours per day (rows) in each state (columns, in STATE_NAMES order)."""
+        return np.asarray(self.day_hours, dtype=float).reshape(self.days, len(STATE_NAMES))
+
+    @property
+    def output(self) -> np.ndarray:
+        """Masks finished per day."""
+        return np.asarray(self.day_output, dtype=float)
 
     def set(self, state: int, t: float) -> None:
         if state == self.state:
@@ -63,23 +77,28 @@ class StageTrack:
         last_day = self.days - 1
         day = int(a // HOURS_PER_DAY)
         cal = self.calendar
-        hours = self.hours
+        hours = self.day_hours
         while a < b and day <= last_day:
             end = min(b, (day + 1) * HOURS_PER_DAY)
             span = end - a
+            row = day * 4
             if cal is None or state == OFF_SHIFT:
-                hours[day, state] += span
+                hours[row + state] += span
             else:
-                worked = cal.working_hours(a, end)
-                hours[day, state] += worked
-                hours[day, OFF_SHIFT] += span - worked
+                # working hours in [a, end): the position at a is usually the one computed at the last close
+                at_a = self._pos if a == self._pos_t else cal.position(a)
+                at_end = cal.position(end)
+                self._pos_t, self._pos = end, at_end
+                worked = at_end - at_a
+                hours[row + state] += worked
+                hours[row + OFF_SHIFT] += span - worked
             a = end
             day += 1
 
     def add_output(self, t: float, masks: float) -> None:
         day = int(t // HOURS_PER_DAY)
         if day < self.days:
-            self.output[day] += masks
+            self.day_output[day] += masks
 
     def finish(self, horizon_h: float) -> None:
         self._close(horizon_h)

@@ -197,20 +197,30 @@ class Network:
         stocks = {m: MaterialStock(self.env, m, spec.stocks.get(m, 0.0)) for m, mat in s.materials.items()
                   if mat.stage in spec.stages}
         stages: list[StageUnit] = []
+        lot_size = self.lot_size
         for stage_name in STAGE_ORDER:
             stage = spec.stages.get(stage_name)
             if stage is None:
                 continue
             team = self._build_team(name, spec, stage_name, stage, arch, start_day, absence)
+            if stage_name == "sew":
+                lot_size = self._site_lot_size(team, calendar)
             track = self.recorder.track(TrackInfo(name, spec.kind, spec.region, stage_name), calendar, OFF_SHIFT)
             # every stage takes lots from a buffer, but cutting, which draws on material stocks
-            buffer = None if stage_name == "cut" else LotBuffer(self.env, self._buffer_lots(stage, team, calendar))
+            if stage_name == "cut":
+                buffer = None
+            elif s.lot_sizing is None:
+                buffer = LotBuffer(self.env, self._buffer_lots(stage, team, calendar, lot_size))
+            else:  # lots of several sizes arrive: capacity counted in masks
+                buffer = LotBuffer(self.env, None, self._buffer_masks(stage, team, calendar), self.lot_size)
             if buffer is not None:
                 buffer.blocked_senders = self.blocked_senders
             materials = [(stocks[m], mat.per_mask) for m, mat in s.materials.items() if mat.stage == stage_name]
             stages.append(StageUnit(stage_name, team, track, buffer, materials))
         site = Site(index, name, spec.kind, spec.region, start_day * HOURS_PER_DAY, calendar, stages, stocks,
-                    spec.cover_days)
+                    spec.cover_days, lot_size=lot_size)
+        if s.lot_sizing is not None and stages and stages[0].name == "sew" and stages[0].buffer is not None:
+            stages[0].buffer.split_above = lot_size
         if "sew" in spec.stages:
             audit = s.certification.site_audit
             site.gate = SiteGate(self, site, audit, audit.required and spec.audit.required,
@@ -218,11 +228,31 @@ class Network:
                                  self.streams.get(f"site:{name}:audit"))
         return site
 
-    def _buffer_lots(self, stage: StageSpec, team: Team, calendar: WorkCalendar) -> int | None:
+    def _nominal_per_day(self, team: Team, calendar: WorkCalendar) -> float:
+        return team.nominal_rate * float(calendar.hours_per_day[: self.days].mean() or 0.0)
+
+    def _buffer_masks(self, stage: StageSpec, team: Team, calendar: WorkCalendar) -> float | None:
+        """Masks an input buffer holds: `buffer_days` of the stage's nominal work (None: unbounded)."""
         if stage.buffer_days is None:
             return None
-        per_day = team.nominal_rate * float(calendar.hours_per_day[: self.days].mean() or 0.0)
-        return max(2, math.ceil(stage.buffer_days * per_day / self.lot_size))
+        return stage.buffer_days * self._nominal_per_day(team, calendar)
+
+    def _buffer_lots(self, stage: StageSpec, team: Team, calendar: WorkCalendar, lot_size: float) -> int | None:
+        masks = self._buffer_masks(stage, team, calendar)
+        return None if masks is None else max(2, math.ceil(masks / lot_size))
+
+    def _site_lot_size(self, sew: Team, calendar: WorkCalendar) -> int:
+        """The lot size of a sewing site: `lot_size`, or with `lot_sizing` a share of the site's nominal
+        daily output in whole multiples of `lot_size` (so a 100-sewer workshop does not make 100 lots a day
+        while a 10-person ESAT keeps lots of `lot_size`)."""
+        sizing = self.s.lot_sizing
+        if sizing is None:
+            return self.lot_size
+        hours = calendar.hours_per_day[: self.days]
+        per_working_day = sew.nominal_rate * float(hours[hours > 0].mean()) if (hours > 0).any() else 0.0
+        multiple = max(1, math.floor(sizing.day_share * per_working_day / self.lot_size))
+        size = multiple * self.lot_size
+        return size if sizing.max_lot is None else max(self.lot_size, min(size, sizing.max_lot))
 
     def _build_team(self, site_name: str, spec: SiteSpec, stage_name: str, stage: StageSpec, arch: Any,
                     start_day: int, absence: np.ndarray) -> Team:

@@ -412,6 +412,7 @@ def build_html(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
 <h3>Which scenario delivers most?</h3>
 {_ranking(rs)}
 </section>
+{_uncertainty(rs)}
 <section id="charts">
 <h2>Charts</h2>
 {_charts(outcomes)}
@@ -431,6 +432,13 @@ errors in the assumptions above.</footer>
 </body>
 </html>
 """
+
+
+def _uncertainty(rs: ResultsSet) -> str:
+    """The section "What drives the answer" of an uncertainty study (sim.uncertainty); empty otherwise."""
+    from sim.uncertainty.report_section import section_html
+
+    return section_html(rs.dir)
 
 
 def _decisions(rs: ResultsSet) -> str:

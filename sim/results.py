@@ -252,7 +252,7 @@ def _cohort_table(net: Network, dates: pd.DatetimeIndex, kpis: dict[str, float],
     day_index = np.arange(net.days)
     for site, unit in _units(net):
         for c in unit.team.cohorts:
-            eff = pd.Series(c.efficiency_by_day).ffill().to_numpy()
+            eff = _ffill(c.efficiency_by_day)
             started = day_index >= c.start_day
             eff = np.where(started & np.isnan(eff), c.start_efficiency, eff)
             eff = np.where(started, eff, np.nan)
@@ -268,6 +268,13 @@ def _cohort_table(net: Network, dates: pd.DatetimeIndex, kpis: dict[str, float],
         return pd.DataFrame(columns=["day", "date", "site", "kind", "stage", "cohort", "role", "size", "present",
                                      "efficiency", "standard_share", "group"])
     return _stack(blocks, net.days, dates)
+
+
+def _ffill(values: np.ndarray) -> np.ndarray:
+    """Each NaN replaced by the last value before it (leading NaNs stay): pandas' ffill without a Series."""
+    last = np.where(np.isnan(values), 0, np.arange(len(values)))
+    np.maximum.accumulate(last, out=last)
+    return values[last]
 
 
 def _lab_track(net: Network) -> StageTrack | None:
@@ -309,18 +316,36 @@ def _bottleneck_table(net: Network) -> pd.DataFrame:
             start_h[key] = max(site.start_h, unit.team.first_day * HOURS_PER_DAY)
     groups = group_activity(active, stage_of, weight, start_h, {"supply", "certification", "transport"},
                             net.horizon_h, BOTTLENECK_RESOLUTION_H)
-    frames = []
+    # one frame at the end from numpy columns (a frame per site plus pandas assignments cost more than the
+    # bottleneck computation itself on a network of a hundred sites)
+    week_index: list[np.ndarray] = []
+    stages: list[np.ndarray] = []
+    shares: list[np.ndarray] = []
+    levels: list[tuple[str, str, int]] = []  # (level, site, rows) per block
+
+    def add(frame: pd.DataFrame, level: str, site_name: str, stage_names: np.ndarray) -> None:
+        week_index.append(frame["week_index"].to_numpy())
+        stages.append(stage_names)
+        shares.append(frame["share"].to_numpy())
+        levels.append((level, site_name, len(frame)))
+
     network = bottleneck_shares(groups, net.horizon_h, weeks, BOTTLENECK_RESOLUTION_H)
-    network["level"], network["site"] = "network", ""
-    frames.append(network)
+    add(network, "network", "", network["stage"].to_numpy(dtype=object))
     for site in net.sites.values():
         keys = {f"{site.name}/{u.name}": active[f"{site.name}/{u.name}"] for u in site.stages}
         if len(keys) < 2:
             continue
         per_site = bottleneck_shares(keys, net.horizon_h, weeks, BOTTLENECK_RESOLUTION_H)
-        per_site["stage"] = per_site["stage"].map(lambda key: stage_of.get(key, key))  # one track per stage
-        per_site["level"], per_site["site"] = "site", site.name
-        frames.append(per_site)
-    out = pd.concat(frames, ignore_index=True)
-    out["week_start"] = pd.to_datetime([week_dates[int(i)] for i in out["week_index"]])
-    return out[["week_start", "week_index", "level", "site", "stage", "share"]]
+        # one track per stage: the site-level key names its stage
+        add(per_site, "site", site.name,
+            np.asarray([stage_of.get(key, key) for key in per_site["stage"].to_numpy(dtype=object)], dtype=object))
+    rows = [n for _, _, n in levels]
+    index = np.concatenate(week_index).astype(int)
+    return pd.DataFrame({
+        "week_start": pd.to_datetime(week_dates)[index],
+        "week_index": index,
+        "level": np.repeat(np.asarray([lv for lv, _, _ in levels], dtype=object), rows),
+        "site": np.repeat(np.asarray([st for _, st, _ in levels], dtype=object), rows),
+        "stage": np.concatenate(stages),
+        "share": np.concatenate(shares),
+    })

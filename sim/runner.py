@@ -66,7 +66,7 @@ from sim.manifest import (
 )
 from sim.rng import Streams
 from sim.spec import RunResult, RunSpec
-from sim.tables import PARAM_PREFIX, RUN_TABLES, point_labels, validate
+from sim.tables import RUN_TABLES, validate
 
 SimulateFn = Callable[[RunSpec], RunResult]
 
@@ -464,11 +464,6 @@ def _write_combined(specs: list[RunSpec], metas: dict[str, dict], out_dir: Path,
     """Assemble runs.parquet and the other combined tables from the per-run files; write each atomically."""
     runs_dir = out_dir / "runs"
     tables = {"runs": _assemble_runs(specs, metas)}
-    params = sorted(c for c in tables["runs"].columns if c.startswith(PARAM_PREFIX))
-    if params:  # a sweep: its points, labelled as summary.point labels them
-        design = tables["runs"][params].drop_duplicates().reset_index(drop=True)
-        design.insert(0, "point", point_labels(design, params).astype(str))
-        tables["design"] = design
     for name in TABLES:
         tables[name] = _assemble_table(name, specs, runs_dir, metas)
     for name, frame in tables.items():

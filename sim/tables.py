@@ -160,11 +160,16 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         note="Only ok runs count; NaN values (a target never reached) are left out, so `n` may be below the "
              "number of runs."),
     Table(
-        name="design", one_row_per="sweep point of an experiment",
-        written_by="`sim.runner` (the distinct sweep points of the runs; no file without a sweep)",
-        columns=(_c("point", "string", "`a=1,b=2`, as in `summary.point`"),),
-        families=(_c("param.<path>", "object", "value of the swept configuration path at this point"),),
-        note="The run-level view of the same points is the `param.<path>` columns of `runs`."),
+        name="design", one_row_per="design point of an uncertainty study (0 = the nominal point)",
+        written_by="`sim.uncertainty.study` (before the runs of an experiment with `uncertain:` and `design:`)",
+        columns=(_c("point", "int64", "design point number; 0 is the nominal point (every parameter at its base)"),
+                 _c("kind", "string", "`nominal` or `design`")),
+        families=(_c("<path>", "object", "value of the uncertain configuration path at this point (numbers as "
+                                         "float, dates as ISO text)"),
+                  _c("u.<path>", "float64", "the point's coordinate in the unit cube of the design (NaN for the "
+                                            "nominal point)")),
+        note="See docs/uncertainty.md. The runs of point i have run ids `<scenario>/p<i>/r<rrr>` (scenario "
+             "`nominal` for point 0) and the parameter values as `param.<path>` columns of `runs`."),
 )}
 RUN_TABLES: tuple[str, ...] = ("daily", "series", "cohorts", "bottlenecks")
 """Tables a run returns (`RunResult`), written per run and concatenated by the runner."""
@@ -355,8 +360,10 @@ def validate(name: str, frame: pd.DataFrame, *, with_ids: bool = True) -> pd.Dat
         if wrong:
             raise ContractError(f"{name} table has column(s) of the wrong type: {', '.join(wrong)}")
     loose = [c for c in map(str, frame.columns) if c not in table.column_names]
-    if table.families:  # runs and design: param.<path> columns, and in runs one column per registered KPI
-        loose = [c for c in loose if not c.startswith(PARAM_PREFIX) and (name != "runs" or kpi_family(c) is None)]
+    if name == "runs":  # param.<path> columns, and one column per registered KPI
+        loose = [c for c in loose if not c.startswith(PARAM_PREFIX) and kpi_family(c) is None]
+    elif table.families:  # design: one column per uncertain path, any path
+        loose = []
     if loose:
         what = "KPI column(s) not in the KPI registry" if name == "runs" else "column(s) not in its schema"
         raise ContractError(f"{name} table has {what}: {', '.join(loose)} (add them to sim/tables.py)")

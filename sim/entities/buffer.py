@@ -23,11 +23,16 @@ class Sender(Protocol):
 
 
 class LotBuffer:
-    def __init__(self, env: simpy.Environment, capacity_lots: int | None = None) -> None:
+    def __init__(self, env: simpy.Environment, capacity_lots: int | None = None,
+                 capacity_masks: float | None = None, base_lot: int = 1) -> None:
         self.env = env
         self.items: deque[Lot] = deque()
         self.masks = 0
         self.capacity_lots = capacity_lots
+        # with adaptive lots, lots of several sizes arrive and the capacity is counted in masks instead
+        self.capacity_masks = capacity_masks
+        self.base_lot = base_lot  # (the scenario's lot_size, to know how many senders a freed place may take)
+        self.split_above = 0  # with adaptive lots, larger kit lots are split on arrival (0: never)
         self.inbound_lots = 0  # dispatched towards this buffer and not yet arrived
         self.inbound_masks = 0
         self._nonempty: simpy.Event | None = None
@@ -46,6 +51,12 @@ class LotBuffer:
     def arrive(self, lot: Lot) -> None:
         self.inbound_lots -= 1
         self.inbound_masks -= lot.masks
+        split = self.split_above
+        if split and lot.masks > split and not lot.defects:
+            # a kit lot cut for a larger workshop (adaptive lots) is worked here in this site's own lot size
+            while lot.masks > split:
+                self.put(Lot(split, lot.cut_time, lot.origin))
+                lot.masks -= split
         self.put(lot)
 
     def put(self, lot: Lot, front: bool = False) -> None:
@@ -59,6 +70,8 @@ class LotBuffer:
             event.succeed()
 
     def has_space(self) -> bool:
+        if self.capacity_masks is not None:
+            return self.masks + self.inbound_masks < self.capacity_masks
         return self.capacity_lots is None or len(self.items) + self.inbound_lots < self.capacity_lots
 
     def wait_space(self) -> simpy.Event:
@@ -82,7 +95,10 @@ class LotBuffer:
     def _wake_senders(self) -> None:
         """Wake as many blocked senders as there are free places (not all of them: a crowd of senders
         waking for one place costs a process resume each, the hot spot of a blocked network)."""
-        free = math.inf if self.capacity_lots is None else self.capacity_lots - len(self.items) - self.inbound_lots
+        if self.capacity_masks is not None:
+            free = math.ceil((self.capacity_masks - self.masks - self.inbound_masks) / self.base_lot)
+        else:
+            free = math.inf if self.capacity_lots is None else self.capacity_lots - len(self.items) - self.inbound_lots
         waiting = self._space
         while free > 0 and waiting:
             event = waiting.popleft()

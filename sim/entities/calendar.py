@@ -59,13 +59,20 @@ class WorkCalendar:
         self.cum_end = [c + (e - s) for c, s, e in zip(self.cum, starts, ends, strict=True)]
         self.total_hours = total
         self.hours_per_day = hours_per_day
+        self._last = (math.nan, 0.0)  # the last position asked for: a stage asks twice in a row for `now`
 
     def position(self, t: float) -> float:
         """Working hours elapsed between time 0 and time t."""
+        last_t, last = self._last
+        if t == last_t:
+            return last
         i = bisect.bisect_right(self.starts, t) - 1
         if i < 0:
-            return 0.0
-        return self.cum[i] + min(t, self.ends[i]) - self.starts[i]
+            position = 0.0
+        else:
+            position = self.cum[i] + min(t, self.ends[i]) - self.starts[i]
+        self._last = (t, position)
+        return position
 
     def time_at(self, position: float) -> float:
         """Earliest time at which `position` working hours have elapsed (inf past the calendar)."""

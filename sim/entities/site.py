@@ -45,6 +45,7 @@ class Site:
     gate: SiteGate | None = None
     dispatcher: Dispatcher | None = None
     sewn: float = 0.0
+    lot_size: int = 0  # masks per lot sewn here (with adaptive lots, per site; see Network._site_lot_size)
 
     @property
     def input(self) -> LotBuffer | None:

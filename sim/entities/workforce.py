@@ -124,6 +124,8 @@ class Team:
         )  # masks per working hour with everyone present and trained (a routing hint)
         self.last_rate = self.nominal_rate
         self._supervision_by_day: dict[int, tuple[float, float]] = {}
+        self._day_plans: dict[int, tuple[list[tuple[CohortState, int, bool]], float, float | None,
+                                         tuple[float, list[tuple[CohortState, float, float]]] | None]] = {}
 
     def _supervision(self, day: int) -> tuple[float, float]:
         """(learning speed of trainees, share of trainers' time spent training) on `day` (memoised:
@@ -147,12 +149,17 @@ class Team:
         load = 0.0 if trainers == 0 else min(1.0, trainees / (trainers * self.trainees_per_trainer))
         return self.self_learning + (1.0 - self.self_learning) * coverage, load
 
-    def rates(self, t: float) -> tuple[float, list[tuple[CohortState, float, float]]]:
-        """Team speed (masks per working hour) at t and each cohort's (speed, efficiency)."""
-        day = min(int(t // HOURS_PER_DAY), self.days - 1)
+    def _day_plan(self, day: int) -> tuple[list[tuple[CohortState, int, bool]], float, float | None,
+                                            tuple[float, list[tuple[CohortState, float, float]]] | None]:
+        """What `rates` needs that depends on the day only (memoised per day): the cohorts at work with
+        their head count and whether their output is cut by training others, the trainees' learning
+        speed, the machine scale factor (None if machines do not bind) and, when no cohort at work
+        learns, the finished (total, parts) of the day."""
+        cached = self._day_plans.get(day)
+        if cached is not None:
+            return cached
         speed, load = self._supervision(day)
-        parts: list[tuple[CohortState, float, float]] = []
-        total = 0.0
+        at_work: list[tuple[CohortState, int, bool]] = []
         people = 0
         for c in self.cohorts:
             if c.start_day > day:
@@ -160,18 +167,41 @@ class Team:
             n = c.present[day]
             if n <= 0:
                 continue
+            at_work.append((c, n, bool(load and c.trains_others)))
+            people += n
+        scale = None
+        if self.machines is not None and people > self.machines_up[day]:
+            scale = self.machines_up[day] / people
+        static = None
+        if all(c.model == "none" for c, _, _ in at_work):
+            static = self._rates_of(at_work, speed, load, scale, 0.0)
+        cached = self._day_plans[day] = (at_work, speed, scale, static)
+        return cached
+
+    def _rates_of(self, at_work: list[tuple[CohortState, int, bool]], speed: float, load: float,
+                  scale: float | None, t: float) -> tuple[float, list[tuple[CohortState, float, float]]]:
+        parts: list[tuple[CohortState, float, float]] = []
+        total = 0.0
+        std_min = self.std_min
+        for c, n, trains in at_work:
             eff = c.efficiency(t, speed if c.role == "trainee" else 1.0)
-            rate = n * eff * MINUTES_PER_HOUR / self.std_min
-            if load and c.trains_others:
+            rate = n * eff * MINUTES_PER_HOUR / std_min
+            if trains:
                 rate *= 1.0 - self.trainer_output_loss * load
             parts.append((c, rate, eff))
             total += rate
-            people += n
-        if self.machines is not None and people > self.machines_up[day]:
-            scale = self.machines_up[day] / people
+        if scale is not None:
             total *= scale
             parts = [(c, r * scale, e) for c, r, e in parts]
         return total, parts
+
+    def rates(self, t: float) -> tuple[float, list[tuple[CohortState, float, float]]]:
+        """Team speed (masks per working hour) at t and each cohort's (speed, efficiency)."""
+        day = min(int(t // HOURS_PER_DAY), self.days - 1)
+        at_work, speed, scale, static = self._day_plan(day)
+        if static is not None:
+            return static[0], list(static[1])
+        return self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
 
     def work(self, masks: int, t: float, rng: np.random.Generator, learn: bool = True) -> WorkPlan | None:
         """Working hours the team needs for `masks` masks started at t, and the lot's defect probability.
@@ -179,15 +209,20 @@ class Team:
         None when nobody can work that day. The plan changes nothing but the speed last seen (a routing
         hint) and the day's efficiency record: output and learning are credited at completion (`credit`).
         """
-        total, parts = self.rates(t)
+        day = min(int(t // HOURS_PER_DAY), self.days - 1)
+        at_work, speed, scale, static = self._day_plan(day)
+        if static is not None:
+            total, parts = static
+        else:
+            total, parts = self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
         if total <= 0.0:
             return None
-        if any(c.model == "wright" for c, _, _ in parts):
+        if static is None and any(c.model == "wright" for c, _, _ in parts):
             parts, total = self._wright_average(parts, total, masks)
         self.last_rate = total
         hours = gamma_sum(rng, masks, 1.0 / total, self.cv)
-        day = min(int(t // HOURS_PER_DAY), self.days - 1)
-        speed = self._supervision(day)[0] if learn else 0.0
+        if not learn:
+            speed = 0.0
         defect = 0.0
         credits = []
         for c, rate, eff in parts:

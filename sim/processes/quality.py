@@ -68,9 +68,13 @@ class InspectWork:
         self.time_rng = time_rng
         self.verdict_rng = verdict_rng
         self.rework_rng = rework_rng
+        self._plans: dict[int, tuple[int, int]] = {}  # sampling plan by lot size (lots mostly share one size)
 
     def plan(self, lot: Lot, t: float) -> tuple[float, Verdict] | None:
-        sample, accept = sampling_plan(self.spec, lot.masks)
+        plan = self._plans.get(lot.masks)
+        if plan is None:
+            plan = self._plans[lot.masks] = sampling_plan(self.spec, lot.masks)
+        sample, accept = plan
         accepted = lot.rework or judge(self.verdict_rng, lot.masks, lot.defects, sample, accept)
         inspected = sample if accepted else lot.masks
         work = self.team.work(inspected, t, self.time_rng)

@@ -48,13 +48,20 @@ class Lane:
         self.dock_cartons = 0
         self._loaded: simpy.Event | None = None
         self.lead_times: list[float] = []  # per lot: hours from reaching the lane to arriving
+        self._immediate = spec.mode == "immediate"
+        self._disrupted = bool(self.disruptions.windows)
+        # the transit time drawn as Dist.sample would, without its dispatch on the kind (hot path)
+        tri = transit.tri
+        self._tri = tri if tri is not None and tri[0] != tri[2] else None
         if spec.mode == "daily":
             self.env.process(self._departures())
 
     def send(self, lot: Lot) -> None:
-        if self.spec.mode == "immediate":
-            depart = self.disruptions.reopening(self.env.now)  # a shut lane holds lots until it reopens
-            self._ship([lot], [self.env.now], depart)
+        if self._immediate:
+            now = self.env.now
+            # a shut lane holds lots until it reopens
+            depart = self.disruptions.reopening(now) if self._disrupted else now
+            self._ship([lot], [now], depart)
             return
         self.dock.append((lot, self.env.now))
         self.dock_masks += lot.masks
@@ -69,15 +76,22 @@ class Lane:
             event.succeed()
 
     def _ship(self, lots: list[Lot], since: list[float], depart: float) -> None:
-        delay = depart - self.env.now + float(self.transit.sample(self.rng)) * HOURS_PER_DAY
-        arrival = self.env.now + delay
-        self.lead_times.extend(arrival - t for t in since)
-        self.in_transit += sum(lot.masks for lot in lots)
-        event = self.env.timeout(delay)
-        event.callbacks.append(lambda _e, lots=lots: self._arrive(lots))
+        now = self.env.now
+        tri = self._tri
+        days = float(self.rng.triangular(*tri)) if tri is not None else float(self.transit.sample(self.rng))
+        delay = depart - now + days * HOURS_PER_DAY
+        arrival = now + delay
+        lead_times = self.lead_times
+        masks = 0
+        for lot, t in zip(lots, since, strict=True):
+            lead_times.append(arrival - t)
+            masks += lot.masks
+        self.in_transit += masks
+        event = self.env.timeout(delay, lots)
+        event.callbacks.append(self._arrive)
 
-    def _arrive(self, lots: list[Lot]) -> None:
-        for lot in lots:
+    def _arrive(self, event: simpy.Event) -> None:
+        for lot in event.value:
             self.in_transit -= lot.masks
             self.net.receive(self.dest, lot)
 
@@ -141,7 +155,10 @@ class Dispatcher:
         # held) both send through the dispatcher, so more than one send can be blocked at once
         self._room: deque[simpy.Event] = deque()
         self.destinations = {buffer for _, _, buffer in self.site_lanes}
+        # (lane, input buffer, team of the first stage, start) per destination site, in route order
+        self._scan = [(lane, buffer, dest.stages[0].team, dest.start_h) for lane, dest, buffer in self.site_lanes]
         self.blocked = net.blocked_senders
+        self._next_size = min((dest.lot_size for _, dest, _ in self.site_lanes), default=net.lot_size) or net.lot_size
 
     def wake(self) -> None:
         """A destination got room: resume the oldest blocked send."""
@@ -152,17 +169,29 @@ class Dispatcher:
             buffer.senders_waiting_here -= 1
         room.succeed()
 
+    def next_lot_size(self, now: float) -> int:
+        """With adaptive lots, the size of a lot cut now: that of the destination it would be sent to
+        (the last such size while every destination is full)."""
+        lane = self._choose(now)
+        if lane is not None and isinstance(lane.dest, Site):
+            self._next_size = lane.dest.lot_size
+        return self._next_size
+
     def _choose(self, now: float) -> Lane | None:
         if self.hub_lanes:  # hubs never refuse stock: spread over them
             return min(self.hub_lanes, key=lambda lane: lane.dest.received)  # type: ignore[union-attr]
         best: Lane | None = None
         best_score = math.inf
-        for lane, dest, buffer in self.site_lanes:
-            if buffer.capacity_lots is not None and len(buffer.items) + buffer.inbound_lots >= buffer.capacity_lots:
+        # the hot loop of a cutting centre with tens of destinations: attributes read directly
+        for lane, buffer, team, start_h in self._scan:
+            capacity = buffer.capacity_lots
+            if capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity:
                 continue
-            score = buffer.backlog_masks / (dest.stages[0].team.last_rate or 1e-9)
-            if dest.start_h > now:
-                score += dest.start_h - now
+            if buffer.capacity_masks is not None and not buffer.has_space():
+                continue
+            score = (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
+            if start_h > now:
+                score += start_h - now
             if score < best_score:
                 best, best_score = lane, score
         return best

@@ -1,0 +1,162 @@
+"""Uncertain parameters: a distribution over the plausible values of one numeric (or date) field.
+
+An experiment's `uncertain:` block maps a dotted path (as `--set` accepts) to one of
+
+    {uniform: [low, high]}          {triangular: [low, mode, high]}      {loguniform: [low, high]}
+    {truncnormal: {mean: m, sd: s, low: a, high: b}}                     {discrete: [v1, v2, ...]}
+
+with a `label` in words (shown in the report) and a `source` (domain.md reference, or "assumption: wide
+range"). `also: [path, ...]` applies the same draw to further fields (one standard sewing time for every
+workshop). Bounds may be dates for uniform, triangular and discrete: the draw is then a whole day.
+
+Sampling designs work on the unit hypercube; `UncertainParameter.ppf` maps a unit value u in [0, 1] to a
+parameter value by the distribution's quantile function, so a design is independent of the distributions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy import stats
+
+Bound = float | dt.date
+DISTRIBUTIONS = ("uniform", "triangular", "loguniform", "truncnormal", "discrete")
+
+
+class TruncNormal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mean: float
+    sd: float = Field(gt=0)
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TruncNormal:
+        if not self.low < self.high:
+            raise ValueError("truncnormal needs low < high")
+        return self
+
+
+def _ordinal(value: Bound) -> float:
+    return float(value.toordinal()) if isinstance(value, dt.date) else float(value)
+
+
+class UncertainParameter(BaseModel):
+    """One uncertain field: exactly one distribution, its label and source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, description="the parameter in words, as the report shows it")
+    source: str = Field(min_length=1, description="where the range comes from (or 'assumption: ...')")
+    uniform: tuple[Bound, Bound] | None = Field(None, description="[low, high]: numbers or dates")
+    triangular: tuple[Bound, Bound, Bound] | None = Field(None, description="[low, mode, high]: numbers or dates")
+    loguniform: tuple[float, float] | None = Field(None, description="[low, high], 0 < low: uniform in log")
+    truncnormal: TruncNormal | None = Field(None, description="normal(mean, sd) truncated to [low, high]")
+    discrete: list[Bound] | None = Field(None, min_length=1, description="equally likely values")
+    integer: bool | None = Field(None, description="round draws to whole numbers (default: as the base value)")
+    also: list[str] = Field(default_factory=list, description="further paths given the same value")
+
+    @model_validator(mode="after")
+    def _one_distribution(self) -> UncertainParameter:
+        given = [k for k in DISTRIBUTIONS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one distribution of {', '.join(DISTRIBUTIONS)}")
+        bounds = self._raw_bounds()
+        if len({isinstance(b, dt.date) for b in bounds}) > 1:
+            raise ValueError("bounds must be all dates or all numbers")
+        if self.uniform is not None and not _ordinal(self.uniform[0]) < _ordinal(self.uniform[1]):
+            raise ValueError("uniform needs low < high")
+        if self.triangular is not None:
+            a, m, b = (_ordinal(v) for v in self.triangular)
+            if not (a <= m <= b and a < b):
+                raise ValueError("triangular needs low <= mode <= high and low < high")
+        if self.loguniform is not None and not 0 < self.loguniform[0] < self.loguniform[1]:
+            raise ValueError("loguniform needs 0 < low < high")
+        return self
+
+    # ------------------------------------------------------------------------------------------ shape
+    @property
+    def distribution(self) -> str:
+        return next(k for k in DISTRIBUTIONS if getattr(self, k) is not None)
+
+    @property
+    def is_date(self) -> bool:
+        return isinstance(self._raw_bounds()[0], dt.date)
+
+    def _raw_bounds(self) -> list[Any]:
+        if self.uniform is not None:
+            return list(self.uniform)
+        if self.triangular is not None:
+            return list(self.triangular)
+        if self.loguniform is not None:
+            return list(self.loguniform)
+        if self.truncnormal is not None:
+            return [self.truncnormal.low, self.truncnormal.high]
+        assert self.discrete is not None
+        return list(self.discrete)
+
+    def extremes(self, integer: bool | None = None) -> list[Any]:
+        """The values to validate: both ends of the range (every value of a discrete set), as the field takes them."""
+        raw = self._raw_bounds()
+        if self.discrete is None:
+            raw = [raw[0], raw[-1]]
+        return [self.cast(_ordinal(v), integer=self.integer if integer is None else integer) for v in raw]
+
+    def describe(self) -> str:
+        """The distribution in words, e.g. 'uniform 1.7 to 2.5'."""
+        def show(v: Any) -> str:
+            return v.isoformat() if isinstance(v, dt.date) else f"{v:g}"
+
+        if self.uniform is not None:
+            return f"uniform {show(self.uniform[0])} to {show(self.uniform[1])}"
+        if self.triangular is not None:
+            a, m, b = self.triangular
+            return f"triangular {show(a)} to {show(b)}, mode {show(m)}"
+        if self.loguniform is not None:
+            return f"log-uniform {show(self.loguniform[0])} to {show(self.loguniform[1])}"
+        if self.truncnormal is not None:
+            t = self.truncnormal
+            return f"normal mean {t.mean:g}, sd {t.sd:g}, truncated to {t.low:g}..{t.high:g}"
+        assert self.discrete is not None
+        return "one of " + ", ".join(show(v) for v in self.discrete)
+
+    # ------------------------------------------------------------------------------------- sampling
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Unit values in [0, 1] -> parameter values (floats; day ordinals for dates), by the quantile function."""
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        if self.uniform is not None:
+            a, b = (_ordinal(v) for v in self.uniform)
+            return a + u * (b - a)
+        if self.triangular is not None:
+            a, m, b = (_ordinal(v) for v in self.triangular)
+            return stats.triang.ppf(u, (m - a) / (b - a), loc=a, scale=b - a)
+        if self.loguniform is not None:
+            a, b = self.loguniform
+            return np.exp(math.log(a) + u * (math.log(b) - math.log(a)))
+        if self.truncnormal is not None:
+            t = self.truncnormal
+            lo, hi = (t.low - t.mean) / t.sd, (t.high - t.mean) / t.sd
+            return stats.truncnorm.ppf(u, lo, hi, loc=t.mean, scale=t.sd)
+        assert self.discrete is not None
+        values = np.array([_ordinal(v) for v in self.discrete])
+        index = np.minimum((u * len(values)).astype(int), len(values) - 1)
+        return values[index]
+
+    def cast(self, value: float, integer: bool | None) -> Any:
+        """A sampled float as the field takes it: an ISO date, a whole number or a float."""
+        if self.is_date:
+            return dt.date.fromordinal(round(value)).isoformat()
+        if integer:
+            return round(value)
+        return float(value)
+
+
+def parameter_table(params: dict[str, UncertainParameter]) -> list[dict[str, Any]]:
+    """One row per parameter: path, label, distribution in words, source (for parameters.csv and the report)."""
+    return [{"parameter": path, "label": p.label, "distribution": p.describe(), "source": p.source,
+             "also": ", ".join(p.also)} for path, p in params.items()]
