@@ -672,6 +672,14 @@ def _draw_cumulative_delivered(rs: ResultsSet) -> tuple[Figure, str]:
             for n, t in off_scale
         )
         ax.text(0.01, 0.97, note, transform=ax.transAxes, va="top", ha="left", fontsize=8.5, color="#333333")
+    for obs in rs.manifest.get("observations") or []:  # what was seen (docs/calibration.md), ± 2 sd
+        if obs.get("kpi") != "cumulative_delivered":
+            continue
+        spread = 2.0 * float(obs["obs_sd"])
+        ax.errorbar([pd.Timestamp(obs["by"])], [float(obs["observed"])], yerr=[[spread], [spread]], fmt="s",
+                    color="#B03A2E", markersize=6, capsize=4, zorder=6,
+                    label=f"observed: {obs['name']} (± 2 sd)")
+        top = max(top, (float(obs["observed"]) + spread) * 1.05)
     ax.set_ylim(0, top)
     _date_axis(ax, cum["date"].min(), end)
     _count_axis(ax)

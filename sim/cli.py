@@ -1,4 +1,4 @@
-"""The command line: `resilience run | validate | report | regress | compare` (also `python -m sim`).
+"""The command line: `resilience run | validate | report | regress | compare | calibrate` (also `python -m sim`).
 
 Exit status: 0 success, 1 a regression, a failed run or a failure of the machine (a full disk), 2 bad input
 (one line: the first problem, naming the file, the field path, the value and what is allowed, and how many
@@ -63,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     reg.add_argument("--out", default=None,
                      help="where to write the new run (default: results/regress/seed<N> of the repository)")
 
+    cal = sub.add_parser("calibrate", help="history-match the uncertain parameters of an experiment to its "
+                                           "observations (docs/calibration.md)")
+    cal.add_argument("file", help="experiment YAML file with uncertain, observations and calibration blocks")
+    cal.add_argument("--out", help="results directory (default: results/<experiment name>); writes calibration/")
+    cal.add_argument("--workers", type=int, help="worker processes (default: all cores; 1 = in this process)")
+    cal.add_argument("--scheduler", help="'local' for a Dask LocalCluster, or a Dask scheduler address")
+    cal.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a scenario field by dotted path (repeatable)")
+    cal.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="show a progress bar (default: on a terminal outside CI)")
+
     cmp_ = sub.add_parser("compare", help="compare the KPIs of two results directories")
     cmp_.add_argument("a")
     cmp_.add_argument("b")
@@ -88,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_regress(args)
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "calibrate":
+            from sim.calibration.command import cmd_calibrate
+
+            if args.workers is not None and args.workers < 1:
+                raise BadInput(f"--workers: {args.workers}: a whole number >= 1")
+            return cmd_calibrate(args)
         if args.command == "what-it-takes":
             from sim.decisions.command import cmd_what_it_takes
 
@@ -136,6 +153,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from sim.experiment import load_experiment
 
     exp = load_experiment(args.file, args.set)
+    if exp.space is not None:
+        print(f"ok: {exp.name} (calibration over {exp.space.dim} uncertain parameters against "
+              f"{len(exp.spec.observations)} observations)")
+        return EXIT_OK
     n = len(exp.resolved)
     print(f"ok: {exp.name} ({n} scenario{'s' if n != 1 else ''} × {exp.replications} replications)")
     return EXIT_OK
@@ -158,7 +179,21 @@ def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
         "root_seed": exp.seed,
         "command": command,
         "assumptions": with_operator_speeds(extract(exp.base_file), base),
+        "observations": _observations(exp),
     }
+
+
+def _observations(exp: Any) -> list[dict[str, Any]]:
+    """The experiment's observations, and those of the calibration it takes its parameters from (for charts)."""
+    import json
+
+    out = [{"name": name, **obs.model_dump(mode="json", by_alias=True, exclude_none=True), "observed": obs.observed,
+            "obs_sd": obs.obs_sd} for name, obs in exp.spec.observations.items()]
+    if exp.calibrated is not None:
+        summary = json.loads((exp.calibrated.folder / "summary.json").read_text())
+        out.extend({"name": name, **obs} for name, obs in summary.get("observations", {}).items()
+                   if name not in exp.spec.observations)
+    return out
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -176,6 +211,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     command = "resilience " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "resilience run"
     print(f"{exp.name}: {len(exp.resolved)} scenario(s) × {len(specs) // len(exp.resolved)} replications "
           f"-> {out}", flush=True)
+    if exp.calibrated is not None:
+        print(f"parameters from {exp.calibrated.folder}: each replication runs at its own point of the "
+              f"{len(exp.calibrated.values)} non-implausible points kept", flush=True)
     if exp.study is not None:  # uncertainty study: design.parquet first (sim.uncertainty)
         from sim.uncertainty.study import before_run
 

@@ -881,6 +881,12 @@ def format_validation_error(exc: ValidationError, file: str, data: Any) -> list[
                                             for k, v in typo_of.items()):
             continue
         ctx = err.get("ctx") or {}
+        if err["type"] == "union_tag_invalid":  # a discriminated union: name the tag field, not the whole entry
+            field = str(ctx.get("discriminator", "")).strip("'")
+            where = _data_loc(data, err["loc"], keep_last=False)
+            lines.append(problem_line(file, _render([*where, field]), ctx.get("tag"),
+                                      f"one of {ctx.get('expected_tags')}"))
+            continue
         inner = ctx.get("error")
         if isinstance(inner, ReferenceError_):
             lines.append(problem_line(file, inner.path, inner.value, inner.allowed))

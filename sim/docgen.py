@@ -34,6 +34,8 @@ def _type_name(annotation: Any) -> str:
         return _type_name(args[0]) + (f" ({bounds})" if bounds else "")
     if annotation is type(None):
         return "null"
+    if origin is typing.Annotated:  # e.g. a discriminated union: the union itself
+        return _type_name(args[0])
     if origin is typing.Literal:
         return " \\| ".join(repr(a).replace("'", '"') for a in args)
     if origin in (typing.Union, types.UnionType):

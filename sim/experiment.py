@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sim.calibration.observations import Observation, check_observations
+from sim.calibration.settings import CalibrationSpec
 from sim.config import (
     NAME_PATTERN,
     Scenario,
@@ -104,6 +106,13 @@ class ExperimentSpec(BaseModel):
     shocks: list[ShockRef] = Field(default_factory=list, description="shocks applied to the base (every scenario)")
     stress: StressSpec | None = Field(None, description="stress matrix: every shock (and pairs) against the base")
     decisions: DecisionSpec = Field(default_factory=DecisionSpec, description="what lever/stress tables measure")
+    # Calibration (sim.calibration, docs/calibration.md): history matching over the uncertain parameters.
+    observations: dict[str, Observation] = Field(default_factory=dict,
+                                                 description="what was observed, to calibrate against")
+    calibration: CalibrationSpec | None = Field(None, description="settings of `resilience calibrate`")
+    parameters_from: str | None = Field(
+        None, description="a calibration folder (relative to this file): each replication runs at its own point "
+                          "of the non-implausible set")
 
     @model_validator(mode="after")
     def _base_known(self) -> ExperimentSpec:
@@ -112,6 +121,13 @@ class ExperimentSpec(BaseModel):
         if (self.uncertain or self.design) and (self.sweep is not None or len(self.scenarios) > 1 or self.levers
                                                 or self.stress is not None):
             raise ValueError("a design (uncertain + design) runs on one scenario: no sweep, levers or stress")
+        if self.calibration is not None and self.design is not None:
+            raise ValueError("a calibration designs its own waves: give calibration or design, not both")
+        if self.calibration is not None and not (self.observations and self.uncertain):
+            raise ValueError("a calibration needs observations and uncertain parameters")
+        if self.parameters_from is not None and (self.uncertain or self.design or self.calibration):
+            raise ValueError("parameters_from takes its parameters from a calibration: give no uncertain, design "
+                             "or calibration block with it")
         return self
 
     @field_validator("scenarios")
@@ -145,11 +161,22 @@ class Experiment:
         set_paths = list(cli_overrides) if isinstance(cli_overrides, dict) else [parse_assignment(o)[0]
                                                                                  for o in cli_overrides]
         check_conflicts(spec, file, set_paths)
+        check_observations(spec.observations, base, file)
         self.study = None
-        if spec.uncertain or spec.design:  # design points replace the sweep (sim.uncertainty.study)
+        self.calibrated = None  # parameters_from: the calibrated set the replications draw from
+        if spec.parameters_from is not None:
+            from sim.calibration.forecast import CalibratedSet
+
+            self.calibrated = CalibratedSet.load(Path(file).parent / spec.parameters_from, file)
+        self.space = None  # a calibration's parameter space (sim.calibration.space); waves make its points
+        base_set = spec.scenarios[spec.base_scenario].set
+        if spec.calibration is not None:
+            from sim.calibration.space import ParameterSpace
+
+            self.space = ParameterSpace.build(file, spec.uncertain, scenario_dict(base), base_set, self.seed)
+        elif spec.uncertain or spec.design:  # design points replace the sweep (sim.uncertainty.study)
             from sim.uncertainty.study import build_study
 
-            base_set = spec.scenarios[spec.base_scenario].set
             self.study = build_study(file, spec.uncertain, spec.design, scenario_dict(base), base_set, self.seed)
             self.points = self.study.points
         self.resolved: dict[tuple[str, int], Scenario] = {}
@@ -191,6 +218,8 @@ class Experiment:
             "scenarios": {f"{n}/p{i}": scenario_dict(s) for (n, i), s in self.resolved.items()
                           if self.study is None or i == 0},
             **({"design": self.study.config()} if self.study is not None else {}),
+            **({"calibrated_draws": self.calibrated_draws(self.replications)} if self.calibrated is not None
+               else {}),
         }
 
     def config_hash(self) -> str:
@@ -206,10 +235,21 @@ class Experiment:
             point, name, n = dict(self.points[i]), scen_name, reps
             if self.study is not None:  # design values live in design.parquet, not in param.* columns
                 point, name, n = {}, self.study.scenario_name(i, scen_name), self.study.replications_at(i, reps)
+            draws = self.calibrated_draws(n)
             for r in range(n):
+                run_data = data if draws is None else self._at_draw(scenario, draws[r], scen_name)
                 specs.append(RunSpec(run_id=f"{name}/p{i}/r{r:03d}", scenario_name=name,
-                                     point=point, replication=r, root_seed=self.seed, scenario=data))
+                                     point=point, replication=r, root_seed=self.seed, scenario=run_data))
         return specs
+
+    def calibrated_draws(self, n: int) -> list[dict[str, Any]] | None:
+        """Replication r's parameter values under `parameters_from` (the same for every scenario)."""
+        return None if self.calibrated is None else self.calibrated.draws(n, self.seed)
+
+    def _at_draw(self, scenario: Scenario, draw: dict[str, Any], scen_name: str) -> dict[str, Any]:
+        data = scenario_dict(scenario)
+        apply_overrides(data, draw, f"{self.file}: parameters_from")
+        return scenario_dict(validate_scenario(data, f"{self.file} (scenario {scen_name}, calibrated draw)"))
 
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Experiment:

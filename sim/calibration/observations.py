@@ -1,0 +1,272 @@
+"""Observations of the real network: what was seen, how sure we are of it, where it comes from, and how to read
+the same quantity off a model run.
+
+An experiment's `observations:` block names each observation and gives a selector (`kpi:` and its fields), the
+observed `value`, its uncertainty (`sd`, or an `interval` read as a 95 % range, so sd = width / 4) and its
+`source`. `check_observations` validates the selectors against the scenario (dates inside the horizon, known
+sites, kinds, channels and targets); `extract` reads each observation's model value from one run's tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.config import Scenario
+from sim.errors import ConfigError, problem_line
+
+INTERVAL_SDS = 4.0  # an interval is read as a 95 % range: about +-2 sd around its middle
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    value: float | None = Field(None, description="the observed value (default: the middle of the interval)")
+    sd: float | None = Field(None, gt=0, description="standard deviation of the observation error")
+    interval: tuple[float, float] | None = Field(
+        None, description="[low, high]: a 95 % range of the observation (sd = (high - low) / 4)")
+    discrepancy_sd: float | None = Field(
+        None, ge=0, description="model discrepancy sd (default: the calibration's discrepancy_share x value)")
+    source: str = Field(min_length=1, description="where the figure comes from, with its confidence grade")
+
+    @model_validator(mode="after")
+    def _uncertainty(self) -> _Base:
+        if (self.sd is None) == (self.interval is None):
+            raise ValueError("give exactly one of sd (> 0) or interval [low, high]")
+        if self.interval is not None:
+            low, high = self.interval
+            if not high > low:
+                raise ValueError("an interval needs low < high")
+            if self.value is not None and not low <= self.value <= high:
+                raise ValueError("the value must lie inside its interval")
+        elif self.value is None:
+            raise ValueError("give the observed value (or an interval)")
+        return self
+
+    @property
+    def observed(self) -> float:
+        if self.value is not None:
+            return float(self.value)
+        assert self.interval is not None
+        return (self.interval[0] + self.interval[1]) / 2.0
+
+    @property
+    def obs_sd(self) -> float:
+        if self.sd is not None:
+            return float(self.sd)
+        assert self.interval is not None
+        return (self.interval[1] - self.interval[0]) / INTERVAL_SDS
+
+    def dates(self) -> dict[str, dt.date]:
+        """Field name -> date, for the horizon check."""
+        return {}
+
+
+class CumulativeDelivered(_Base):
+    """Masks delivered to all channels from the start to the end of `by`."""
+
+    kpi: Literal["cumulative_delivered"]
+    by: dt.date = Field(description="last day counted (included)")
+
+    def dates(self) -> dict[str, dt.date]:
+        return {"by": self.by}
+
+
+class ChannelDelivered(_Base):
+    """Masks delivered to the named channels from the start to the end of `by`."""
+
+    kpi: Literal["channel_delivered"]
+    channels: list[str] = Field(min_length=1, description="channels of the scenario, summed")
+    by: dt.date = Field(description="last day counted (included)")
+
+    def dates(self) -> dict[str, dt.date]:
+        return {"by": self.by}
+
+
+class _Period(_Base):
+    """Sites chosen by `site` (a site or a group) or by `kind`, over [from, to] (both included) or a `week`."""
+
+    site: str | None = Field(None, description="a sewing site, or a group (all its members)")
+    kind: str | None = Field(None, description="every sewing site of this kind")
+    start: dt.date | None = Field(None, alias="from", description="first day of the period")
+    end: dt.date | None = Field(None, alias="to", description="last day of the period (included)")
+    week: dt.date | None = Field(None, description="first day of a 7-day period (instead of from/to)")
+
+    @model_validator(mode="after")
+    def _selector(self) -> _Period:
+        if (self.site is None) == (self.kind is None):
+            raise ValueError("give exactly one of site or kind")
+        if self.week is not None:
+            if self.start is not None or self.end is not None:
+                raise ValueError("give either week or from/to")
+        elif self.start is None or self.end is None:
+            raise ValueError("give a week, or both from and to")
+        elif self.end < self.start:
+            raise ValueError("to must not be before from")
+        return self
+
+    @property
+    def first(self) -> dt.date:
+        return self.week if self.week is not None else self.start  # type: ignore[return-value]
+
+    @property
+    def last(self) -> dt.date:
+        return self.week + dt.timedelta(days=6) if self.week is not None else self.end  # type: ignore[return-value]
+
+    def dates(self) -> dict[str, dt.date]:
+        if self.week is not None:
+            return {"week": self.week, "week (last day)": self.last}
+        return {"from": self.first, "to": self.last}
+
+
+class Output(_Period):
+    """Masks sewn by the chosen sites over the period: in all (`per: period`) or per working day."""
+
+    kpi: Literal["output"]
+    per: Literal["period", "working_day"] = Field(
+        "period", description="period: masks in all; working_day: per day on which the chosen sites work")
+
+
+class Productivity(_Period):
+    """Masks sewn per person-day present on working days: sewers only, or everyone at the sewing sites."""
+
+    kpi: Literal["productivity"]
+    staff: Literal["sewing", "whole_site"] = Field(
+        "whole_site", description="sewing: sewers only; whole_site: everyone present at those sites")
+
+
+class TargetDay(_Base):
+    """The day (from the start) a target of the scenario is reached; the horizon if never reached."""
+
+    kpi: Literal["target_day"]
+    target: str = Field(description="a target of the scenario")
+
+
+Observation = Annotated[CumulativeDelivered | ChannelDelivered | Output | Productivity | TargetDay,
+                        Field(discriminator="kpi")]
+KPIS = ("cumulative_delivered", "channel_delivered", "output", "productivity", "target_day")
+
+
+# ---------------------------------------------------------------------------------------------- checks
+def _members(scenario: Scenario, name: str) -> list[str]:
+    if name in scenario.sites:
+        return [name]
+    group = scenario.groups[name]
+    width = max(2, len(str(group.count)))
+    return [f"{name}_{i + 1:0{width}d}" for i in range(group.count)]
+
+
+def sewing_kinds(scenario: Scenario) -> list[str]:
+    kinds = {s.kind for s in scenario.sites.values() if "sew" in s.stages}
+    kinds |= {g.kind for g in scenario.groups.values() if "sew" in g.stages}
+    return sorted(kinds)
+
+
+def sewing_sites(scenario: Scenario) -> list[str]:
+    names = [n for n, s in scenario.sites.items() if "sew" in s.stages]
+    return names + [n for n, g in scenario.groups.items() if "sew" in g.stages]
+
+
+def check_observations(observations: Mapping[str, BaseModel], scenario: Scenario, file: str) -> None:
+    """Every selector must name something the scenario has, at dates inside its horizon."""
+    problems: list[str] = []
+    first, last = scenario.start, scenario.start + dt.timedelta(days=scenario.horizon_days - 1)
+    for name, obs in observations.items():
+        where = f"observations.{name}"
+        for field, date in obs.dates().items():  # type: ignore[attr-defined]
+            if not first <= date <= last:
+                problems.append(problem_line(file, f"{where}.{field.split(' ')[0]}", date.isoformat(),
+                                             f"a date within the horizon {first} .. {last}"))
+        if isinstance(obs, ChannelDelivered):
+            for i, ch in enumerate(obs.channels):
+                if ch not in scenario.channels:
+                    known = ", ".join(scenario.channels) or "none"
+                    problems.append(problem_line(file, f"{where}.channels[{i}]", ch,
+                                                 f"a channel of the scenario: {known}"))
+        if isinstance(obs, _Period):
+            if obs.site is not None and obs.site not in sewing_sites(scenario):
+                problems.append(problem_line(file, f"{where}.site", obs.site,
+                                             f"a sewing site or group: {', '.join(sewing_sites(scenario))}"))
+            if obs.kind is not None and obs.kind not in sewing_kinds(scenario):
+                problems.append(problem_line(file, f"{where}.kind", obs.kind,
+                                             f"a kind of sewing site: {', '.join(sewing_kinds(scenario))}"))
+        if isinstance(obs, TargetDay) and obs.target not in scenario.targets:
+            problems.append(problem_line(file, f"{where}.target", obs.target,
+                                         f"a target of the scenario: {', '.join(scenario.targets) or 'none'}"))
+    if problems:
+        raise ConfigError(problems)
+
+
+# ---------------------------------------------------------------------------------------------- extraction
+def _day(date: dt.date, start: dt.date) -> int:
+    return (date - start).days
+
+
+def _period_rows(daily: pd.DataFrame, obs: _Period, scenario: Scenario, start: dt.date) -> pd.DataFrame:
+    if obs.site is not None:
+        sites = _members(scenario, obs.site)
+        chosen = daily["site"].isin(sites)
+    else:
+        sewing = daily.loc[(daily["stage"] == "sew") & (daily["kind"] == obs.kind), "site"].unique()
+        chosen = daily["site"].isin(sewing)
+    a, b = _day(obs.first, start), _day(obs.last, start)
+    return daily[chosen & daily["day"].between(a, b)]
+
+
+def extract_one(obs: BaseModel, scenario: Scenario, kpis: Mapping[str, float], daily: pd.DataFrame,
+                series: pd.DataFrame) -> float:
+    """The model's value of one observation in one run (tables as in RunResult / docs/results.md)."""
+    start = scenario.start
+    if isinstance(obs, CumulativeDelivered):
+        rows = series[(series["series"] == "delivered") & (series["day"] <= _day(obs.by, start))]
+        return float(rows["value"].sum())
+    if isinstance(obs, ChannelDelivered):
+        rows = series[(series["series"] == "delivered") & series["key"].isin(obs.channels)
+                      & (series["day"] <= _day(obs.by, start))]
+        return float(rows["value"].sum())
+    if isinstance(obs, TargetDay):
+        day = float(kpis.get(f"day_target.{obs.target}", math.nan))
+        return float(scenario.horizon_days) if math.isnan(day) else day  # censored at the horizon
+    if isinstance(obs, Output | Productivity):
+        rows = _period_rows(daily, obs, scenario, start)
+        sew = rows[rows["stage"] == "sew"]
+        made = float(sew["output"].sum())
+        if isinstance(obs, Output):
+            if obs.per == "period":
+                return made
+            working = sew.groupby("day")["capacity_h"].sum()
+            days = int((working > 0).sum())
+            return made / days if days else math.nan
+        staff = sew if obs.staff == "sewing" else rows[rows["stage"] != "transport"]
+        on_duty = staff["present"].to_numpy(dtype=float) * (staff["capacity_h"].to_numpy(dtype=float) > 0)
+        person_days = float(np.nansum(on_duty))
+        return made / person_days if person_days else math.nan
+    raise TypeError(f"unknown observation type {type(obs).__name__}")
+
+
+def extract(observations: Mapping[str, BaseModel], scenario: Scenario, kpis: Mapping[str, float],
+            daily: pd.DataFrame, series: pd.DataFrame) -> dict[str, float]:
+    return {name: extract_one(obs, scenario, kpis, daily, series) for name, obs in observations.items()}
+
+
+def extract_runs(observations: Mapping[str, BaseModel], scenario: Scenario, runs: pd.DataFrame,
+                 daily: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
+    """One row per ok run of the combined tables (runs/daily/series.parquet): run_id and one column per
+    observation."""
+    ok = runs[runs["status"] == "ok"]
+    daily_by = dict(tuple(daily.groupby("run_id", sort=False)))
+    series_by = dict(tuple(series.groupby("run_id", sort=False)))
+    rows = []
+    for _, run in ok.iterrows():
+        rid = run["run_id"]
+        kpis = {k: float(v) for k, v in run.items() if k.startswith("day_target.")}
+        values = extract(observations, scenario, kpis, daily_by.get(rid, daily.iloc[:0]),
+                         series_by.get(rid, series.iloc[:0]))
+        rows.append({"run_id": rid, **values})
+    return pd.DataFrame(rows, columns=["run_id", *observations])
