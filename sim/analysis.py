@@ -18,13 +18,10 @@ import pandas as pd
 # the two quantile functions from scipy.special: importing scipy.stats costs a second on every run
 from scipy.special import ndtri, stdtrit
 
+from sim.tables import DAY_TARGET, PARAM_PREFIX, REACHED_BY_DATE, TABLES, point_labels, probability_name, validate
+
 ID_COLUMNS = ("run_id", "scenario", "replication", "seed", "status", "error", "wall_seconds")
-PARAM_PREFIX = "param."
-DAY_TARGET = "day_target."
-REACHED_BY_DATE = "reached_by_date."
-SUMMARY_COLUMNS = ("scenario", "point", "kpi", "n", "mean", "std", "ci_low", "ci_high", "half_width",
-                   "p5", "p50", "p95", "min", "max", "diff_vs_base", "diff_ci_low", "diff_ci_high",
-                   "replications_for_5pct")
+SUMMARY_COLUMNS = TABLES["summary"].column_names
 
 NAN4 = (math.nan, math.nan, math.nan, math.nan)
 
@@ -174,22 +171,6 @@ def fan_bands(series_df: pd.DataFrame, series: str = "cum_delivered", key: str =
 # summary table
 # --------------------------------------------------------------------------------------------------
 
-def _param_text(value: object) -> str:
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _point_labels(frame: pd.DataFrame, params: list[str]) -> pd.Series:
-    """'a=1,b=2' per row from the param.* columns (params without a value in that row are left out)."""
-    if not params:
-        return pd.Series("", index=frame.index, dtype=object)
-    return pd.Series([",".join(f"{p.removeprefix(PARAM_PREFIX)}={_param_text(v)}"
-                               for p, v in zip(params, values, strict=True) if not pd.isna(v))
-                      for values in frame[params].itertuples(index=False, name=None)],
-                     index=frame.index, dtype=object)
-
-
 def _describe(x: np.ndarray, confidence: float) -> dict[str, float]:
     """The distribution columns of one KPI (x without NaN)."""
     mean, half, low, high = t_interval(x, confidence)
@@ -261,7 +242,7 @@ def summarise(runs: pd.DataFrame, kpis: list[str] | None = None, base_scenario: 
     ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
     ok = ok.copy()
     params = sorted(c for c in ok.columns if c.startswith(PARAM_PREFIX))
-    ok["point"] = _point_labels(ok, params)
+    ok["point"] = point_labels(ok, params)
 
     identifying = set(ID_COLUMNS) | {"point"}
     numeric = [c for c in ok.columns if c not in identifying and not c.startswith(PARAM_PREFIX)
@@ -275,7 +256,7 @@ def summarise(runs: pd.DataFrame, kpis: list[str] | None = None, base_scenario: 
         if not column.startswith(REACHED_BY_DATE):
             continue
         name = column.removeprefix(REACHED_BY_DATE)
-        asked = {column, DAY_TARGET + name, f"P({column})"} & wanted
+        asked = {column, DAY_TARGET + name, probability_name(name)} & wanted
         dated = targets is None or name not in targets or targets[name].get("by") is not None
         if asked and dated and ok[column].notna().any():
             outcomes = ok[column].dropna()
@@ -297,9 +278,9 @@ def summarise(runs: pd.DataFrame, kpis: list[str] | None = None, base_scenario: 
         for name in target_names:
             column = REACHED_BY_DATE + name
             x = _clean(group[column])
-            rows.append({"scenario": scenario, "point": point, "kpi": f"P({column})",
+            rows.append({"scenario": scenario, "point": point, "kpi": probability_name(name),
                          **_describe_proportion(x, confidence), **_paired_vs_base(group, base, column, confidence)})
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    return validate("summary", pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)))
 
 
 def match_scenarios(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list[tuple[str, str]], list[str], list[str]]:
@@ -311,7 +292,7 @@ def match_scenarios(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list[tuple[str, s
     for runs in (a, b):
         runs = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
         params = sorted(c for c in runs.columns if c.startswith(PARAM_PREFIX))
-        points = _point_labels(runs, params)
+        points = point_labels(runs, params)
         keys.append(list(dict.fromkeys(zip(runs["scenario"].astype(str), points, strict=True))))
     in_b = set(keys[1])
     in_a = set(keys[0])
@@ -328,5 +309,5 @@ def runs_of(runs: pd.DataFrame, scenario: str, point: str) -> pd.DataFrame:
     """The ok runs of one scenario at one sweep point."""
     ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
     params = sorted(c for c in ok.columns if c.startswith(PARAM_PREFIX))
-    points = _point_labels(ok, params)
+    points = point_labels(ok, params)
     return ok[(ok["scenario"].astype(str) == scenario) & (points == point)]

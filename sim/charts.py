@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,19 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim import analysis
+from sim.tables import (
+    DATE_COLUMNS,
+    DAY_TARGET,
+    FILL_RATE,
+    FLOW_STAGES,
+    PARAM_PREFIX,
+    REACHED_BY_DATE,
+    RUN_TABLES,
+    kpi_family,
+    kpi_key,
+    kpi_name,
+    kpis_of,
+)
 
 # --------------------------------------------------------------------------------------------------
 # Style
@@ -77,7 +89,6 @@ STYLE: dict[str, Any] = {
     "svg.hashsalt": "resilience-sim",  # deterministic SVG ids: re-running gives identical files
 }
 
-STAGE_ORDER: tuple[str, ...] = ("supply", "certification", "cut", "sew", "inspect", "pack", "transport")
 STAGE_NAMES: dict[str, str] = {
     "supply": "material supply",
     "certification": "certification",
@@ -259,8 +270,7 @@ def median_with_unreached(values: Iterable[float]) -> float:
 # Results
 # --------------------------------------------------------------------------------------------------
 
-TABLES: tuple[str, ...] = ("runs", "daily", "series", "cohorts", "bottlenecks")
-_DATE_COLUMNS = ("date", "week_start")
+TABLES: tuple[str, ...] = ("runs", *RUN_TABLES)
 
 
 class ResultsSet:
@@ -353,7 +363,7 @@ class ResultsSet:
         if name != "runs" and df.empty:
             # The runner writes an id-columns-only frame when no run produced the table: treat it as absent.
             return None
-        for column in _DATE_COLUMNS:
+        for column in DATE_COLUMNS:
             if column in df.columns:
                 df[column] = pd.to_datetime(df[column]).dt.normalize()
         if name == "runs":
@@ -373,7 +383,7 @@ class ResultsSet:
 
     @staticmethod
     def _variant_labels(runs: pd.DataFrame) -> pd.Series:
-        params = [c for c in runs.columns if c.startswith("param.")]
+        params = [c for c in runs.columns if c.startswith(PARAM_PREFIX)]
         if not params:
             return runs["scenario"].astype(str)
 
@@ -451,41 +461,29 @@ class ResultsSet:
         return rows
 
     def summary(self) -> pd.DataFrame | None:
-        """summary.csv in a normalised long form `variant, kpi, n, mean, low, high`, or None.
+        """summary.csv (the `summary` table of sim/tables.py) as `variant, kpi, n, mean, low, high`, or None.
 
-        The file is written by sim.analysis; its column names are matched by common aliases so that a
-        rename there does not silently turn the intervals off. Sweeps are not matched (the summary is per
-        scenario), so with sweep points the caller recomputes from runs.parquet.
+        Sweeps are not matched (the summary is per scenario), so with sweep points the caller recomputes
+        from runs.parquet. A summary without the contract's columns is an error, not a silent fallback.
         """
         path = self.dir / "summary.csv"
         runs = self.table("runs")
-        if not path.exists() or (runs is not None and any(c.startswith("param.") for c in runs.columns)):
+        if not path.exists() or (runs is not None and any(c.startswith(PARAM_PREFIX) for c in runs.columns)):
             return None
         raw = pd.read_csv(path)
-        columns = {c.lower(): c for c in raw.columns}
-
-        def pick(*names: str) -> str | None:
-            return next((columns[n] for n in names if n in columns), None)
-
-        scenario = pick("scenario", "variant")
-        kpi = pick("kpi", "metric", "name")
-        mean = pick("mean", "estimate", "value")
-        low = pick("ci_low", "ci_lo", "low", "lo", "lower", "ci_lower")
-        high = pick("ci_high", "ci_hi", "high", "hi", "upper", "ci_upper")
-        n = pick("n", "count", "replications", "n_runs")
-        if not all((scenario, kpi, mean, low, high)):
-            return None
-        out = pd.DataFrame(
+        missing = _missing(raw, ("scenario", "kpi", "n", "mean", "ci_low", "ci_high"))
+        if missing:
+            raise ValueError(f"{path} lacks column(s) {', '.join(missing)} of the summary table (sim/tables.py)")
+        return pd.DataFrame(
             {
-                "variant": raw[scenario].astype(str),
-                "kpi": raw[kpi].astype(str),
-                "mean": pd.to_numeric(raw[mean], errors="coerce"),
-                "low": pd.to_numeric(raw[low], errors="coerce"),
-                "high": pd.to_numeric(raw[high], errors="coerce"),
-                "n": pd.to_numeric(raw[n], errors="coerce") if n else np.nan,
+                "variant": raw["scenario"].astype(str),
+                "kpi": raw["kpi"].astype(str),
+                "mean": pd.to_numeric(raw["mean"], errors="coerce"),
+                "low": pd.to_numeric(raw["ci_low"], errors="coerce"),
+                "high": pd.to_numeric(raw["ci_high"], errors="coerce"),
+                "n": pd.to_numeric(raw["n"], errors="coerce"),
             }
         )
-        return out
 
     def kpi_interval(self, variant: str, kpi: str) -> tuple[float, float, float, int]:
         """(mean, low, high, n) of a KPI for one variant: summary.csv if it has it, else a t-interval."""
@@ -523,7 +521,7 @@ class ResultsSet:
 
         From runs.parquet `day_target.<target>`; if that column is absent, from the cum_delivered series.
         """
-        column = f"day_target.{target}"
+        column = kpi_name(DAY_TARGET, target)
         ok = self.table("runs")
         if ok is not None and column in ok.columns:
             return self.kpi_values(variant, column)
@@ -541,7 +539,7 @@ class ResultsSet:
         by = self.target_by(target)
         if by is None:
             return None
-        column = f"reached_by_date.{target}"
+        column = kpi_name(REACHED_BY_DATE, target)
         values = self.kpi_values(variant, column)
         if values.size == 0:
             by_day = (by - self.start_date).days
@@ -569,8 +567,8 @@ class ResultsSet:
             index=["run_id", "week_start"], columns="stage", values="share", aggfunc="sum", fill_value=0.0
         )
         matrix = per_run.groupby(level="week_start").mean()
-        stages = [s for s in STAGE_ORDER if s in matrix.columns] + sorted(
-            s for s in matrix.columns if s not in STAGE_ORDER
+        stages = [s for s in FLOW_STAGES if s in matrix.columns] + sorted(
+            s for s in matrix.columns if s not in FLOW_STAGES
         )
         return matrix[stages].sort_index()
 
@@ -804,26 +802,13 @@ def _draw_daily_output_by_kind(rs: ResultsSet, rolling_days: int = 7) -> tuple[F
     )
 
 
-_GROUP_SUFFIX = re.compile(r"^(?P<prefix>.*?)[_\-.#\[]?(?P<index>\d+)\]?$")
-
-
-def _group_of(site: str, sites: Iterable[str]) -> str | None:
-    """Group name of a site generated from a `groups:` template (name + number, shared by ≥ 2 sites)."""
-    match = _GROUP_SUFFIX.match(site)
-    if not match or not match["prefix"]:
-        return None
-    prefix = match["prefix"]
-    siblings = sum(1 for s in sites if (m := _GROUP_SUFFIX.match(s)) and m["prefix"] == prefix)
-    return prefix if siblings >= 2 else None
-
-
 def _draw_rampup_cohorts(
     rs: ResultsSet, metric: str = "standard_share", highlight: Sequence[str] | None = None
 ) -> tuple[Figure, str]:
     table = rs.table("cohorts")
     if metric == "standard_share" and table is not None and "standard_share" not in table.columns:
         metric = "efficiency"  # a writer without ceilings: plot efficiency against the skilled standard
-    table = _require(table, "cohorts", ("site", "cohort", "date", metric))
+    table = _require(table, "cohorts", ("site", "group", "cohort", "date", metric))
     base = rs.base_variant
     rows = table[table["variant"] == base].copy()
     if rows.empty:
@@ -852,13 +837,13 @@ def _draw_rampup_cohorts(
             plotted.loc[plotted.index < start, cid] = np.nan
     # role and size only label the curves: a table without them still draws.
     rows = rows.assign(role=rows.get("role", ""), size=rows.get("size", np.nan))
-    meta = rows.groupby("cid").agg(site=("site", "first"), role=("role", "first"), size=("size", "max"))
-    sites = list(meta["site"].unique())
+    meta = rows.groupby("cid").agg(site=("site", "first"), group=("group", "first"), role=("role", "first"),
+                                   size=("size", "max"))
     if highlight:
         chosen = set(highlight)
         named = [c for c in curves.columns if c in chosen or meta.loc[c, "site"] in chosen]
     else:
-        named = [c for c in curves.columns if _group_of(str(meta.loc[c, "site"]), sites) is None]
+        named = [c for c in curves.columns if not meta.loc[c, "group"]]
         if len(named) > MAX_NAMED_COHORTS:  # keep the largest; the rest join the grey envelope
             named = list(meta.loc[named, "size"].sort_values(ascending=False).index[:MAX_NAMED_COHORTS])
     members = [c for c in curves.columns if c not in named]
@@ -1324,7 +1309,7 @@ def _draw_fill_rate_by_channel(rs: ResultsSet) -> tuple[Figure, str]:
     runs = rs.table("runs")
     if runs is None:
         raise ChartSkipped("runs.parquet is missing")
-    channels = [c.removeprefix("fill_rate.") for c in runs.columns if c.startswith("fill_rate.")]
+    channels = [kpi_key(FILL_RATE, c) for c in kpis_of(FILL_RATE, runs.columns)]
     if not channels:
         raise ChartSkipped("runs.parquet has no fill_rate.<channel> columns")
     variants = rs.variants
@@ -1337,7 +1322,7 @@ def _draw_fill_rate_by_channel(rs: ResultsSet) -> tuple[Figure, str]:
     width = 0.8 / len(variants)
     x = np.arange(len(channels))
     for i, variant in enumerate(variants):
-        stats = [rs.kpi_interval(variant, f"fill_rate.{ch}") for ch in channels]
+        stats = [rs.kpi_interval(variant, kpi_name(FILL_RATE, ch)) for ch in channels]
         means = np.array([s[0] for s in stats])
         lows = np.array([s[1] for s in stats])
         highs = np.array([s[2] for s in stats])
@@ -1370,7 +1355,7 @@ def _draw_fill_rate_by_channel(rs: ResultsSet) -> tuple[Figure, str]:
     ax.set_xlabel("Channel")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     base = rs.base_variant
-    base_stats = {ch: rs.kpi_interval(base, f"fill_rate.{ch}") for ch in channels}
+    base_stats = {ch: rs.kpi_interval(base, kpi_name(FILL_RATE, ch)) for ch in channels}
     worst = min(channels, key=lambda ch: base_stats[ch][0] if math.isfinite(base_stats[ch][0]) else math.inf)
     m, lo, hi, _n = base_stats[worst]
     ci = f", 95 % CI {fmt_pct(lo)}–{fmt_pct(hi)}" if math.isfinite(lo) else ""
@@ -1416,7 +1401,7 @@ def _comparison_kpis(rs: ResultsSet) -> list[tuple[str, str, bool]]:
     kpis: list[tuple[str, str, bool]] = [(MAIN_KPI, "Masks delivered by the horizon", True)]
     for name, target in sorted(rs.targets.items(), key=lambda kv: float(kv[1]["masks"])):
         kpis.append(
-            (f"day_target.{name}", f"Days to reach {name} ({fmt_count(float(target['masks']))})", False)
+            (kpi_name(DAY_TARGET, name), f"Days to reach {name} ({fmt_count(float(target['masks']))})", False)
         )
     kpis += [
         ("mean_lead_time_days", "Mean lead time, cutting to delivery (days)", False),
@@ -1427,13 +1412,18 @@ def _comparison_kpis(rs: ResultsSet) -> list[tuple[str, str, bool]]:
     return [k for k in kpis if k[0] in ok.columns and ok[k[0]].notna().all() and len(ok) > 0][:4]
 
 
+def _in_days(kpi: str) -> bool:
+    family = kpi_family(kpi)
+    return family is not None and family.unit == "days"
+
+
 def _comparison_references(rs: ResultsSet) -> dict[str, tuple[str, str]]:
     """variant -> (the variant it is compared with, the change between them), like with like: another
     scenario at a sweep point against the base scenario at the same point (the change: that scenario);
     the base scenario at another point against the base variant (the change: the sweep point). A variant
     with no base at its point is left out rather than credited with the sweep's effect."""
     ok = rs.ok_runs
-    params = [c for c in ok.columns if c.startswith("param.")]
+    params = [c for c in ok.columns if c.startswith(PARAM_PREFIX)]
     base = rs.base_scenario
     scenario_of: dict[str, str] = {}
     point_of: dict[str, tuple[Any, ...]] = {}
@@ -1489,7 +1479,7 @@ def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
             ref = refs[variant][0]
             diff, dlo, dhi = paired_difference(rs.kpi_by_replication(ref, column),
                                                rs.kpi_by_replication(variant, column))
-            if column.startswith("day_target") or column.endswith("_days"):
+            if _in_days(column):
                 text = f"Δ {diff:+.1f} [{dlo:+.1f}, {dhi:+.1f}] days".replace("-", "−")
             else:
                 text = f"Δ {fmt_signed_approx(diff)} [{fmt_signed_approx(dlo)}, {fmt_signed_approx(dhi)}]"
@@ -1500,7 +1490,7 @@ def _draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
         ax.grid(axis="y", visible=False)
         better = "higher is better" if higher_better else "lower is better"
         ax.set_title(f"{label} — {better}", loc="left")
-        if not (column.startswith("day_target") or column.endswith("_days")):
+        if not _in_days(column):
             _count_axis(ax, "x")
     # The finding: the variant that moves the main KPI most, with its interval of the difference.
     # Each variant is credited with its own change only (see _comparison_references).

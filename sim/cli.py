@@ -16,16 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sim.errors import ConfigError, ResultsError
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from sim.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput, ConfigError, ResultsError
+from sim.manifest import check_out_dir
 
 HEADLINE_KPIS = ("masks_delivered", "masks_sewn", "masks_free", "first_pass_yield", "mean_lead_time_days",
                  "masks_scrapped", "revenue_eur")
-
-
-class BadInput(Exception):
-    """A command-line problem that is the user's to fix (exit 2)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,39 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_FAILED
 
 
-def check_out_dir(out: Path) -> None:
-    """Refuse to write results into a folder of the user's own files: results go into a new or empty
-    folder, or into a results folder written before (which is then resumed and updated)."""
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"--out {out}: is a file, not a folder")
-    if not out.is_dir():
-        return
-    entries = [p.name for p in out.iterdir() if p.name != ".lock" and not (p.name == "runs" and _only_runs(p))]
-    if not entries:  # empty, or a run killed before it wrote its manifest: resumable
-        return
-    manifest = out / "manifest.json"
-    if not manifest.is_file():
-        shown = ", ".join(sorted(entries)[:4]) + (", ..." if len(entries) > 4 else "")
-        raise BadInput(f"--out {out}: holds files that are not results of 'resilience run' ({shown}; no "
-                       "manifest.json): give a new or empty folder, so that none of them is replaced")
-    try:
-        import json
-
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # ours but damaged (the runner rewrites it)
-    if not isinstance(data, dict) or "runs" not in data:
-        raise BadInput(f"--out {out}: its manifest.json was not written by 'resilience run': give a new or empty "
-                       "folder")
-
-
-def _only_runs(runs: Path) -> bool:
-    """A `runs/` folder holding nothing but stored runs (each with its run.json) and our temporaries."""
-    from sim.manifest import TMP_PREFIX
-
-    return runs.is_dir() and all(p.name.startswith(TMP_PREFIX) or (p / "run.json").is_file() for p in runs.iterdir())
-
-
 def _failure_lines(outcome: Any, specs: list[Any], out: Path) -> list[str]:
     from sim.runner import run_seed
 
@@ -271,7 +233,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = write_summary(out, exp)
     print_summary(summary, exp, out)
     if exp.study is not None:
-        from sim.uncertainty.study import after_run
+        from sim.uncertainty.sensitivity import after_run
 
         after_run(exp.study, out, exp.base.horizon_days)
     from sim.decisions.tables import write_decision_tables
@@ -438,8 +400,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"only in B ({args.b}): {', '.join(only_b)}")
     if not both:
         raise BadInput(f"{args.a} and {args.b} share no scenario (by name and sweep point): nothing to compare")
-    kpis = [c for c in a.columns if c in b.columns and c.startswith(("masks_", "day_target.", "fill_rate.",
-                                                                      "mean_lead", "first_pass", "revenue"))]
+    from sim.tables import DAY_TARGET, FILL_RATE
+
+    kpis = [c for c in a.columns if c in b.columns and c.startswith(("masks_", DAY_TARGET, FILL_RATE, "mean_lead_time",
+                                                                      "first_pass_yield", "revenue_eur"))]
     for scenario, point in both:
         ra, rb = runs_of(a, scenario, point), runs_of(b, scenario, point)
         print(f"\n{scenario_label(scenario, point)}  (A: n = {len(ra)}, B: n = {len(rb)})")

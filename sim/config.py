@@ -7,7 +7,6 @@ deep inside a run.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import difflib
 import hashlib
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, fiel
 
 from sim.distributions import Dist
 from sim.errors import ConfigError, problem_line
+from sim.public_holidays import is_known
 
 SiteKind = Literal["industrial", "textile", "adapted", "insertion", "esat", "prison", "packaging", "hub"]
 StageName = Literal["cut", "sew", "inspect", "pack"]
@@ -80,7 +80,7 @@ def _check_delay(value: Dist, what: str = "a delay", maximum: float = 365.0) -> 
 
 
 class DateUniform(StrictModel):
-    uniform: tuple[dt.date, dt.date]
+    uniform: tuple[dt.date, dt.date] = Field(description="[earliest, latest] date, whole days drawn uniformly")
 
     @model_validator(mode="after")
     def _ordered(self) -> DateUniform:
@@ -92,9 +92,9 @@ class DateUniform(StrictModel):
 class Window(StrictModel):
     """A period [start, end) during which a capacity is multiplied by `factor` (0 = shut)."""
 
-    start: dt.date
-    end: dt.date
-    factor: float = Field(0.0, ge=0.0, le=MAX_FACTOR, strict=True)
+    start: dt.date = Field(description="first day")
+    end: dt.date = Field(description="day after the last")
+    factor: float = Field(0.0, ge=0.0, le=MAX_FACTOR, strict=True, description="capacity multiplier (0 = shut)")
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
@@ -108,9 +108,14 @@ class Window(StrictModel):
 
 
 class CalendarSpec(StrictModel):
-    shifts: list[tuple[str, str]] = Field(min_length=1, max_length=24)
-    weekdays: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
-    holidays: str | list[dt.date] | None = None
+    shifts: list[tuple[str, str]] = Field(min_length=1, max_length=24,
+                                          description="[start, end] clock times of each shift (HH:MM, end after "
+                                                      "start)")
+    weekdays: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"],
+                                    description="days of the week the site works")
+    holidays: str | list[dt.date] | None = Field(
+        None, description="explicit dates off, a list named in `holidays`, or public holidays by country code "
+                          "from the holidays package: FR (every year), fr_2020 (that year only)")
 
     @field_validator("shifts")
     @classmethod
@@ -129,8 +134,8 @@ class CalendarSpec(StrictModel):
 
 
 class CalendarChange(StrictModel):
-    start: dt.date = Field(alias="from")
-    calendar: str
+    start: dt.date = Field(alias="from", description="from this date on")
+    calendar: str = Field(description="use this calendar")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
@@ -144,26 +149,30 @@ class Learning(StrictModel):
     - exponential: efficiency = ceiling − (ceiling − e0)·exp(−days on the job / tau_days).
     """
 
-    model: Literal["none", "wright", "exponential"] = "none"
-    first_mask_min: float | None = Field(None, gt=0, le=MAX_MINUTES, strict=True)
-    rate: float | None = Field(None, gt=0, le=1, strict=True)
-    e0: float | None = Field(None, ge=0, le=2, strict=True)
-    tau_days: float | None = Field(None, gt=0, le=MAX_DAYS, strict=True)
-    ceiling: float | None = Field(None, gt=0, le=2, strict=True)
+    model: Literal["none", "wright", "exponential"] = Field("none", description="none, wright or exponential")
+    first_mask_min: float | None = Field(None, gt=0, le=MAX_MINUTES, strict=True,
+                                         description="Wright: minutes for the first mask")
+    rate: float | None = Field(None, gt=0, le=1, strict=True,
+                               description="Wright: learning rate (time × rate per doubling of output)")
+    e0: float | None = Field(None, ge=0, le=2, strict=True, description="exponential: starting efficiency")
+    tau_days: float | None = Field(None, gt=0, le=MAX_DAYS, strict=True,
+                                   description="exponential: time constant in days")
+    ceiling: float | None = Field(None, gt=0, le=2, strict=True, description="highest efficiency")
 
 
 class Cohort(StrictModel):
-    name: str = Field(pattern=NAME_PATTERN)
-    role: Literal["trainee", "skilled", "trainer"] = "skilled"
-    size: int = Field(ge=0, le=MAX_PEOPLE, strict=True)
-    start: dt.date | None = None
-    stage: StageName = "sew"
-    learning: Learning | None = None
-    absenteeism_factor: float = Field(1.0, ge=0, le=MAX_FACTOR, strict=True)
+    name: str = Field(pattern=NAME_PATTERN, description="unique within the site")
+    role: Literal["trainee", "skilled", "trainer"] = Field("skilled", description="trainee, skilled or trainer")
+    size: int = Field(ge=0, le=MAX_PEOPLE, strict=True, description="people per shift")
+    start: dt.date | None = Field(None, description="first day (default: the site's)")
+    stage: StageName = Field("sew", description="the stage the cohort works at")
+    learning: Learning | None = Field(None, description="learning curve (default: archetype's)")
+    absenteeism_factor: float = Field(1.0, ge=0, le=MAX_FACTOR, strict=True, description="multiplies the absence rate")
 
 
 class StageSpec(StrictModel):
-    minutes_per_mask: float = Field(gt=0, le=MAX_MINUTES, strict=True)
+    minutes_per_mask: float = Field(gt=0, le=MAX_MINUTES, strict=True,
+                                    description="standard time of a skilled worker per mask")
     cv: float = Field(0.3, ge=0, le=10, strict=True, description="coefficient of variation of one mask's time")
     operators: int | None = Field(
         None, ge=0, le=MAX_PEOPLE, strict=True,
@@ -172,15 +181,17 @@ class StageSpec(StrictModel):
         "standard time (0.4 min/mask at a packaging site, ceiling 0.6: 90 an hour, not 150)")
     machines: int | None = Field(None, ge=1, le=MAX_PEOPLE, strict=True,
                                  description="machines limiting the operators at work")
-    mtbf_hours: float | None = Field(None, gt=0, le=1e6, strict=True)
-    mttr_hours: float | None = Field(None, gt=0, le=24 * MAX_DAYS, strict=True)
+    mtbf_hours: float | None = Field(None, gt=0, le=1e6, strict=True,
+                                     description="mean time between failures of one machine")
+    mttr_hours: float | None = Field(None, gt=0, le=24 * MAX_DAYS, strict=True, description="mean time to repair")
     buffer_days: float | None = Field(
         5.0, gt=0, le=365, strict=True, description="input buffer capacity in days of nominal work, counting lots "
         "on their way (None: unbounded)")
 
 
 class Supervision(StrictModel):
-    trainees_per_trainer: float = Field(8.0, gt=0, le=1000, strict=True)
+    trainees_per_trainer: float = Field(8.0, gt=0, le=1000, strict=True,
+                                        description="trainees one trainer (or skilled person) can follow")
     trainer_output_loss: float = Field(0.5, ge=0, le=1, strict=True,
                                        description="share of a trainer's output lost to training")
 
@@ -198,28 +209,33 @@ class Archetype(StrictModel):
 
 
 class AuditSpec(StrictModel):
-    required: bool = Field(True, strict=True)
-    policy: Literal["at_risk", "wait"] | None = None
+    required: bool = Field(True, strict=True, description="this site needs an audit")
+    policy: Literal["at_risk", "wait"] | None = Field(None, description="overrides the network policy")
 
 
 Stock = Annotated[float, Field(ge=0, le=MAX_QUANTITY, strict=True)]
 
 
 class SiteSpec(StrictModel):
-    kind: SiteKind
-    region: str = "france"
-    calendar: str | list[CalendarChange] = "one_shift"
-    start: dt.date | None = None
-    stages: dict[StageName, StageSpec] = Field(default_factory=dict)
-    cohorts: list[Cohort] = Field(default_factory=list)
-    stocks: dict[str, Stock] = Field(default_factory=dict)
+    kind: SiteKind = Field(description="site archetype")
+    region: str = Field("france", description="for regional absenteeism waves")
+    calendar: str | list[CalendarChange] = Field("one_shift",
+                                                 description="calendar name, or [{from: date, calendar: name}, ...] "
+                                                             "to change it on dates")
+    start: dt.date | None = Field(None, description="first working day (default: the scenario start)")
+    stages: dict[StageName, StageSpec] = Field(default_factory=dict, description="stages performed")
+    cohorts: list[Cohort] = Field(default_factory=list, description="the people, by cohort")
+    stocks: dict[str, Stock] = Field(default_factory=dict, description="opening material stocks")
     cover_days: float = Field(7.0, gt=0, le=365, strict=True,
                               description="order-up-to level in days of nominal consumption")
-    ceiling: float | None = Field(None, gt=0, le=2, strict=True)
-    defect_trainee: float | None = Field(None, ge=0, le=1, strict=True)
-    defect_skilled: float | None = Field(None, ge=0, le=1, strict=True)
-    supervision: Supervision = Field(default_factory=Supervision)
-    audit: AuditSpec = Field(default_factory=AuditSpec)
+    ceiling: float | None = Field(None, gt=0, le=2, strict=True,
+                                  description="efficiency ceiling for this site (default: the archetype's)")
+    defect_trainee: float | None = Field(None, ge=0, le=1, strict=True,
+                                         description="defect probability of a novice (default: archetype)")
+    defect_skilled: float | None = Field(None, ge=0, le=1, strict=True,
+                                         description="defect probability at the ceiling (default: archetype)")
+    supervision: Supervision = Field(default_factory=Supervision, description="how trainees are supervised")
+    audit: AuditSpec = Field(default_factory=AuditSpec, description="this site's certification audit")
 
     @model_validator(mode="after")
     def _coherent(self) -> SiteSpec:
@@ -247,19 +263,19 @@ class GroupSpec(StrictModel):
     Each member's people (size) form its sewing cohorts, so a group needs a `sew` stage, and every
     other stage needs its own `operators`."""
 
-    kind: SiteKind
-    count: int = Field(ge=1, le=10_000, strict=True)
-    regions: list[str] = Field(default_factory=lambda: ["france"], min_length=1)
-    calendar: str | list[CalendarChange] = "one_shift"
-    size: Dist
-    start: dt.date | DateUniform
-    role: Literal["trainee", "skilled"] = "trainee"
+    kind: SiteKind = Field(description="site archetype of every member")
+    count: int = Field(ge=1, le=10_000, strict=True, description="number of member sites")
+    regions: list[str] = Field(default_factory=lambda: ["france"], min_length=1, description="regions drawn from")
+    calendar: str | list[CalendarChange] = Field("one_shift", description="calendar of every member")
+    size: Dist = Field(description="people per member (a distribution)")
+    start: dt.date | DateUniform = Field(description="start date, or {uniform: [date, date]}")
+    role: Literal["trainee", "skilled"] = Field("trainee", description="role of the non-skilled people")
     skilled_share: float = Field(0.2, ge=0, le=1, strict=True,
                                  description="share of each member's people already skilled")
-    stages: dict[StageName, StageSpec]
-    cover_days: float = Field(7.0, gt=0, le=365, strict=True)
-    stocks: dict[str, Stock] = Field(default_factory=dict)
-    audit: AuditSpec = Field(default_factory=AuditSpec)
+    stages: dict[StageName, StageSpec] = Field(description="stages every member performs")
+    cover_days: float = Field(7.0, gt=0, le=365, strict=True, description="order-up-to level in days of consumption")
+    stocks: dict[str, Stock] = Field(default_factory=dict, description="opening stocks of every member")
+    audit: AuditSpec = Field(default_factory=AuditSpec, description="members' certification audit")
 
     @field_validator("size")
     @classmethod
@@ -286,19 +302,20 @@ class GroupSpec(StrictModel):
 
 
 class MaterialSpec(StrictModel):
-    unit: str
-    per_mask: float = Field(gt=0, le=1000, strict=True)
-    stage: Literal["cut", "pack"] = "cut"
+    unit: str = Field(description="unit of the quantities")
+    per_mask: float = Field(gt=0, le=1000, strict=True, description="quantity per mask")
+    stage: Literal["cut", "pack"] = Field("cut", description="stage that consumes it (cut or pack)")
 
 
 class SupplierSpec(StrictModel):
-    material: str
+    material: str = Field(description="what it supplies")
     capacity_per_day: Schedule = Field(description=f"quantity per day: number or schedule, 0 to {MAX_QUANTITY:g}")
-    lead_time_days: Dist
+    lead_time_days: Dist = Field(description="delay from shipment to arrival")
     fill_rate: float = Field(1.0, gt=0, le=1, strict=True,
                              description="share of each shipment's quantity that arrives")
-    disruptions: list[Window] = Field(default_factory=list)
-    customers: list[str] = Field(min_length=1)
+    disruptions: list[Window] = Field(default_factory=list,
+                                      description="windows when capacity is multiplied by a factor")
+    customers: list[str] = Field(min_length=1, description="sites or groups served")
     review_days: float = Field(1.0, gt=0, le=365, strict=True,
                                description="days between two looks at the customers' orders")
 
@@ -314,12 +331,15 @@ class SupplierSpec(StrictModel):
 
 
 class LaneSpec(StrictModel):
-    mode: Literal["immediate", "daily", "full"] = "immediate"
-    departure_hour: float = Field(17.0, ge=0, lt=24, strict=True)
-    trucks: int = Field(1, ge=1, le=10_000, strict=True)
+    mode: Literal["immediate", "daily", "full"] = Field("immediate",
+                                                        description="immediate: each lot leaves at once; daily: "
+                                                                    "trucks leave at departure_hour; full: a truck "
+                                                                    "leaves when truck_cartons are loaded")
+    departure_hour: float = Field(17.0, ge=0, lt=24, strict=True, description="hour of the daily departure")
+    trucks: int = Field(1, ge=1, le=10_000, strict=True, description="trucks per departure")
     truck_cartons: int | None = Field(None, ge=1, le=1_000_000, strict=True,
                                       description="cartons per truck (None: never binding)")
-    disruptions: list[Window] = Field(default_factory=list)
+    disruptions: list[Window] = Field(default_factory=list, description="windows with fewer (or no) departures")
 
 
 def _lane_needs_capacity(lane: LaneSpec) -> LaneSpec:
@@ -329,10 +349,10 @@ def _lane_needs_capacity(lane: LaneSpec) -> LaneSpec:
 
 
 class RouteSpec(StrictModel):
-    source: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
-    transit_days: Dist = Field(default_factory=lambda: Dist(const=1.0))
-    lane: LaneSpec = Field(default_factory=LaneSpec)
+    source: str = Field(alias="from", description="site or group whose output this is")
+    to: list[str] = Field(min_length=1, description="destination sites or groups")
+    transit_days: Dist = Field(default_factory=lambda: Dist(const=1.0), description="travel time")
+    lane: LaneSpec = Field(default_factory=LaneSpec, description="how lots travel")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
@@ -357,14 +377,14 @@ class RouteSpec(StrictModel):
 
 
 class LabSpec(StrictModel):
-    benches: int = Field(1, ge=1, le=10_000, strict=True)
-    tests_per_bench_per_day: float = Field(gt=0, le=100_000, strict=True)
+    benches: int = Field(1, ge=1, le=10_000, strict=True, description="parallel test benches")
+    tests_per_bench_per_day: float = Field(gt=0, le=100_000, strict=True, description="mean test rate of one bench")
     test_time_cv: float = Field(1.0, ge=0, le=10, strict=True, description="1.0 = exponential test times")
-    report_delay_days: Dist = Field(default_factory=lambda: Dist(const=1.0))
+    report_delay_days: Dist = Field(default_factory=lambda: Dist(const=1.0), description="from test to verdict")
     background_per_day: Schedule = Field(0.0, description="samples from outside the network: number or schedule, "
                                          "0 to 1e6 a day")
-    initial_backlog: int = Field(0, ge=0, le=10_000_000, strict=True)
-    network_priority: bool = Field(False, strict=True)
+    initial_backlog: int = Field(0, ge=0, le=10_000_000, strict=True, description="outside samples waiting on day 0")
+    network_priority: bool = Field(False, strict=True, description="the network's samples go before the outside queue")
     instant: bool = Field(False, strict=True, description="every verdict at once: the no-lab counterfactual")
 
     @field_validator("background_per_day")
@@ -379,10 +399,10 @@ class LabSpec(StrictModel):
 
 
 class DesignSpec(StrictModel):
-    certified: bool = Field(True, strict=True)
-    submit: dt.date | None = None
-    pass_probability: float = Field(0.3, ge=0, le=1, strict=True)
-    adjust_days: Dist = Field(default_factory=lambda: Dist(tri=(2, 4, 7)))
+    certified: bool = Field(True, strict=True, description="the standard design is already approved")
+    submit: dt.date | None = Field(None, description="date the design sample is sent")
+    pass_probability: float = Field(0.3, ge=0, le=1, strict=True, description="chance one submission passes")
+    adjust_days: Dist = Field(default_factory=lambda: Dist(tri=(2, 4, 7)), description="delay before a resubmission")
 
     @field_validator("adjust_days")
     @classmethod
@@ -391,11 +411,12 @@ class DesignSpec(StrictModel):
 
 
 class SiteAuditSpec(StrictModel):
-    required: bool = Field(True, strict=True)
-    pass_probability: float = Field(0.9, ge=0, le=1, strict=True)
-    policy: Literal["at_risk", "wait"] = "at_risk"
-    adjust_days: Dist = Field(default_factory=lambda: Dist(tri=(1, 3, 7)))
-    on_fail: Literal["scrap", "keep"] = "scrap"
+    required: bool = Field(True, strict=True, description="every sewing site needs an audit sample approved")
+    pass_probability: float = Field(0.9, ge=0, le=1, strict=True, description="chance an audit sample passes")
+    policy: Literal["at_risk", "wait"] = Field("at_risk",
+                                               description="at_risk: produce and hold; wait: stop after the sample")
+    adjust_days: Dist = Field(default_factory=lambda: Dist(tri=(1, 3, 7)), description="delay before resubmitting")
+    on_fail: Literal["scrap", "keep"] = Field("scrap", description="what happens to held stock")
 
     @field_validator("adjust_days")
     @classmethod
@@ -404,15 +425,16 @@ class SiteAuditSpec(StrictModel):
 
 
 class CertificationSpec(StrictModel):
-    lab: LabSpec | None = None
-    design: DesignSpec = Field(default_factory=DesignSpec)
-    site_audit: SiteAuditSpec = Field(default_factory=SiteAuditSpec)
+    lab: LabSpec | None = Field(None, description="the test lab (none: no certification at all)")
+    design: DesignSpec = Field(default_factory=DesignSpec, description="the standard design")
+    site_audit: SiteAuditSpec = Field(default_factory=SiteAuditSpec, description="audits of each sewing site")
 
 
 class SamplingPlan(StrictModel):
-    max_lot: int = Field(ge=1, le=10_000_000, strict=True)
-    sample: int = Field(ge=1, le=1_000_000, strict=True)
-    accept: int = Field(ge=0, le=1_000_000, strict=True)
+    max_lot: int = Field(ge=1, le=10_000_000, strict=True, description="plan applies to lots up to this size")
+    sample: int = Field(ge=1, le=1_000_000, strict=True, description="masks sampled")
+    accept: int = Field(ge=0, le=1_000_000, strict=True,
+                        description="accept the lot with at most this many defective in the sample")
 
     @model_validator(mode="after")
     def _accept_below_sample(self) -> SamplingPlan:
@@ -423,11 +445,12 @@ class SamplingPlan(StrictModel):
 
 
 class QualitySpec(StrictModel):
-    sampling_plans: list[SamplingPlan] = Field(min_length=1)
+    sampling_plans: list[SamplingPlan] = Field(min_length=1, description="single sampling plans by lot size")
     rework_share: float = Field(0.7, ge=0, le=1, strict=True,
                                 description="share of defective masks found that are reworked")
-    rework_minutes_per_mask: float = Field(1.0, gt=0, le=MAX_MINUTES, strict=True)
-    on_reject: Literal["sort", "scrap"] = "sort"
+    rework_minutes_per_mask: float = Field(1.0, gt=0, le=MAX_MINUTES, strict=True,
+                                           description="sewing time to rework one defective mask")
+    on_reject: Literal["sort", "scrap"] = Field("sort", description="sort (and rework) or scrap")
 
     @model_validator(mode="after")
     def _ordered(self) -> QualitySpec:
@@ -438,7 +461,8 @@ class QualitySpec(StrictModel):
 
 
 class PackagingSpec(StrictModel):
-    carton_size: int = Field(500, ge=1, le=1_000_000, strict=True)
+    carton_size: int = Field(500, ge=1, le=1_000_000, strict=True,
+                             description="masks per carton (truck loads count cartons)")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -446,9 +470,9 @@ class PackagingSpec(StrictModel):
 
 
 class OrderSpec(StrictModel):
-    date: dt.date
-    masks: int = Field(ge=1, le=MAX_MASKS, strict=True)
-    due: dt.date | None = None
+    date: dt.date = Field(description="placed on")
+    masks: int = Field(ge=1, le=MAX_MASKS, strict=True, description="quantity")
+    due: dt.date | None = Field(None, description="due date")
 
     @model_validator(mode="after")
     def _due_after_placed(self) -> OrderSpec:
@@ -458,16 +482,16 @@ class OrderSpec(StrictModel):
 
 
 class ChannelSpec(StrictModel):
-    hub: str | None = None
-    price: float = Field(0.0, ge=0, le=MAX_PRICE, strict=True)
-    priority: int = Field(1, ge=0, le=1000, strict=True)
+    hub: str | None = Field(None, description="hub that serves it (default: the first)")
+    price: float = Field(0.0, ge=0, le=MAX_PRICE, strict=True, description="EUR per mask (0 = free)")
+    priority: int = Field(1, ge=0, le=1000, strict=True, description="lower is served first under the priority policy")
     weekly: float = Field(0.0, ge=0, le=1e9, strict=True, description="standing demand per week, ordered each week")
-    weekly_from: dt.date | None = None
+    weekly_from: dt.date | None = Field(None, description="standing demand starts")
     weekly_until: dt.date | None = Field(None, description="standing demand stops (demand collapse)")
-    due_days: float = Field(7.0, ge=0, le=365, strict=True)
-    orders: list[OrderSpec] = Field(default_factory=list)
+    due_days: float = Field(7.0, ge=0, le=365, strict=True, description="standing orders are due after")
+    orders: list[OrderSpec] = Field(default_factory=list, description="one-off orders")
     cancel_open_after: dt.date | None = Field(None, description="open orders are cancelled from this date")
-    transit_days: Dist = Field(default_factory=lambda: Dist(const=1.0))
+    transit_days: Dist = Field(default_factory=lambda: Dist(const=1.0), description="last-mile delivery time")
 
     @field_validator("transit_days")
     @classmethod
@@ -482,15 +506,17 @@ class ChannelSpec(StrictModel):
 
 
 class AllocationSpec(StrictModel):
-    policy: Literal["priority", "proportional", "fcfs"] = "priority"
-    reserved_free_share: float = Field(0.0, ge=0, le=1, strict=True)
-    hour: float = Field(16.0, ge=0, lt=24, strict=True)
+    policy: Literal["priority", "proportional", "fcfs"] = Field("priority",
+                                                                description="priority, proportional or fcfs")
+    reserved_free_share: float = Field(0.0, ge=0, le=1, strict=True,
+                                       description="share of each allocation reserved for free channels")
+    hour: float = Field(16.0, ge=0, lt=24, strict=True, description="hour of the daily allocation")
 
 
 class AbsenteeismSpec(StrictModel):
     rate: Schedule = Field(0.0, description="share of people absent each day (0 to 1): a number or "
                            "[[date, rate], ...]")
-    waves: list[Wave] = Field(default_factory=list)
+    waves: list[Wave] = Field(default_factory=list, description="correlated regional shocks")
 
     @field_validator("rate")
     @classmethod
@@ -501,19 +527,21 @@ class AbsenteeismSpec(StrictModel):
 class Wave(StrictModel):
     """A correlated shock: every site of a region loses an extra share of its people for a period."""
 
-    region: str
-    start: dt.date
-    end: dt.date
-    extra_rate: float = Field(gt=0, le=1, strict=True)
+    region: str = Field(description="sites of this region are hit")
+    start: dt.date = Field(description="first day")
+    end: dt.date = Field(description="day after the last")
+    extra_rate: float = Field(gt=0, le=1, strict=True, description="added absence rate")
 
 
 AbsenteeismSpec.model_rebuild()
 
 
 class TargetSpec(StrictModel):
-    masks: int = Field(ge=1, le=MAX_MASKS, strict=True)
-    by: dt.date | None = None
-    measure: Literal["delivered", "sewn", "free"] = "delivered"
+    masks: int = Field(ge=1, le=MAX_MASKS, strict=True, description="the goal")
+    by: dt.date | None = Field(None, description="the date it should be reached by (optional)")
+    measure: Literal["delivered", "sewn", "free"] = Field("delivered",
+                                                          description="what counts: masks delivered, sewn, or "
+                                                                      "delivered free")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -523,34 +551,61 @@ class TargetSpec(StrictModel):
 class LotSizing(StrictModel):
     """Lots sized per sewing site from its daily output instead of one size for the whole network."""
 
-    day_share: float = Field(gt=0, le=1)
-    max_lot: int | None = Field(None, ge=1, le=1_000_000, strict=True)
+    day_share: float = Field(gt=0, le=1,
+                             description="a sewing site's lot is this share of its nominal output per working day "
+                                         "(all sewers present at their ceiling), rounded down to a multiple of "
+                                         "lot_size and never below it")
+    max_lot: int | None = Field(None, ge=1, le=1_000_000, strict=True, description="largest lot (null: no cap)")
 
 
 class Scenario(StrictModel):
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, description="identifier used for the results directory")
     description: str = Field("", description="free text")
-    start: dt.date
-    horizon_days: int = Field(ge=1, le=int(MAX_DAYS), strict=True)
-    lot_size: int = Field(ge=1, le=1_000_000, strict=True)
-    lot_sizing: LotSizing | None = None
-    seed: int = Field(2020, ge=0, le=2**63 - 1, strict=True)
-    replications: int = Field(5, ge=1, le=100_000, strict=True)
-    targets: dict[str, TargetSpec] = Field(default_factory=dict)
-    holidays: dict[str, list[dt.date]] = Field(default_factory=dict)
-    calendars: dict[str, CalendarSpec]
-    absenteeism: AbsenteeismSpec = Field(default_factory=AbsenteeismSpec)
-    archetypes: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    materials: dict[str, MaterialSpec] = Field(default_factory=dict)
-    suppliers: dict[str, SupplierSpec] = Field(default_factory=dict)
-    sites: dict[str, SiteSpec]
-    groups: dict[str, GroupSpec] = Field(default_factory=dict)
-    routes: list[RouteSpec] = Field(default_factory=list)
-    channels: dict[str, ChannelSpec] = Field(default_factory=dict)
-    allocation: AllocationSpec = Field(default_factory=AllocationSpec)
-    certification: CertificationSpec = Field(default_factory=CertificationSpec)
-    quality: QualitySpec | None = None
-    packaging: PackagingSpec = Field(default_factory=PackagingSpec)
+    start: dt.date = Field(description="first simulated day (hour 0 is its midnight)")
+    horizon_days: int = Field(ge=1, le=int(MAX_DAYS), strict=True, description="simulated days")
+    lot_size: int = Field(ge=1, le=1_000_000, strict=True,
+                          description="masks per cut lot: larger is faster, smaller resolves lead times better")
+    lot_sizing: LotSizing | None = Field(
+        None, description="adaptive lots (null: every lot is lot_size): a sewing site's lots are a share of its "
+                          "daily output, in multiples of lot_size (docs/performance.md measures what it changes)")
+    seed: int = Field(2020, ge=0, le=2**63 - 1, strict=True, description="root seed of the random streams")
+    replications: int = Field(5, ge=1, le=100_000, strict=True, description="default number of replications")
+    targets: dict[str, TargetSpec] = Field(default_factory=dict,
+                                           description="named goals; each becomes day_target.<name> and "
+                                                       "reached_by_date.<name> KPIs")
+    holidays: dict[str, list[dt.date]] = Field(default_factory=dict,
+                                               description="named lists of dates a calendar can refer to (public "
+                                                           "holidays need none: see CalendarSpec.holidays)")
+    calendars: dict[str, CalendarSpec] = Field(description="named shift patterns")
+    absenteeism: AbsenteeismSpec = Field(default_factory=AbsenteeismSpec,
+                                         description="share of people absent each day, and regional waves")
+    archetypes: dict[str, dict[str, Any]] = Field(default_factory=dict,
+                                                  description="overrides of the site-kind defaults (ceiling, "
+                                                              "first_mask_min, wright_rate, ...)")
+    materials: dict[str, MaterialSpec] = Field(default_factory=dict,
+                                               description="bill of materials per mask and the stage that consumes "
+                                                           "each")
+    suppliers: dict[str, SupplierSpec] = Field(default_factory=dict,
+                                               description="material suppliers and the sites they serve")
+    sites: dict[str, SiteSpec] = Field(description="production sites and hubs by name")
+    groups: dict[str, GroupSpec] = Field(default_factory=dict,
+                                         description="families of similar sites expanded into <group>_01, "
+                                                     "<group>_02, ...")
+    routes: list[RouteSpec] = Field(default_factory=list,
+                                    description="where each site's (or group's) output goes, and how")
+    channels: dict[str, ChannelSpec] = Field(default_factory=dict,
+                                             description="demand: who orders, how much, when, at what price")
+    allocation: AllocationSpec = Field(default_factory=AllocationSpec,
+                                       description="how a hub shares scarce stock between open orders")
+    certification: CertificationSpec = Field(default_factory=CertificationSpec,
+                                             description="the test lab, the design's certification and the site "
+                                                         "audits")
+    quality: QualitySpec | None = Field(None,
+                                        description="in-line sampling inspection (needed when a site has an inspect "
+                                                    "stage)")
+    packaging: PackagingSpec = Field(default_factory=PackagingSpec,
+                                     description="carton size (bags are a material: `materials.bags.per_mask` = 1 / "
+                                                 "masks per bag)")
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -578,7 +633,7 @@ def _known(kind: str, names: Any) -> str:
 
 def check_references(s: Scenario) -> None:
     """Names that must exist, and routes that go forward in the stage order (hence without cycles)."""
-    from sim.entities.archetypes import ARCHETYPES
+    from sim.archetype_defaults import ARCHETYPE_DEFAULTS as ARCHETYPES
 
     clash = set(s.sites) & set(s.groups)
     if clash:
@@ -598,7 +653,7 @@ def check_references(s: Scenario) -> None:
         if kind not in ARCHETYPES:
             raise ReferenceError_(f"archetypes.{kind}", kind, _known("site kind", ARCHETYPES))
         try:
-            Archetype(**{**ARCHETYPES[kind].model_dump(), **overrides})
+            Archetype(**{**ARCHETYPES[kind], **overrides})
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])
@@ -612,9 +667,10 @@ def check_references(s: Scenario) -> None:
                 if change.calendar not in s.calendars:
                     raise ReferenceError_(f"{path}[{i}].calendar", change.calendar, _known("calendar", s.calendars))
     for name, cal in s.calendars.items():
-        if isinstance(cal.holidays, str) and cal.holidays not in s.holidays and cal.holidays not in BUILTIN_HOLIDAYS:
+        if isinstance(cal.holidays, str) and cal.holidays not in s.holidays and not is_known(cal.holidays):
             raise ReferenceError_(f"calendars.{name}.holidays", cal.holidays,
-                                  _known("holiday list", set(s.holidays) | set(BUILTIN_HOLIDAYS)))
+                                  _known("holiday list", s.holidays) + "; or a country code of the holidays "
+                                  "package, alone or with a year (FR, fr_2020, DE_2021)")
     for name, sup in s.suppliers.items():
         if sup.material not in s.materials:
             raise ReferenceError_(f"suppliers.{name}.material", sup.material, _known("material", s.materials))
@@ -668,14 +724,6 @@ def _first_stage(stages: set[str]) -> str | None:
 
 def _last_stage(stages: set[str]) -> str:
     return next(st for st in reversed(STAGE_ORDER) if st in stages)
-
-
-BUILTIN_HOLIDAYS: dict[str, list[dt.date]] = {
-    # French public holidays of 2020 (Code du travail L3133-1): Easter Monday 13 Apr, 1 May, 8 May,
-    # Ascension 21 May, Whit Monday 1 Jun, 14 Jul, 15 Aug, 1 Nov, 11 Nov, 25 Dec.
-    "fr_2020": [dt.date(2020, m, d) for m, d in
-                [(1, 1), (4, 13), (5, 1), (5, 8), (5, 21), (6, 1), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)]],
-}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -966,14 +1014,6 @@ def validate_scenario(data: dict[str, Any], file: str) -> Scenario:
         raise ConfigError(format_validation_error(exc, file, data)) from None
 
 
-def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Read, override (`PATH=VALUE` strings) and validate a scenario file."""
-    path = Path(path)
-    data = read_yaml(path)
-    apply_overrides(data, overrides or [])
-    return validate_scenario(data, str(path))
-
-
 def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any], file: str = "--set") -> None:
     items = overrides.items() if isinstance(overrides, dict) else (parse_assignment(o) for o in overrides)
     for path, value in items:
@@ -988,130 +1028,3 @@ def scenario_dict(scenario: Scenario) -> dict[str, Any]:
 def config_hash(data: Any) -> str:
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def deep_copy(data: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(data)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Field meanings, kept beside the schema so the generated reference (docs/experiments.md) states them.
-
-FIELD_DOCS: dict[type[BaseModel], dict[str, str]] = {
-    LotSizing: {
-        "day_share": "a sewing site's lot is this share of its nominal output per working day (all sewers present "
-                     "at their ceiling), rounded down to a multiple of lot_size and never below it",
-        "max_lot": "largest lot (null: no cap)",
-    },
-    Scenario: {
-        "name": "identifier used for the results directory",
-        "start": "first simulated day (hour 0 is its midnight)",
-        "horizon_days": "simulated days",
-        "lot_size": "masks per cut lot: larger is faster, smaller resolves lead times better",
-        "lot_sizing": "adaptive lots (null: every lot is lot_size): a sewing site's lots are a share of its daily "
-                      "output, in multiples of lot_size (docs/performance.md measures what it changes)",
-        "seed": "root seed of the random streams",
-        "replications": "default number of replications",
-        "targets": "named goals; each becomes day_target.<name> and reached_by_date.<name> KPIs",
-        "holidays": "named lists of dates a calendar can refer to (fr_2020 is built in)",
-        "calendars": "named shift patterns",
-        "absenteeism": "share of people absent each day, and regional waves",
-        "archetypes": "overrides of the site-kind defaults (ceiling, first_mask_min, wright_rate, ...)",
-        "materials": "bill of materials per mask and the stage that consumes each",
-        "suppliers": "material suppliers and the sites they serve",
-        "sites": "production sites and hubs by name",
-        "groups": "families of similar sites expanded into <group>_01, <group>_02, ...",
-        "routes": "where each site's (or group's) output goes, and how",
-        "channels": "demand: who orders, how much, when, at what price",
-        "allocation": "how a hub shares scarce stock between open orders",
-        "certification": "the test lab, the design's certification and the site audits",
-        "quality": "in-line sampling inspection (needed when a site has an inspect stage)",
-        "packaging": "carton size (bags are a material: `materials.bags.per_mask` = 1 / masks per bag)",
-    },
-    TargetSpec: {"masks": "the goal", "by": "the date it should be reached by (optional)",
-                 "measure": "what counts: masks delivered, sewn, or delivered free"},
-    CalendarSpec: {"shifts": "[start, end] clock times of each shift (HH:MM, end after start)",
-                   "weekdays": "days of the week the site works",
-                   "holidays": "a named holiday list or explicit dates off"},
-    AbsenteeismSpec: {"rate": "share of people absent each day: a number or [[date, rate], ...]",
-                      "waves": "correlated regional shocks"},
-    Wave: {"region": "sites of this region are hit", "start": "first day", "end": "day after the last",
-           "extra_rate": "added absence rate"},
-    MaterialSpec: {"unit": "unit of the quantities", "per_mask": "quantity per mask",
-                   "stage": "stage that consumes it (cut or pack)"},
-    SupplierSpec: {"material": "what it supplies", "capacity_per_day": "quantity per day: number or schedule",
-                   "lead_time_days": "delay from shipment to arrival", "customers": "sites or groups served",
-                   "disruptions": "windows when capacity is multiplied by a factor"},
-    Window: {"start": "first day", "end": "day after the last", "factor": "capacity multiplier (0 = shut)"},
-    SiteSpec: {"kind": "site archetype", "region": "for regional absenteeism waves", "calendar":
-               "calendar name, or [{from: date, calendar: name}, ...] to change it on dates",
-               "start": "first working day (default: the scenario start)", "stages": "stages performed",
-               "cohorts": "the people, by cohort", "stocks": "opening material stocks",
-               "ceiling": "efficiency ceiling for this site (default: the archetype's)",
-               "defect_trainee": "defect probability of a novice (default: archetype)",
-               "defect_skilled": "defect probability at the ceiling (default: archetype)",
-               "supervision": "how trainees are supervised", "audit": "this site's certification audit"},
-
-    StageSpec: {"minutes_per_mask": "standard time of a skilled worker per mask",
-                "mtbf_hours": "mean time between failures of one machine", "mttr_hours": "mean time to repair"},
-    Supervision: {"trainees_per_trainer": "trainees one trainer (or skilled person) can follow"},
-    CalendarChange: {"start": "from this date on", "calendar": "use this calendar"},
-    DateUniform: {"uniform": "[earliest, latest] date, whole days drawn uniformly"},
-    CertificationSpec: {"lab": "the test lab (none: no certification at all)", "design": "the standard design",
-                        "site_audit": "audits of each sewing site"},
-    Dist: {"const": "a constant", "tri": "triangular [min, mode, max]", "uniform": "uniform [low, high]",
-           "exp": "exponential with this mean", "normal": "normal [mean, sd], truncated at 0",
-           "lognormal": "lognormal [mean, cv]"},
-    Cohort: {"name": "unique within the site", "role": "trainee, skilled or trainer",
-             "size": "people per shift", "start": "first day (default: the site's)",
-             "stage": "the stage the cohort works at", "learning": "learning curve (default: archetype's)",
-             "absenteeism_factor": "multiplies the absence rate"},
-    Learning: {"model": "none, wright or exponential", "first_mask_min": "Wright: minutes for the first mask",
-               "rate": "Wright: learning rate (time × rate per doubling of output)",
-               "e0": "exponential: starting efficiency", "tau_days": "exponential: time constant in days",
-               "ceiling": "highest efficiency"},
-    GroupSpec: {"calendar": "calendar of every member", "cover_days": "order-up-to level in days of consumption",
-                "stocks": "opening stocks of every member", "audit": "members' certification audit",
-                "kind": "site archetype of every member", "count": "number of member sites",
-                "regions": "regions drawn from", "size": "people per member (a distribution)",
-                "start": "start date, or {uniform: [date, date]}", "role": "role of the non-skilled people",
-                "stages": "stages every member performs"},
-    RouteSpec: {"source": "site or group whose output this is", "to": "destination sites or groups",
-                "transit_days": "travel time", "lane": "how lots travel"},
-    LaneSpec: {"mode": "immediate: each lot leaves at once; daily: trucks leave at departure_hour; "
-                       "full: a truck leaves when truck_cartons are loaded",
-               "departure_hour": "hour of the daily departure", "trucks": "trucks per departure",
-               "disruptions": "windows with fewer (or no) departures"},
-    LabSpec: {"network_priority": "the network's samples go before the outside queue",
-              "benches": "parallel test benches", "tests_per_bench_per_day": "mean test rate of one bench",
-              "report_delay_days": "from test to verdict",
-              "background_per_day": "samples from outside the network: number or schedule",
-              "initial_backlog": "outside samples waiting on day 0"},
-    DesignSpec: {"certified": "the standard design is already approved",
-                 "submit": "date the design sample is sent", "pass_probability": "chance one submission passes",
-                 "adjust_days": "delay before a resubmission"},
-    SiteAuditSpec: {"required": "every sewing site needs an audit sample approved",
-                    "pass_probability": "chance an audit sample passes",
-                    "policy": "at_risk: produce and hold; wait: stop after the sample",
-                    "adjust_days": "delay before resubmitting", "on_fail": "what happens to held stock"},
-    AuditSpec: {"required": "this site needs an audit", "policy": "overrides the network policy"},
-    SamplingPlan: {"max_lot": "plan applies to lots up to this size", "sample": "masks sampled",
-                   "accept": "accept the lot with at most this many defective in the sample"},
-    QualitySpec: {"rework_minutes_per_mask": "sewing time to rework one defective mask",
-                  "sampling_plans": "single sampling plans by lot size", "on_reject": "sort (and rework) or scrap"},
-    PackagingSpec: {"carton_size": "masks per carton (truck loads count cartons)"},
-    OrderSpec: {"date": "placed on", "masks": "quantity", "due": "due date"},
-    ChannelSpec: {"hub": "hub that serves it (default: the first)", "price": "EUR per mask (0 = free)",
-                  "priority": "lower is served first under the priority policy",
-                  "weekly_from": "standing demand starts", "due_days": "standing orders are due after",
-                  "orders": "one-off orders", "transit_days": "last-mile delivery time"},
-    AllocationSpec: {"policy": "priority, proportional or fcfs",
-                     "reserved_free_share": "share of each allocation reserved for free channels",
-                     "hour": "hour of the daily allocation"},
-}
-
-for _model, _docs in FIELD_DOCS.items():
-    for _name, _text in _docs.items():
-        if not _model.model_fields[_name].description:
-            _model.model_fields[_name].description = _text
-    _model.model_rebuild(force=True)

@@ -11,7 +11,7 @@ import math
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Strict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 KINDS = ("const", "tri", "uniform", "exp", "normal", "lognormal")
 MAX_PARAMETER = 1e6
@@ -26,12 +26,12 @@ class Dist(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    const: Number | None = None
-    tri: tuple[Number, Number, Number] | None = None
-    uniform: tuple[Number, Number] | None = None
-    exp: Number | None = None
-    normal: tuple[Number, Number] | None = None
-    lognormal: tuple[Number, Number] | None = None
+    const: Number | None = Field(None, description="a constant")
+    tri: tuple[Number, Number, Number] | None = Field(None, description="triangular [min, mode, max]")
+    uniform: tuple[Number, Number] | None = Field(None, description="uniform [low, high]")
+    exp: Number | None = Field(None, description="exponential with this mean")
+    normal: tuple[Number, Number] | None = Field(None, description="normal [mean, sd], truncated at 0")
+    lognormal: tuple[Number, Number] | None = Field(None, description="lognormal [mean, cv]")
 
     @model_validator(mode="before")
     @classmethod
@@ -78,16 +78,6 @@ class Dist(BaseModel):
             return self.normal[0]
         assert self.lognormal is not None
         return self.lognormal[0]
-
-    @property
-    def lower_bound(self) -> float:
-        if self.const is not None:
-            return self.const
-        if self.tri is not None:
-            return self.tri[0]
-        if self.uniform is not None:
-            return self.uniform[0]
-        return 0.0
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> Any:
         """Draw one value (size None) or an array of `size` values."""

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+"""Exit status of every command: success; a regression, a failed run or check; bad input."""
+
+
+class BadInput(Exception):
+    """A command-line problem that is the user's to fix (exit 2)."""
+
 
 def short_repr(value: Any, limit: int = 80) -> str:
     text = repr(value)

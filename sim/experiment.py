@@ -33,6 +33,18 @@ from sim.decisions.levers import LeverSpec
 from sim.decisions.shocks import ShockRef
 from sim.decisions.variants import DecisionSpec, StressSpec, apply_shock_refs, decision_variants
 from sim.errors import ConfigError
+from sim.tables import (
+    CHANNEL_FAMILIES,
+    COHORT,
+    DAY_TARGET,
+    KPIS,
+    LOST_CAPACITY,
+    OUTPUT_KIND,
+    REACHED_BY_DATE,
+    SITE_FAMILIES,
+    kpi_name,
+    probability_name,
+)
 
 if TYPE_CHECKING:  # imported when used: `validate` of a broken file should not wait for pandas
     from sim.spec import RunSpec
@@ -132,7 +144,8 @@ class Experiment:
     `validate` checks exactly what `run` will build (groups expanded, calendars and schedules resolved)."""
 
     def __init__(self, spec: ExperimentSpec, file: str, base_data: dict[str, Any], base_file: str,
-                 cli_overrides: list[str]) -> None:
+                 cli_overrides: list[str] | dict[str, Any]) -> None:
+        """`cli_overrides`: `--set` strings ("path=value"), or {path: value} from the Python API."""
         self.spec = spec
         self.file = file
         self.base_file = base_file
@@ -145,7 +158,9 @@ class Experiment:
         self.replications = spec.replications or base.replications
         self.seed = spec.seed if spec.seed is not None else base.seed
         self.points = spec.sweep.expand() if spec.sweep else [{}]
-        check_conflicts(spec, file, [parse_assignment(o)[0] for o in cli_overrides])
+        set_paths = list(cli_overrides) if isinstance(cli_overrides, dict) else [parse_assignment(o)[0]
+                                                                                 for o in cli_overrides]
+        check_conflicts(spec, file, set_paths)
         check_observations(spec.observations, base, file)
         self.study = None
         self.calibrated = None  # parameters_from: the calibrated set the replications draw from
@@ -318,16 +333,10 @@ def build_check(scenario: Scenario, where: str, seed: int) -> Any:
         raise ConfigError([f"{where}: cannot be built: {type(exc).__name__}: {exc}"]) from None
 
 
-FIXED_KPIS = (
-    "masks_started", "masks_sewn", "masks_delivered", "masks_free", "masks_scrapped", "masks_reworked",
-    "masks_escaped_defects", "first_pass_yield", "revenue_eur", "mean_lead_time_days", "design_approval_day",
-    "lab_mean_wait_days", "lab_network_samples", "masks_scrapped_on_audit", "masks_held_at_end",
-    "platform_stock_end", "platform_mean_stock", "platform_throughput_per_day", "platform_mean_days_in_stock",
-    "trainees", "trainees_reaching_80pct", "trainee_hours_worked", "lost_capacity_share.absence",
-    "lost_capacity_share.breakdown",
-)
-"""KPIs every run may produce whatever its network (sim.results); tests/test_input_hardening.py checks that
-every KPI a real run produces is named by `kpi_names`, so this list cannot drift from the model."""
+FIXED_KPIS: tuple[str, ...] = (*(f.name for f in KPIS if not f.is_family),
+                                *(kpi_name(LOST_CAPACITY, cause) for cause in ("absence", "breakdown")))
+"""KPIs every run may produce whatever its network (sim.results), from the registry of sim/tables.py;
+tests/test_input_hardening.py checks that every KPI a real run produces is named by `kpi_names`."""
 
 
 def kpi_names(net: Any) -> set[str]:
@@ -335,15 +344,13 @@ def kpi_names(net: Any) -> set[str]:
     s = net.s
     names = set(FIXED_KPIS)
     for target in s.targets:
-        names |= {f"day_target.{target}", f"reached_by_date.{target}", f"P(reached_by_date.{target})"}
+        names |= {kpi_name(DAY_TARGET, target), kpi_name(REACHED_BY_DATE, target), probability_name(target)}
     for channel in s.channels:
-        names |= {f"{family}.{channel}" for family in ("fill_rate", "on_time", "mean_days_late", "p95_days_late")}
-        names.add(f"delivered.channel.{channel}")
-    names |= {f"output.kind.{kind}" for kind in net.site_kinds}
+        names |= {kpi_name(family, channel) for family in CHANNEL_FAMILIES}
+    names |= {kpi_name(OUTPUT_KIND, kind) for kind in net.site_kinds}
     for site in net.sites.values():
-        names |= {f"output.site.{site.name}", f"approval_days.{site.name}",
-                  f"output_per_person_day.site.{site.name}"}
+        names |= {kpi_name(family, site.name) for family in SITE_FAMILIES}
         for unit in site.stages:
             for cohort in unit.team.cohorts:
-                names |= {f"cohort.{site.name}.{cohort.name}.days_to_{level}" for level in (50, 80)}
+                names |= {kpi_name(COHORT, f"{site.name}.{cohort.name}.days_to_{level}") for level in (50, 80)}
     return names

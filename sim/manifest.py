@@ -16,6 +16,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sim.errors import BadInput
 from sim.spec import RunSpec
 
 TMP_PREFIX = ".tmp-"
@@ -71,16 +73,11 @@ def spec_hash(spec: RunSpec) -> str:
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
-def config_hash(config: Any) -> str:
-    """SHA-256 of a resolved configuration's canonical JSON (for the manifest)."""
-    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
-
-
 # ---------------------------------------------------------------------------------------- provenance
 def package_versions() -> dict[str, str | None]:
     """Versions of Python, the scientific stack and `sim` itself (None for a package not installed)."""
-    import sim
-
+    # The package is imported already (this is one of its modules): read it, without an import back up.
+    sim = sys.modules[__name__.rpartition(".")[0]]
     versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
         try:
@@ -98,9 +95,7 @@ def git_commit(path: Path | None = None) -> dict[str, Any]:
     yet) gives None values rather than an error: provenance must never stop an experiment.
     """
     if path is None:
-        import sim
-
-        path = Path(sim.__file__).resolve().parent
+        path = Path(__file__).resolve().parent
 
     def git(*args: str) -> str | None:
         try:
@@ -264,3 +259,35 @@ def clean_temporaries(*directories: Path) -> int:
                 entry.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+# --------------------------------------------------------------------------------------- results folder
+def check_out_dir(out: Path) -> None:
+    """Refuse to write results into a folder of the user's own files: results go into a new or empty
+    folder, or into a results folder written before (which is then resumed and updated)."""
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: is a file, not a folder")
+    if not out.is_dir():
+        return
+    entries = [p.name for p in out.iterdir() if p.name != ".lock" and not (p.name == "runs" and _only_runs(p))]
+    if not entries:  # empty, or a run killed before it wrote its manifest: resumable
+        return
+    manifest = out / "manifest.json"
+    if not manifest.is_file():
+        shown = ", ".join(sorted(entries)[:4]) + (", ..." if len(entries) > 4 else "")
+        raise BadInput(f"--out {out}: holds files that are not results of 'resilience run' ({shown}; no "
+                       "manifest.json): give a new or empty folder, so that none of them is replaced")
+    try:
+        import json
+
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # ours but damaged (the runner rewrites it)
+    if not isinstance(data, dict) or "runs" not in data:
+        raise BadInput(f"--out {out}: its manifest.json was not written by 'resilience run': give a new or empty "
+                       "folder")
+
+
+def _only_runs(runs: Path) -> bool:
+    """A `runs/` folder holding nothing but stored runs (each with its run.json) and our temporaries."""
+    return runs.is_dir() and all(p.name.startswith(TMP_PREFIX) or (p / "run.json").is_file() for p in runs.iterdir())

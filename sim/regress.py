@@ -26,10 +26,9 @@ from scipy import stats
 
 from sim.config import config_hash
 from sim.manifest import atomic_write, atomic_write_json, git_commit, read_results_table
+from sim.tables import kpi_family
 
 FAMILY_ALPHA = 0.01
-TRACKED_PREFIXES = ("masks_delivered", "masks_sewn", "masks_scrapped", "day_target.", "output.kind.",
-                    "fill_rate.", "mean_lead_time_days", "first_pass_yield")
 BASELINE_FILE = "baseline.json"
 
 
@@ -38,7 +37,7 @@ class BaselineMismatch(Exception):
 
 
 def tracked_kpis(runs: pd.DataFrame) -> list[str]:
-    cols = [c for c in runs.columns if c.startswith(TRACKED_PREFIXES)]
+    cols = [c for c in runs.columns if (family := kpi_family(c)) is not None and family.regress]
     # KPIs that are zero in every run (a site kind with no output) carry no information
     return [c for c in cols if not (runs[c].fillna(0) == 0).all()]
 
@@ -163,8 +162,9 @@ def model_source_hash(package: Path | None = None) -> str:
 
 
 def cmd_regress(args: argparse.Namespace) -> int:
-    from sim.cli import EXIT_FAILED, EXIT_OK, BadInput, check_out_dir
+    from sim.errors import EXIT_FAILED, EXIT_OK, BadInput
     from sim.experiment import load_experiment
+    from sim.manifest import check_out_dir
     from sim.runner import OutputBusy, run_specs
 
     experiment = Path(args.experiment) if args.experiment else REPO_ROOT / "experiments" / "ci_regression.yaml"

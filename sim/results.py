@@ -14,6 +14,7 @@ import pandas as pd
 from sim.bottleneck import bottleneck_shares, group_activity
 from sim.metrics import BLOCKED, OFF_SHIFT, STARVED, STATE_NAMES, WORKING, StageTrack, TrackInfo
 from sim.spec import RunResult, RunSpec
+from sim.tables import validate
 from sim.timebase import HOURS_PER_DAY
 
 if TYPE_CHECKING:
@@ -33,13 +34,19 @@ def build_result(net: Network, spec: RunSpec) -> RunResult:
     dates = pd.to_datetime([net.start + dt.timedelta(days=d) for d in range(net.days)])
     lab_track = _lab_track(net)
     kpis = _kpis(net)
-    daily = _daily_table(net, dates)
-    series = _series_table(net, dates, lab_track)
-    cohorts = _cohort_table(net, dates, kpis)
-    bottlenecks = _bottleneck_table(net)
+    groups = _group_of_site(net)
+    daily = validate("daily", _daily_table(net, dates, groups), with_ids=False)
+    series = validate("series", _series_table(net, dates, lab_track), with_ids=False)
+    cohorts = validate("cohorts", _cohort_table(net, dates, kpis, groups), with_ids=False)
+    bottlenecks = validate("bottlenecks", _bottleneck_table(net), with_ids=False)
     return RunResult(run_id=spec.run_id, scenario_name=spec.scenario_name, point=dict(spec.point),
                      replication=spec.replication, root_seed=spec.root_seed, kpis=kpis, daily=daily,
                      series=series, cohorts=cohorts, bottlenecks=bottlenecks)
+
+
+def _group_of_site(net: Network) -> dict[str, str]:
+    """Site name -> the scenario group it was generated from (named sites are in no group)."""
+    return {member: group for group, members in net.members.items() if group in net.s.groups for member in members}
 
 
 # ---------------------------------------------------------------------------------------------- KPIs
@@ -180,7 +187,7 @@ def _stack(blocks: list[dict[str, object]], days: int, dates: pd.DatetimeIndex) 
     return pd.DataFrame(columns)
 
 
-def _daily_table(net: Network, dates: pd.DatetimeIndex) -> pd.DataFrame:
+def _daily_table(net: Network, dates: pd.DatetimeIndex, groups: dict[str, str]) -> pd.DataFrame:
     blocks: list[dict[str, object]] = []
     unit_of = {id(unit.track): (site, unit) for site, unit in _units(net)}
     wip = net.daily["wip"]
@@ -204,7 +211,7 @@ def _daily_table(net: Network, dates: pd.DatetimeIndex) -> pd.DataFrame:
             "output": tr.output, "wip": wip[wip_row[id(tr)]] if id(tr) in wip_row else missing,
             "working_h": working, "starved_h": h[:, STARVED], "blocked_h": h[:, BLOCKED],
             "off_shift_h": h[:, OFF_SHIFT], "down_h": down, "capacity_h": capacity, "lost_absence_h": lost_abs,
-            "lost_breakdown_h": lost_brk, "present": present})
+            "lost_breakdown_h": lost_brk, "present": present, "group": groups.get(tr.info.site, "")})
     assert STATE_NAMES[WORKING] == "working"
     return _stack(blocks, net.days, dates)
 
@@ -242,7 +249,8 @@ def _series_table(net: Network, dates: pd.DatetimeIndex, lab_track: StageTrack |
     })
 
 
-def _cohort_table(net: Network, dates: pd.DatetimeIndex, kpis: dict[str, float]) -> pd.DataFrame:
+def _cohort_table(net: Network, dates: pd.DatetimeIndex, kpis: dict[str, float], groups: dict[str, str]
+                  ) -> pd.DataFrame:
     blocks: list[dict[str, object]] = []
     day_index = np.arange(net.days)
     for site, unit in _units(net):
@@ -258,10 +266,10 @@ def _cohort_table(net: Network, dates: pd.DatetimeIndex, kpis: dict[str, float])
                     kpis[f"cohort.{site.name}.{c.name}.days_to_{level}"] = day - c.start_day
             blocks.append({"site": site.name, "kind": site.kind, "stage": unit.name, "cohort": c.name,
                            "role": c.role, "size": c.size, "present": c.present.astype(float), "efficiency": eff,
-                           "standard_share": share})
+                           "standard_share": share, "group": groups.get(site.name, "")})
     if not blocks:
         return pd.DataFrame(columns=["day", "date", "site", "kind", "stage", "cohort", "role", "size", "present",
-                                     "efficiency", "standard_share"])
+                                     "efficiency", "standard_share", "group"])
     return _stack(blocks, net.days, dates)
 
 

@@ -66,11 +66,12 @@ from sim.manifest import (
 )
 from sim.rng import Streams
 from sim.spec import RunResult, RunSpec
+from sim.tables import RUN_TABLES, validate
 
 SimulateFn = Callable[[RunSpec], RunResult]
 
-TABLES = ("daily", "series", "cohorts", "bottlenecks")
-"""The per-run tables of a RunResult, written as `<name>.parquet` per run and combined."""
+TABLES = RUN_TABLES
+"""The per-run tables of a RunResult, written as `<name>.parquet` per run and combined (sim/tables.py)."""
 
 ID_COLUMNS = ("run_id", "scenario", "replication")
 RUNS_ID_COLUMNS = (*ID_COLUMNS, "seed", "status", "error", "wall_seconds")
@@ -466,6 +467,8 @@ def _write_combined(specs: list[RunSpec], metas: dict[str, dict], out_dir: Path,
     for name in TABLES:
         tables[name] = _assemble_table(name, specs, runs_dir, metas)
     for name, frame in tables.items():
+        if len(frame):  # an id-columns-only frame stands for "no run produced this table"
+            validate(name, frame)
         path = out_dir / f"{name}.parquet"
         _write_table(frame, path)
         outcome.tables[name] = path
@@ -733,6 +736,48 @@ def run_specs(
 
 
 # ---------------------------------------------------------------------------------- test entry point
+def simulate_in_memory(
+    specs: list[RunSpec],
+    *,
+    simulate: SimulateFn | None = None,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+) -> tuple[dict[str, pd.DataFrame], list[tuple[str, str]]]:
+    """Run `specs` on the chosen executor and return the combined tables and the failures, writing nothing.
+
+    The same executors, per-run failure handling and table assembly as `run_specs` (so the tables equal
+    the files `run_specs` writes, row for row), for notebooks and the Python API (`sim.api`).
+    """
+    if simulate is None:
+        from sim.model import simulate
+    kind, n = _describe_executor(workers, scheduler)
+    if kind == "sequential":
+        attempts = _sequential(simulate, specs)
+    elif kind == "process":
+        attempts = _process_pool(simulate, specs, n)
+    else:
+        attempts = _dask(simulate, specs, scheduler or "local", n)
+    results: dict[str, RunResult] = {}
+    metas: dict[str, dict[str, Any]] = {}
+    failed: list[tuple[str, str]] = []
+    for spec, attempt in attempts:
+        error = attempt.error or (_invalid_result(spec, attempt.result) if attempt.result is not None else None)
+        metas[spec.run_id] = {"seed": run_seed(spec), "status": "failed" if error else "ok", "error": error,
+                              "wall_seconds": attempt.wall_seconds,
+                              "kpis": {} if error else {str(k): float(v) for k, v in attempt.result.kpis.items()}}
+        if error:
+            failed.append((spec.run_id, error))
+        else:
+            results[spec.run_id] = attempt.result
+    tables = {"runs": validate("runs", _assemble_runs(specs, metas))}
+    for name in TABLES:
+        frames = [_with_ids(getattr(results[s.run_id], name), s) for s in specs if s.run_id in results]
+        non_empty = [f for f in frames if len(f)]
+        tables[name] = validate(name, pd.concat(non_empty, ignore_index=True, sort=False)) if non_empty else (
+            frames[0] if frames else pd.DataFrame({c: [] for c in ID_COLUMNS}))
+    return tables, sorted(failed, key=lambda f: [s.run_id for s in specs].index(f[0]))
+
+
 def _load_callable(path: str) -> SimulateFn:
     """`module:function` -> the function."""
     module, _, name = path.partition(":")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 HOURS_PER_DAY = 24.0
-DAYS_PER_WEEK = 7
 MINUTES_PER_HOUR = 60.0
 
 
@@ -21,16 +20,6 @@ def day_index(start: dt.date, when: dt.date) -> int:
 def hours_at(start: dt.date, when: dt.date) -> float:
     """Simulated time (hours) of 00:00 on `when`."""
     return day_index(start, when) * HOURS_PER_DAY
-
-
-def date_of(start: dt.date, t_hours: float) -> dt.date:
-    """Calendar date of simulated time `t_hours`."""
-    return start + dt.timedelta(days=int(t_hours // HOURS_PER_DAY))
-
-
-def day_of(t_hours: float) -> int:
-    """Whole-day index of simulated time `t_hours`."""
-    return int(t_hours // HOURS_PER_DAY)
 
 
 def days(t_hours: float) -> float:

@@ -61,6 +61,32 @@ def test_t_interval_known_values():
     assert t_interval([1.0, 3.0], 0.9)[1] == pytest.approx(stats.t.ppf(0.95, 1) * math.sqrt(2) / math.sqrt(2))
 
 
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=40),
+       st.sampled_from([0.8, 0.95, 0.99]))
+def test_intervals_agree_with_scipy_stats_own(x, confidence):
+    """sim.analysis computes the intervals from scipy.special quantiles (importing scipy.stats costs about a
+    second on every CLI run, docs/performance.md); they must agree with scipy.stats' own intervals."""
+    values = np.asarray(x)
+    mean, half, low, high = t_interval(values, confidence)
+    n = len(values)
+    textbook = stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / math.sqrt(n)
+    assert half == pytest.approx(textbook, rel=1e-9, abs=1e-6) and low <= mean <= high
+    if values.std() > 1e-6 * max(1.0, abs(values).max()):  # scipy's t statistic needs some spread
+        ci = stats.ttest_1samp(values, 0.0).confidence_interval(confidence_level=confidence)
+        assert (low, high) == pytest.approx((ci.low, ci.high), rel=1e-9, abs=1e-6)
+    shifted = values + 3.0 + np.linspace(0, 1, n)  # paired, with some spread in the differences
+    diff, half_d, _, _ = paired_difference(values, shifted, confidence)
+    d = shifted - values
+    assert diff == pytest.approx(d.mean()) and half_d == pytest.approx(
+        stats.t.ppf(0.5 + confidence / 2, n - 1) * d.std(ddof=1) / math.sqrt(n), rel=1e-9, abs=1e-9)
+
+
+def test_intervals_without_spread_are_the_point():
+    assert t_interval([5.0, 5.0, 5.0]) == (5.0, 0.0, 5.0, 5.0)
+    assert paired_difference([1.0, 2.0], [2.0, 3.0]) == (1.0, 0.0, 1.0, 1.0)
+    assert unpaired_difference([1.0, 1.0], [3.0, 3.0]) == (2.0, 0.0, 2.0, 2.0)
+
+
 def test_t_interval_with_too_few_values():
     assert t_interval([4.0, np.nan])[0] == 4.0 and all(math.isnan(v) for v in t_interval([4.0])[1:])
     assert all(math.isnan(v) for v in t_interval([np.nan, np.nan]))

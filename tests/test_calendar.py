@@ -54,3 +54,26 @@ def test_position_and_time_at_are_inverse():
 def test_beyond_the_calendar_a_job_never_ends():
     cal = calendar(dt.date(2020, 3, 30), [("08:00", "15:00")], days=3)
     assert cal.finish(0.0, 1000.0) == float("inf")
+
+
+def test_public_holidays_come_from_the_holidays_package_for_any_country_and_year():
+    from sim.public_holidays import holiday_dates, is_known
+
+    # fr_2020 is still the French holidays of 2020, exactly the eleven dates of the hand-typed list it replaced
+    assert sorted(holiday_dates("fr_2020", dt.date(2020, 1, 1), dt.date(2020, 12, 31))) == [
+        dt.date(2020, m, d) for m, d in
+        [(1, 1), (4, 13), (5, 1), (5, 8), (5, 21), (6, 1), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)]]
+    # a year alone: the holidays of other years are not in it (a horizon crossing into 2021 keeps working days)
+    assert holiday_dates("fr_2020", dt.date(2020, 12, 1), dt.date(2021, 1, 31)) == {dt.date(2020, 12, 25)}
+    # a country alone: every simulated year, so 2021 is no longer silently without holidays
+    assert dt.date(2021, 5, 13) in holiday_dates("FR", dt.date(2021, 1, 1), dt.date(2021, 12, 31))  # Ascension
+    assert dt.date(2021, 10, 3) in holiday_dates("de", dt.date(2021, 1, 1), dt.date(2021, 12, 31))
+    assert is_known("DE_2021") and not is_known("xx") and not is_known("fr_20")
+
+
+def test_a_calendar_of_another_year_and_country_has_its_holidays():
+    # Easter Monday 2021 is 5 April: no shift that day in France, one in a calendar without holidays
+    cal = calendar(dt.date(2021, 4, 5), [("08:00", "15:00")], days=2, holidays="FR")
+    assert list(cal.hours_per_day[:2]) == [0.0, 7.0]
+    assert list(calendar(dt.date(2021, 4, 5), [("08:00", "15:00")], days=2, holidays=None).hours_per_day[:2]) == \
+        [7.0, 7.0]

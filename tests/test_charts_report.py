@@ -1,4 +1,5 @@
-"""Charts and the HTML report, on a small but realistic results directory (tests/results_factory.py).
+"""Charts and the HTML report, on the results folder of a small real experiment (`results_dir` in
+tests/conftest.py: two scenarios × 3 replications, one run failing for real).
 
 Expected numbers are recomputed here from the Parquet tables with plain pandas, independently of the code
 under test, so a wrong aggregation (wrong scenario, failed runs counted, NaN handling) makes a test fail.
@@ -6,6 +7,7 @@ under test, so a wrong aggregation (wrong scenario, failed runs counted, NaN han
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shutil
@@ -22,19 +24,16 @@ from PIL import Image
 from sim import charts
 from sim.charts import ChartSkipped, ResultsSet, fmt_date, fmt_date_long, fmt_pct, make_all
 from sim.report import build_html, write_report
-
-try:  # tests/ may or may not become a package; the factory is importable either way
-    from tests.results_factory import build_results
-except ImportError:  # pragma: no cover - depends on how pytest puts tests/ on sys.path
-    from results_factory import build_results
+from tests.conftest import FAILED_RUN
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHART_NAMES = list(charts.CHARTS)
 
 
 @pytest.fixture(scope="module")
-def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_results(tmp_path_factory.mktemp("results") / "projet")
+def reported_dir(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's results folder that the report tests may write charts into."""
+    return Path(shutil.copytree(results_dir, tmp_path_factory.mktemp("reported") / "fixture"))
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +45,8 @@ def drawn(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
 
 @pytest.fixture(scope="module")
-def report(results_dir: Path) -> tuple[Path, str]:
-    path = write_report(results_dir)
+def report(reported_dir: Path) -> tuple[Path, str]:
+    path = write_report(reported_dir)
     return path, path.read_text(encoding="utf-8")
 
 
@@ -82,21 +81,42 @@ def _title(png: Path) -> str:
         return image.text["Title"].replace("\n", " ")
 
 
-def test_cumulative_title_states_median_target_dates(results_dir: Path, drawn: dict[str, Path]) -> None:
+def _base_ok(results_dir: Path) -> pd.DataFrame:
     runs = pd.read_parquet(results_dir / "runs.parquet")
-    base = runs[(runs["scenario"] == "base") & (runs["status"] == "ok")]
-    median_day = float(np.median(base["day_target.first_goal"]))
-    expected = fmt_date(pd.Timestamp("2020-03-30") + pd.Timedelta(days=math.floor(median_day)))
+    return runs[(runs["scenario"] == "base") & (runs["status"] == "ok")]
+
+
+def test_cumulative_title_states_median_target_dates(results_dir: Path, drawn: dict[str, Path]) -> None:
+    manifest = json.loads((results_dir / "manifest.json").read_text())
+    start = pd.Timestamp(manifest["start_date"])
+    end = pd.read_parquet(results_dir / "series.parquet")["date"].max()
+    base = _base_ok(results_dir)
     title = _title(drawn["cumulative_delivered"])
-    assert f"2 M masks reached on {expected} (median)" in title
-    assert "60 M not reached by 8 May" in title  # never reached in 40 days: stated, not hidden
+    reached = 0
+    for name, target in manifest["targets"].items():
+        median_day = float(np.median(base[f"day_target.{name}"].fillna(np.inf)))  # never reached counts as +inf
+        masks = charts.fmt_count(float(target["masks"]))
+        if math.isfinite(median_day):
+            reached += 1
+            expected = fmt_date(start + pd.Timedelta(days=math.floor(median_day)))
+            assert f"{masks} masks reached on {expected} (median)" in title, title
+        else:  # never reached within the horizon: stated, not hidden
+            assert f"{masks} not reached by {fmt_date(end)}" in title, title
+    assert 0 < reached < len(manifest["targets"])  # the fixture exercises both phrasings
 
 
-def test_bottleneck_title_states_the_switch(drawn: dict[str, Path]) -> None:
+def test_bottleneck_title_states_the_switch(results_dir: Path, drawn: dict[str, Path]) -> None:
+    runs = _base_ok(results_dir)
+    bn = pd.read_parquet(results_dir / "bottlenecks.parquet")
+    network = bn[bn["run_id"].isin(runs["run_id"]) & (bn["level"] == "network")]
+    per_run = network.pivot_table(index=["run_id", "week_start"], columns="stage", values="share", aggfunc="sum",
+                                  fill_value=0.0)
+    dominant = per_run.groupby(level="week_start").mean().idxmax(axis=1)
+    assert dominant.nunique() > 1  # the fixture's bottleneck moves (certification first, then sewing)
     title = _title(drawn["bottleneck_timeline"])
-    assert re.search(r"certification \(weeks of 30 Mar–6 Apr\) → sewing \(weeks of 13 Apr–4 May\)", title), (
-        title
-    )
+    first_week = fmt_date(dominant.index[0])
+    assert title.startswith(f"Bottleneck moved: {charts.stage_name(dominant.iloc[0])} (week")
+    assert first_week in title and f"→ {charts.stage_name(dominant.iloc[-1])} (week" in title, title
 
 
 def test_daily_output_title_peak_matches_data(results_dir: Path, drawn: dict[str, Path]) -> None:
@@ -109,8 +129,30 @@ def test_daily_output_title_peak_matches_data(results_dir: Path, drawn: dict[str
     assert shown == pytest.approx(peak, rel=0.005)
 
 
-def test_missing_data_is_skipped_with_reason(tmp_path: Path) -> None:
-    one = build_results(tmp_path / "one", scenarios=("base",), replications=2, days=21, failed_runs=())
+def test_rampup_cohorts_names_sites_not_generated_from_groups(results_dir: Path) -> None:
+    """Which curves are named comes from the tables' `group` column (the scenario's groups), not names."""
+    cohorts = pd.read_parquet(results_dir / "cohorts.parquet")
+    grouped = set(cohorts.loc[cohorts["group"] != "", "site"])
+    base = cohorts[cohorts["scenario"] == "base"]
+    assert set(base.loc[base["group"] == "smes", "site"]) == {"smes_01", "smes_02", "smes_03"}
+    assert grouped == {f"smes_0{i}" for i in range(1, 7)}  # more_smes has six
+    assert set(cohorts.loc[cohorts["group"] == "", "site"]).isdisjoint(grouped)
+
+
+def _one_scenario_copy(results_dir: Path, out: Path) -> Path:
+    """The base scenario's ok runs only, as a results folder (every table filtered the same way)."""
+    shutil.copytree(results_dir, out, ignore=shutil.ignore_patterns("charts", "report.html", "summary.*"))
+    runs = pd.read_parquet(out / "runs.parquet")
+    keep = runs[(runs["scenario"] == "base") & (runs["status"] == "ok")]
+    keep.to_parquet(out / "runs.parquet", index=False)
+    for name in ("daily", "series", "cohorts", "bottlenecks"):
+        table = pd.read_parquet(out / f"{name}.parquet")
+        table[table["run_id"].isin(keep["run_id"])].to_parquet(out / f"{name}.parquet", index=False)
+    return out
+
+
+def test_missing_data_is_skipped_with_reason(results_dir: Path, tmp_path: Path) -> None:
+    one = _one_scenario_copy(results_dir, tmp_path / "one")
     (one / "cohorts.parquet").unlink()
     (one / "bottlenecks.parquet").unlink()
     with pytest.raises(ChartSkipped, match="only one scenario"):
@@ -127,9 +169,17 @@ def test_missing_data_is_skipped_with_reason(tmp_path: Path) -> None:
 
 def test_failed_runs_are_excluded_from_tables(results_dir: Path) -> None:
     rs = ResultsSet(results_dir)
-    assert list(rs.failed_runs["run_id"]) == ["faster_lab/r002"]
+    assert list(rs.failed_runs["run_id"]) == [FAILED_RUN]
     assert rs.table("series")["run_id"].nunique() == 5
-    assert rs.variants == ["base", "faster_lab"] and rs.base_variant == "base"
+    assert rs.variants == ["base", "more_smes"] and rs.base_variant == "base"
+
+
+def test_a_summary_without_the_contract_columns_is_an_error(results_dir: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(results_dir, tmp_path / "renamed"))
+    summary = pd.read_csv(copy / "summary.csv").rename(columns={"ci_low": "lower"})
+    summary.to_csv(copy / "summary.csv", index=False)
+    with pytest.raises(ValueError, match=r"lacks column.*ci_low"):
+        ResultsSet(copy).summary()
 
 
 def test_intervals() -> None:
@@ -159,50 +209,53 @@ def test_report_embeds_every_chart_and_nothing_external(report: tuple[Path, str]
 
 def test_report_headline_answers(results_dir: Path, report: tuple[Path, str]) -> None:
     _, page = report
+    manifest = json.loads((results_dir / "manifest.json").read_text())
     runs = pd.read_parquet(results_dir / "runs.parquet")
     ok = runs[runs["status"] == "ok"]
     base = ok[ok["scenario"] == "base"]
-    k = int(base["reached_by_date.first_goal"].sum())
+    dated = [name for name, target in manifest["targets"].items() if target.get("by")]
+    k = int(base[f"reached_by_date.{dated[0]}"].sum())
     assert f"{fmt_pct(k / len(base))} ({k}/{len(base)} runs; 95 % CI" in page
     # bottleneck of the first week, from the table: mean over base replications of the network share
     bn = pd.read_parquet(results_dir / "bottlenecks.parquet")
     week0 = bn[
-        (bn["scenario"] == "base") & (bn["level"] == "network") & (bn["week_start"] == bn["week_start"].min())
+        bn["run_id"].isin(base["run_id"]) & (bn["level"] == "network") & (bn["week_start"] == bn["week_start"].min())
     ]
-    top = week0.groupby("stage")["share"].mean().sort_values(ascending=False)
-    assert top.index[0] == "certification"
-    assert (
-        f"week of {fmt_date_long(pd.Timestamp('2020-03-30'))}: <b>certification, {fmt_pct(top.iloc[0])}</b>"
-        in page
-    )
+    top = week0.groupby("stage")["share"].sum().div(len(base)).sort_values(ascending=False)
+    start = pd.Timestamp(manifest["start_date"])
+    assert f"week of {fmt_date_long(start)}: <b>{charts.stage_name(top.index[0])}, {fmt_pct(top.iloc[0])}</b>" in page
     # ranking by mean masks delivered, failed run left out
     means = ok.groupby("scenario")["masks_delivered"].mean().sort_values(ascending=False)
     ranking = page[page.index("<ol class=ranking>") :]
     assert ranking.index(f"<b title='{means.index[0]}'>") < ranking.index(f"<b title='{means.index[1]}'>")
     failed = page[page.index("id=failed-runs") :]
-    assert "faster_lab/r002" in failed and "ConservationError" in failed
+    assert FAILED_RUN in failed and "ValidationError" in failed
 
 
 def test_report_assumptions_and_reproducibility(results_dir: Path, report: tuple[Path, str]) -> None:
     _, page = report
-    table = page[page.index("<h3>Scenario file (5)</h3>") : page.index("<h3>Site-kind defaults")]
-    assert table.count("<tr") == 1 + 5  # header + every manifest entry
-    assert table.count("<span class=source-assumption>assumption</span>") == 2  # None and "assumption"
-    assert "tutorials (H)" in table and '{"tri": [3, 10, 21]}' in table.replace("&quot;", '"')
-    # text from the results is escaped, never interpreted
-    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
-    assert "&lt;b&gt;free &amp; fast&lt;/b&gt;" in page
+    manifest = json.loads((results_dir / "manifest.json").read_text())
+    n = len(manifest["assumptions"])
+    table = page[page.index(f"<h3>Scenario file ({n})</h3>") : page.index("<h3>Site-kind defaults")]
+    assert table.count("<tr") == 1 + n  # header + every manifest entry
     repro = page[page.index("<div class=repro>") :]
-    for text in (
-        "sha256:3f1c9a7be0d2",
-        "20200330",
-        "0123456789abcdef0123456789abcdef01234567",
-        "simpy 4.1.1",
-        "resilience run experiments/projet_resilience.yaml --replications 3 --out results/test",
-    ):
-        assert text in repro
+    for text in (manifest["config_hash"][:12], str(manifest["root_seed"]), manifest["versions"]["simpy"],
+                 "resilience run fixture_experiment.yaml"):
+        assert text in repro, text
     seeds = pd.read_parquet(results_dir / "runs.parquet")["seed"]
     assert all(str(s) in repro for s in seeds)
+
+
+def test_report_escapes_text_from_the_results(results_dir: Path, tmp_path: Path) -> None:
+    """Text that comes from files (a scenario name, an assumption's source) is escaped, never interpreted."""
+    copy = Path(shutil.copytree(results_dir, tmp_path / "hostile"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["assumptions"].append({"path": "channels.x.price", "value": "<b>free & fast</b>",
+                                    "source": "<script>alert('x')</script>"})
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    page = build_html(ResultsSet(copy), [])
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;free &amp; fast&lt;/b&gt;" in page
 
 
 def test_report_uses_summary_csv_when_present(results_dir: Path, tmp_path: Path) -> None:
@@ -210,7 +263,7 @@ def test_report_uses_summary_csv_when_present(results_dir: Path, tmp_path: Path)
     shutil.copytree(results_dir, copy, ignore=shutil.ignore_patterns("charts", "report.html"))
     pd.DataFrame(
         {
-            "scenario": ["base", "faster_lab"],
+            "scenario": ["base", "more_smes"],
             "kpi": ["masks_delivered"] * 2,
             "n": [3, 2],
             "mean": [7_770_000.0, 1_230_000.0],
@@ -221,7 +274,7 @@ def test_report_uses_summary_csv_when_present(results_dir: Path, tmp_path: Path)
     page = build_html(ResultsSet(copy), [])
     ranking = page[page.index("<ol class=ranking>") :]
     assert "7.8 M masks delivered" in ranking and "95 % CI 7.7 M–7.8 M" in ranking
-    assert ranking.index("<b title='base'>Base</b>") < ranking.index("<b title='faster_lab'>Faster lab</b>")
+    assert ranking.index("<b title='base'>") < ranking.index("<b title='more_smes'>")  # order follows the summary
 
 
 # ------------------------------------------------------------------------------------------ browser

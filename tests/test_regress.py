@@ -42,9 +42,10 @@ def regress(small_experiment, baseline, tmp_path, *extra) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [101, 202, 303, 404, 505])
-def test_same_model_other_seed_passes(small_experiment, baseline, tmp_path, seed, capsys):
-    assert regress(small_experiment, baseline, tmp_path, "--seed", str(seed)) == 0
+def test_same_model_other_seed_passes(small_experiment, baseline, tmp_path, capsys):
+    """One other seed; the false-alarm rate itself (many independent CI-sized groups) is measured by
+    benchmarks/regress_power.py, not re-measured on a handful of seeds in every test run."""
+    assert regress(small_experiment, baseline, tmp_path, "--seed", "101") == 0
     assert "no KPI moved beyond noise" in capsys.readouterr().out
 
 

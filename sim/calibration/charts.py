@@ -164,7 +164,7 @@ def pairs_chart(cal: Calibration, chosen: list[str], out_dir: Path) -> Path | No
 
 
 def draw_all(cal: Calibration, exp: Any, waves: pd.DataFrame, out_dir: Path) -> list[Path]:
-    from sim.calibration.command import CONSTRAINED_SD_RATIO, constrained
+    from sim.calibration.history_matching import CONSTRAINED_SD_RATIO, constrained
 
     made = [observations_chart(cal, waves, out_dir), marginals_chart(cal, out_dir)]
     ratios = constrained(cal)

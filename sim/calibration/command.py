@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.calibration.history_matching import Calibration, Target, Wave, history_match
+from sim.calibration.history_matching import CONSTRAINED_SD_RATIO, Calibration, Target, Wave, constrained, history_match
 from sim.calibration.observations import extract_runs
 from sim.calibration.space import ParameterSpace
 from sim.config import apply_overrides, scenario_dict, validate_scenario
@@ -33,7 +33,6 @@ from sim.errors import ConfigError
 from sim.spec import RunSpec
 
 FOLDER = "calibration"
-CONSTRAINED_SD_RATIO = 0.8  # a parameter is constrained when the kept set's sd (unit scale) is below 0.8 x prior
 
 
 class CalibrationFailed(RuntimeError):
@@ -134,15 +133,6 @@ def nonimplausible_frame(cal: Calibration, waves: pd.DataFrame) -> pd.DataFrame:
     sample = pd.DataFrame({"kind": "sample", **_values_frame(cal.box, cal.box.to_values(sample_unit), sample_unit)})
     sample["max_I_emulated"] = cal.sample_max_i[cal.sample_max_i <= cal.settings.cutoff]
     return pd.concat([runs, sample], ignore_index=True)
-
-
-def constrained(cal: Calibration) -> dict[str, float]:
-    """Parameter -> sd of the kept sample over the prior's sd (unit scale, uniform: 1/sqrt(12))."""
-    kept = cal.nonimplausible_sample()
-    if len(kept) < 2:
-        return {}
-    ratio = kept.std(axis=0) / (1.0 / math.sqrt(12.0))
-    return {name: float(r) for name, r in zip(cal.box.names, ratio, strict=True)}
 
 
 def _describe(space: Any, name: str) -> dict[str, Any]:

@@ -261,3 +261,15 @@ def history_match(box: Space, targets: list[Target], evaluate: Evaluate, setting
     else:
         cal.stopped_because = f"the set number of waves ({s.waves}) ran"
     return cal
+
+
+CONSTRAINED_SD_RATIO = 0.8  # a parameter is constrained when the kept set's sd (unit scale) is below 0.8 x prior
+
+
+def constrained(cal: Calibration) -> dict[str, float]:
+    """Parameter -> sd of the kept sample over the prior's sd (unit scale, uniform: 1/sqrt(12))."""
+    kept = cal.nonimplausible_sample()
+    if len(kept) < 2:
+        return {}
+    ratio = kept.std(axis=0) / (1.0 / math.sqrt(12.0))
+    return {name: float(r) for name, r in zip(cal.box.names, ratio, strict=True)}

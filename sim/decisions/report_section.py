@@ -25,6 +25,7 @@ from sim.decisions.command import WHAT_IT_TAKES_JSON, summary_line
 from sim.decisions.ranking import lever_sentence
 from sim.decisions.stress import most_damaging
 from sim.decisions.tables import LEVERS_CSV, STRESS_CSV
+from sim.tables import DAY_TARGET, REACHED_BY_DATE, kpi_name
 
 
 def _e(value: object) -> str:
@@ -48,7 +49,7 @@ def _targets(rs: ResultsSet) -> str:
     rows = runs[runs["variant"] == base] if "variant" in runs.columns else runs
     items = []
     for name, target in rs.targets.items():
-        column = f"day_target.{name}"
+        column = kpi_name(DAY_TARGET, name)
         if column not in rows.columns:
             continue
         days = rows[column].to_numpy(dtype=float)
@@ -57,7 +58,7 @@ def _targets(rs: ResultsSet) -> str:
                 else f"median {fmt_date_long(rs.start_date + pd.Timedelta(days=math.floor(median)))}")
         text = f"<b>{_e(name)}</b> ({int(target['masks']):,} masks): {_e(when)}"
         by = target.get("by")
-        reached = f"reached_by_date.{name}"
+        reached = kpi_name(REACHED_BY_DATE, name)
         if by and reached in rows.columns:
             outcomes = rows[reached].dropna().to_numpy(dtype=float)
             p, low, high = wilson_interval(int(outcomes.sum()), len(outcomes))
@@ -84,7 +85,7 @@ def _binding_from(rs: ResultsSet, primary: str) -> Callable[[str], str | None] |
     matrix = rs.weekly_bottlenecks()
     if matrix.empty:
         return None
-    days = rs.kpi_values(rs.base_variant, f"day_target.{primary}")
+    days = rs.kpi_values(rs.base_variant, kpi_name(DAY_TARGET, primary))
     finite = days[np.isfinite(days)]
     until = rs.start_date + pd.Timedelta(days=float(np.median(finite)) if len(finite) else 10_000)
 

@@ -26,9 +26,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.config import BUILTIN_HOLIDAYS, NAME_PATTERN, format_validation_error, read_yaml
+from sim.config import NAME_PATTERN, format_validation_error, read_yaml
 from sim.decisions.edits import as_date, get_path, transform_between
 from sim.errors import ConfigError
+from sim.public_holidays import holiday_dates
 
 EFFECT_KINDS = ("supplier_outage", "lane_outage", "absence_wave", "lab_surge", "site_closure", "site_delay",
                 "demand_surge")
@@ -186,8 +187,12 @@ def _close_site(data: dict[str, Any], site_name: str, shock: ShockSpec, where: s
         new_name = f"{name}__closed_{shock.name}_{site_name}"
         cal = copy.deepcopy(calendars[name])
         holidays = cal.get("holidays")
-        if isinstance(holidays, str):
-            base_days = [as_date(d) for d in named.get(holidays, BUILTIN_HOLIDAYS.get(holidays, []))]
+        if isinstance(holidays, str) and holidays in named:
+            base_days = [as_date(d) for d in named[holidays]]
+        elif isinstance(holidays, str):  # public holidays by country code: every day the calendar may cover
+            first = as_date(data["start"])
+            last = first + dt.timedelta(days=int(data["horizon_days"]) + 366)
+            base_days = sorted(holiday_dates(holidays, first, last))
         else:
             base_days = [as_date(d) for d in holidays or []]
         cal["holidays"] = [d.isoformat() for d in sorted(set(base_days) | set(closed))]

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.config import BUILTIN_HOLIDAYS, CalendarSpec
+from sim.config import CalendarSpec
+from sim.public_holidays import holiday_dates
 from sim.timebase import HOURS_PER_DAY, parse_clock
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -30,12 +31,14 @@ class WorkCalendar:
         starts: list[float] = []
         ends: list[float] = []
         hours_per_day = np.zeros(days)
+        last = start + dt.timedelta(days=max(days - 1, 0))
+        off = {id(spec): _holiday_set(spec, holidays, start, last) for _, spec in patterns}
         for day in range(days):
             spec = _pattern_on(patterns, day)
             if spec is None:
                 continue
             date = start + dt.timedelta(days=day)
-            if WEEKDAYS[date.weekday()] not in spec.weekdays or date in _holiday_set(spec, holidays):
+            if WEEKDAYS[date.weekday()] not in spec.weekdays or date in off[id(spec)]:
                 continue
             base = day * HOURS_PER_DAY
             for a, b in spec.shifts:
@@ -96,9 +99,6 @@ class WorkCalendar:
     def working_hours(self, a: float, b: float) -> float:
         return self.position(b) - self.position(a)
 
-    def is_working(self, t: float) -> bool:
-        return self.next_work_start(t) == t
-
 
 def _pattern_on(patterns: Sequence[tuple[int, CalendarSpec]], day: int) -> CalendarSpec | None:
     current = None
@@ -110,9 +110,13 @@ def _pattern_on(patterns: Sequence[tuple[int, CalendarSpec]], day: int) -> Calen
     return current
 
 
-def _holiday_set(spec: CalendarSpec, named: dict[str, list[dt.date]]) -> set[dt.date]:
+def _holiday_set(spec: CalendarSpec, named: dict[str, list[dt.date]], first: dt.date, last: dt.date
+                 ) -> set[dt.date]:
+    """The calendar's days off: explicit dates, a list the scenario names, or public holidays by name."""
     if spec.holidays is None:
         return set()
     if isinstance(spec.holidays, list):
         return set(spec.holidays)
-    return set(named.get(spec.holidays) or BUILTIN_HOLIDAYS.get(spec.holidays, []))
+    if spec.holidays in named:
+        return set(named[spec.holidays])
+    return holiday_dates(spec.holidays, first, last)

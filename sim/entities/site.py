@@ -54,10 +54,6 @@ class Site:
     def stage(self, name: str) -> StageUnit | None:
         return next((s for s in self.stages if s.name == name), None)
 
-    def rate_hint(self) -> float:
-        """Masks per working hour the first stage takes in (for choosing where to send lots)."""
-        return self.stages[0].team.last_rate if self.stages else float("inf")
-
     def daily_consumption(self, stage: str, per_mask: float) -> float:
         unit = self.stage(stage)
         if unit is None:

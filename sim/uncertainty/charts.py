@@ -113,10 +113,11 @@ def bottleneck_agreement_chart(agreement: pd.DataFrame, out_dir: Path, name: str
     """Per week, the share of design points in which each stage is the network's main bottleneck."""
     if agreement.empty:
         return None
-    from sim.charts import STAGE_ORDER, stage_name
+    from sim.charts import stage_name
+    from sim.tables import FLOW_STAGES
 
     table = agreement.pivot_table(index="week_start", columns="stage", values="share_of_points", fill_value=0.0)
-    stages = [s for s in STAGE_ORDER if s in table.columns] + [s for s in table.columns if s not in STAGE_ORDER]
+    stages = [s for s in FLOW_STAGES if s in table.columns] + [s for s in table.columns if s not in FLOW_STAGES]
     with mpl.rc_context(STYLE):
         fig = _figure(10, 4.2)
         ax = fig.add_subplot()

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim.uncertainty.design import DesignSpec, unit_problem
-from sim.uncertainty.study import DESIGN_FILE, NOMINAL
+from sim.uncertainty.study import DESIGN_FILE, NOMINAL, Study
 
 COLUMNS = ("kpi", "parameter", "method", "index", "value", "ci_low", "ci_high")
 SENSITIVITY_FILE = "sensitivity"
@@ -242,3 +242,12 @@ def print_leaders(table: pd.DataFrame, out: Path, top: int = 5) -> None:
         for _, r in ranked.iterrows():
             print(f"    {r['parameter']:<58} {r['index']} {r['value']:>12.4g}  "
                   f"[{r['ci_low']:.4g} .. {r['ci_high']:.4g}]")
+
+
+def after_run(study: Study, out: Path, horizon_days: int) -> pd.DataFrame:
+    """Compute the sensitivity indices, write sensitivity.csv/.parquet, print the leading parameters (the
+    command's hook after the runs of a study; here rather than in sim.uncertainty.study, which this module
+    imports: the other way round was an import cycle)."""
+    table = write_sensitivity(out, study.design, horizon_days)
+    print_leaders(table, out)
+    return table

@@ -216,18 +216,11 @@ def build_study(file: str, uncertain: dict[str, Any] | None, design: dict[str, A
 def before_run(study: Study, out: Path) -> None:
     """Write design.parquet and parameters.csv (atomically) before any run starts."""
     from sim.manifest import atomic_write
+    from sim.tables import validate
 
     out.mkdir(parents=True, exist_ok=True)
-    frame = study.design_frame()
+    frame = validate("design", study.design_frame())
     atomic_write(out / DESIGN_FILE, lambda p: frame.to_parquet(p, index=False))
     table = pd.DataFrame(parameter_table(study.params))
     atomic_write(out / PARAMETERS_FILE, lambda p: table.to_csv(p, index=False))
 
-
-def after_run(study: Study, out: Path, horizon_days: int) -> pd.DataFrame:
-    """Compute the sensitivity indices, write sensitivity.csv/.parquet, print the leading parameters."""
-    from sim.uncertainty.sensitivity import print_leaders, write_sensitivity
-
-    table = write_sensitivity(out, study.design, horizon_days)
-    print_leaders(table, out)
-    return table

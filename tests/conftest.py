@@ -1,0 +1,49 @@
+"""Shared fixtures: one small REAL experiment, run once per test session, whose results folder the chart,
+report, contract and API tests read (instead of a fake writer of the tables).
+
+The experiment is tests/data/fixture_experiment.yaml (the CI network, 35 days, base against a faster lab,
+3 replications) run through the same steps as `resilience run --no-report`: the real model, the real
+runner, the manifest and summary the CLI writes. One run fails for real: its spec carries a lot size the
+model rejects, so failed-run handling is exercised on a real failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+# A 2-core machine shared with other jobs: a per-example deadline would make property tests flaky.
+settings.register_profile("shared-machine", deadline=None)
+settings.load_profile("shared-machine")
+
+FIXTURE_EXPERIMENT = Path(__file__).resolve().parent / "data" / "fixture_experiment.yaml"
+FIXTURE_OVERRIDES = ["horizon_days=35", "targets.quarter_million_delivered.by=2020-05-02"]
+"""Base overrides (an experiment file cannot override its base for every scenario): a short horizon and
+one dated target, so the report has a probability to state. Both are assumptions for the fixture."""
+FAILED_RUN = "more_smes/p0/r002"
+
+
+def run_fixture_experiment(out: Path) -> Path:
+    from sim.cli import _manifest_extra, write_summary
+    from sim.experiment import load_experiment
+    from sim.model import simulate
+    from sim.runner import run_specs
+
+    exp = load_experiment(FIXTURE_EXPERIMENT, overrides=FIXTURE_OVERRIDES)
+    specs = [dataclasses.replace(s, scenario={**s.scenario, "lot_size": -5}) if s.run_id == FAILED_RUN else s
+             for s in exp.run_specs()]
+    command = f"resilience run {FIXTURE_EXPERIMENT.name} " + " ".join(f"--set {o}" for o in FIXTURE_OVERRIDES)
+    outcome = run_specs(specs, out, simulate=simulate, workers=1, progress=False,
+                        manifest_extra=_manifest_extra(exp, command))
+    assert [run_id for run_id, _ in outcome.failed] == [FAILED_RUN]
+    write_summary(out, exp)
+    return out
+
+
+@pytest.fixture(scope="session")
+def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished results folder of a real experiment (do not modify: copy it first)."""
+    return run_fixture_experiment(tmp_path_factory.mktemp("fixture") / "fixture")
