@@ -151,21 +151,22 @@ def is_guess(source: str | None) -> bool:
     return bool(_GUESS.search(source or ""))
 
 
-_ARCHETYPE_ENTRY = re.compile(r'^\s*"(?P<kind>\w+)":\s*Archetype\(')
+_ARCHETYPE_ENTRY = re.compile(r'^\s*"(?P<kind>\w+)":\s*dict\(')
 
 
 def archetype_rows(kinds: set[str] | None = None,
                    overridden: dict[str, dict[str, Any]] | None = None) -> list[dict[str, str]]:
     """The site-kind defaults (sim/entities/archetypes.py: speed caps, learning curves, defect rates, absence
-    factors) as assumptions rows `archetypes.<kind>.<field>`, each with the comment written above its kind as
-    the source. Only `kinds` (default: every kind that produces). Fields a scenario overrides
+    factors, written in sim/archetype_defaults.py) as assumptions rows `archetypes.<kind>.<field>`, each with its
+    kind's comment as the source. Only `kinds` (default: every kind that produces). Fields a scenario overrides
     (`archetypes.<kind>.<field>` in its YAML) are left out: the scenario's own row (with its comment) holds them."""
+    from sim import archetype_defaults
     from sim.entities import archetypes
 
     overridden = overridden or {}
     rows: list[dict[str, str]] = []
     comment: list[str] = []
-    for line in Path(archetypes.__file__).read_text(encoding="utf-8").splitlines():
+    for line in Path(archetype_defaults.__file__).read_text(encoding="utf-8").splitlines():
         stripped = line.strip()
         if stripped.startswith("#"):
             comment.append(stripped.lstrip("#").strip())

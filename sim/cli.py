@@ -289,13 +289,13 @@ def _target_medians(out: Path | None) -> dict[tuple[str, str, str], tuple[float,
         return {}
     import numpy as np
 
-    from sim.analysis import PARAM_PREFIX, _point_labels
     from sim.charts import median_with_unreached
     from sim.manifest import read_results_table
+    from sim.tables import PARAM_PREFIX, point_labels
 
     runs = read_results_table(out / "runs.parquet")
     ok = runs[runs["status"] == "ok"].copy() if "status" in runs.columns else runs.copy()
-    ok["point"] = _point_labels(ok, sorted(c for c in ok.columns if c.startswith(PARAM_PREFIX)))
+    ok["point"] = point_labels(ok, sorted(c for c in ok.columns if c.startswith(PARAM_PREFIX)))
     medians = {}
     for (scenario, point), rows in ok.groupby(["scenario", "point"], sort=False):
         for kpi in (c for c in rows.columns if c.startswith("day_target.")):
