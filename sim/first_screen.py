@@ -179,7 +179,7 @@ def parameter_label(path: str) -> str:
 
 
 def first_screen_context(rs: ResultsSet) -> dict[str, Any]:
-    from sim.report import assumption_counts, assumption_rows, base_scenario_config, headline_drivers
+    from sim.report_data import assumption_counts, assumption_rows, base_scenario_config, headline_drivers
 
     scenario = base_scenario_config(rs)
     rows = assumption_rows(rs)

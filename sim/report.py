@@ -13,7 +13,6 @@ reader's system fonts, there is no script. It can be mailed, archived and opened
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import math
@@ -41,6 +40,13 @@ from sim.charts import (
 from sim.first_screen import first_screen_html
 from sim.labels import words
 from sim.manifest import atomic_write_bytes
+from sim.report_data import (
+    assumption_counts,
+    assumption_rows,
+    base_scenario_config,
+    data_uri,
+    headline_drivers,
+)
 
 REPORT_NAME = "report.html"
 
@@ -308,10 +314,6 @@ def _failed_runs(rs: ResultsSet) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _data_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-
 def _charts(outcomes: Iterable[ChartOutcome]) -> str:
     figures, skipped = [], []
     for outcome in outcomes:
@@ -320,7 +322,7 @@ def _charts(outcomes: Iterable[ChartOutcome]) -> str:
             continue
         figures.append(
             f"<figure id=chart-{_e(outcome.name)}>"
-            f'<img src="{_data_uri(outcome.path)}" alt="{_e(outcome.title)}">'
+            f'<img src="{data_uri(outcome.path)}" alt="{_e(outcome.title)}">'
             f"<figcaption>{_e(outcome.caption)} <span class=file>(charts/{_e(outcome.path.name)}, "
             f"SVG alongside)</span></figcaption></figure>"
         )
@@ -337,76 +339,6 @@ def _format_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def base_scenario_config(rs: ResultsSet) -> dict[str, Any]:
-    """The base scenario as run (plain data from the manifest's config), {} when not recorded."""
-    scenarios = (rs.manifest.get("config") or {}).get("scenarios") or {}
-    return scenarios.get(f"{rs.base_scenario}/p0") or next(iter(scenarios.values()), {}) if scenarios else {}
-
-
-def binding_stages(rs: ResultsSet, least_share: float = 0.2) -> list[str]:
-    """Stages that bound the whole network at least `least_share` of the weeks' time (base, mean over runs)."""
-    matrix = rs.weekly_bottlenecks()
-    if matrix.empty:
-        return []
-    shares = matrix.drop(columns=[c for c in matrix.columns if c == "none"]).mean().sort_values(ascending=False)
-    return [str(s) for s, v in shares.items() if v >= least_share] or [str(shares.index[0])]
-
-
-def assumption_rows(rs: ResultsSet) -> list[dict[str, Any]]:
-    """Every parameter row of the page: the scenario file's numbers (manifest) and the site-kind defaults of the
-    kinds the scenario uses (sim/entities/archetypes.py), each with `assumed`, `guess` and `default` flags."""
-    from sim.assumptions import archetype_rows, is_assumption, is_guess
-
-    rows = [dict(r, default=False) for r in rs.manifest.get("assumptions") or []]
-    scenario = base_scenario_config(rs)
-    kinds = {str(v.get("kind")) for part in ("sites", "groups") for v in (scenario.get(part) or {}).values()
-             if isinstance(v, dict)}
-    rows += [dict(r, default=True) for r in archetype_rows(kinds or None, scenario.get("archetypes") or {})]
-    for row in rows:
-        row["assumed"] = is_assumption(row.get("source"))
-        row["guess"] = is_guess(row.get("source"))
-    return rows
-
-
-def headline_drivers(rs: ResultsSet, rows: list[dict[str, Any]], limit: int = 8) -> tuple[list[dict[str, Any]], str]:
-    """(rows, how they were chosen): the parameters behind the headline. From the uncertainty study's
-    sensitivity.csv when the results hold one (largest index on the first headline KPI); otherwise the
-    assumptions (GUESS first) that act on the stages binding the network."""
-    from sim.labels import acts_on
-
-    sensitivity = rs.dir / "sensitivity.csv"
-    if sensitivity.exists():
-        from sim.uncertainty.report_section import RANK_INDEX, headline_kpis
-
-        table = pd.read_csv(sensitivity)
-        kpis = headline_kpis(table)
-        if kpis:
-            ranked = table[(table["kpi"] == kpis[0]) & table["index"].isin(RANK_INDEX.values())
-                           & (table["parameter"] != "(all)")]
-            order = ranked.assign(size=ranked["value"].abs()).sort_values("size", ascending=False)
-            picked = []
-            for parameter, size in zip(order["parameter"], order["size"], strict=True):
-                if parameter in {p["path"] for p in picked}:
-                    continue
-                match = next((r for r in rows if str(r.get("path")) == parameter or parameter.startswith(
-                    f"{r.get('path')}.")), None)
-                picked.append({"path": parameter, "value": match.get("value") if match else "(a range)",
-                               "source": match.get("source") if match else "see parameters.csv",
-                               "assumed": bool(match and match["assumed"]), "guess": bool(match and match["guess"]),
-                               "default": False, "why": f"sensitivity index {size:.2f} on {kpis[0]}"})
-            return picked[:limit], f"ranked by the uncertainty study's sensitivity index on {kpis[0]}"
-    stages = binding_stages(rs)
-    picked = []
-    for stage in stages:  # the most binding stage first; within it GUESS first, the scenario's own values first
-        on_stage = [dict(r, why=f"acts on {stage_name(stage)}") for r in rows
-                    if r["assumed"] and acts_on(str(r.get("path")), stage)]
-        picked += sorted(on_stage, key=lambda r: (not r["guess"], r["default"]))
-    unique = list({r["path"]: r for r in picked}.values())
-    words = " and ".join(stage_name(s) for s in stages)
-    return unique[:limit], (f"assumptions (GUESS first) on the stages that bind the network most, {words}; "
-                            "no sensitivity study in these results")
 
 
 def _source_cell(row: dict[str, Any]) -> str:
@@ -431,12 +363,6 @@ def _assumption_table(rows: list[dict[str, Any]], why: bool = False) -> str:
         for r in rows)
     return (f"<table class=assumptions><thead><tr><th>Parameter</th><th>Value</th><th>Source</th>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>")
-
-
-def assumption_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
-    return {"total": len(rows), "assumed": sum(r["assumed"] for r in rows), "guess": sum(r["guess"] for r in rows),
-            "defaults": sum(r["default"] for r in rows), "defaults_assumed": sum(r["assumed"] and r["default"]
-                                                                                  for r in rows)}
 
 
 def _assumptions(rs: ResultsSet) -> str:

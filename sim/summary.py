@@ -27,13 +27,13 @@ KEY_CHARTS = ("cumulative_delivered", "bottleneck_timeline")
 
 
 def build_summary(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
-    from sim.report import _data_uri
+    from sim.report_data import data_uri
 
-    charts = [{"name": o.name, "uri": _data_uri(o.path), "title": o.title, "caption": o.caption}
+    charts = [{"name": o.name, "uri": data_uri(o.path), "title": o.title, "caption": o.caption}
               for o in outcomes if o.name in KEY_CHARTS and o.path is not None]
     levers = rs.dir / "charts" / "levers_ranked.png"
     if levers.exists():
-        charts.append({"name": "levers_ranked", "uri": _data_uri(levers), "title": "Levers ranked by days gained",
+        charts.append({"name": "levers_ranked", "uri": data_uri(levers), "title": "Levers ranked by days gained",
                        "caption": "Days gained on the first target by each lever (paired with the base, 95 % "
                                   "interval)."})
     meta = (f"Start {rs.start_date:%d %B %Y}, simulated to {rs.end_date:%d %B %Y}, "
