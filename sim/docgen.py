@@ -17,6 +17,7 @@ from pydantic_core import PydanticUndefined
 from sim.config import Scenario
 from sim.distributions import Dist
 from sim.experiment import ExperimentSpec
+from sim.tables import splice_generated
 from sim.uncertainty.design import DesignSpec
 from sim.uncertainty.parameters import UncertainParameter
 
@@ -132,9 +133,7 @@ def reference() -> str:
 
 def render(text: str) -> str:
     """`text` with its generated section replaced by the current reference."""
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    return head + reference().rstrip("\n") + tail
+    return splice_generated(text, BEGIN, END, reference())
 
 
 def main() -> int:

@@ -460,11 +460,18 @@ def reference() -> str:
     return "\n".join(lines) + "\n"
 
 
+def splice_generated(text: str, begin: str, end: str, section: str) -> str:
+    """`text` with what stands from `begin` to `end` replaced by `section` (which starts with `begin` and ends
+    with `end`): the generated part of a hand-written page (docs/results.md here, docs/experiments.md in
+    sim.docgen)."""
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    return head + section.rstrip("\n") + tail
+
+
 def render(text: str) -> str:
     """`text` with its generated section replaced by the current contract."""
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    return head + reference().rstrip("\n") + tail
+    return splice_generated(text, BEGIN, END, reference())
 
 
 def main() -> int:
