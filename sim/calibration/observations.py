@@ -12,14 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.config import Scenario
 from sim.errors import ConfigError, problem_line
+
+if TYPE_CHECKING:  # pandas loads only where runs are read, not with every experiment file
+    import pandas as pd
 
 INTERVAL_SDS = 4.0  # an interval is read as a 95 % range: about +-2 sd around its middle
 
@@ -269,4 +271,6 @@ def extract_runs(observations: Mapping[str, BaseModel], scenario: Scenario, runs
         values = extract(observations, scenario, kpis, daily_by.get(rid, daily.iloc[:0]),
                          series_by.get(rid, series.iloc[:0]))
         rows.append({"run_id": rid, **values})
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=["run_id", *observations])

@@ -3,9 +3,12 @@ model discrepancy assumed when an observation does not state its own."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.calibration.history_matching import Settings
+if TYPE_CHECKING:  # history matching pulls in scikit-learn and scipy.stats: loaded only when a calibration runs
+    from sim.calibration.history_matching import Settings
 
 
 class CalibrationSpec(BaseModel):
@@ -27,6 +30,8 @@ class CalibrationSpec(BaseModel):
                                                            "what the previous wave left")
 
     def settings(self, seed: int) -> Settings:
+        from sim.calibration.history_matching import Settings
+
         return Settings(waves=self.waves, points_per_wave=self.points_per_wave, replications=self.replications,
                         cutoff=self.cutoff, holdout_share=self.holdout_share, min_within_3sd=self.min_within_3sd,
                         uniform_sample=self.uniform_sample, stop_ratio=self.stop_ratio, seed=seed)
