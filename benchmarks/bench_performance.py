@@ -356,7 +356,7 @@ def time_scenario(data: dict[str, Any], repeat: int) -> tuple[float, float]:
 
 # ------------------------------------------------------------------------------ 5. executors
 def executors(replications: int) -> dict[str, float]:
-    from sim.runner import run_specs
+    from sim.runs.driver import run_specs
 
     specs = load_experiment(NATIONAL).run_specs(replications)
     out: dict[str, float] = {}

@@ -112,13 +112,13 @@ def run(experiment: Experiment | str | Path | Mapping[str, Any], *, replications
     n, address = _workers(executor, workers)
     address = scheduler or address
     if out is None:
-        from sim.runner import simulate_in_memory
+        from sim.runs.driver import simulate_in_memory
 
         tables, failed = simulate_in_memory(specs, workers=n, scheduler=address)
         out_dir = None
     else:
         from sim.cli import _manifest_extra, write_summary
-        from sim.runner import run_specs
+        from sim.runs.driver import run_specs
 
         out_dir = Path(out)
         outcome = run_specs(specs, out_dir, workers=n, scheduler=address, progress=False,

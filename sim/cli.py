@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput, ConfigError, ResultsError
-from sim.manifest import check_out_dir
+from sim.results.folder import check_out_dir
 
 HEADLINE_KPIS = ("masks_delivered", "masks_sewn", "masks_free", "first_pass_yield", "mean_lead_time_days",
                  "masks_scrapped", "revenue_eur")
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _failure_lines(outcome: Any, specs: list[Any], out: Path) -> list[str]:
-    from sim.runner import run_seed
+    from sim.runs.manifest import run_seed
 
     seeds = {s.run_id: run_seed(s) for s in specs}
     lines = [f"failed: {run_id} (seed {seeds.get(run_id)}): {error}" for run_id, error in outcome.failed]
@@ -198,7 +198,8 @@ def _observations(exp: Any) -> list[dict[str, Any]]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.experiment import load_experiment
-    from sim.runner import OutputBusy, RunInterrupted, run_specs
+    from sim.runs.driver import RunInterrupted, run_specs
+    from sim.runs.storage import OutputBusy
 
     if args.replications is not None and args.replications < 1:
         raise BadInput(f"--replications: {args.replications}: a whole number >= 1")
@@ -252,7 +253,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def write_summary(out: Path, exp: Any) -> Any:
 
     from sim.analysis import summarise
-    from sim.manifest import atomic_write, read_results_table
+    from sim.results.folder import read_results_table
+    from sim.runs.atomic import atomic_write
 
     runs = read_results_table(out / "runs.parquet")
     targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
@@ -290,7 +292,7 @@ def _target_medians(out: Path | None) -> dict[tuple[str, str, str], tuple[float,
     import numpy as np
 
     from sim.charts import median_with_unreached
-    from sim.manifest import read_results_table
+    from sim.results.folder import read_results_table
     from sim.tables import PARAM_PREFIX, point_labels
 
     runs = read_results_table(out / "runs.parquet")
@@ -365,7 +367,7 @@ def write_charts_and_report(out: Path, screenshot: bool = False) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sim.manifest import check_results_folder
+    from sim.results.folder import check_results_folder
 
     out = Path(args.results_dir)
     if not (out / "runs.parquet").exists():
@@ -378,7 +380,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """KPIs of folder B against folder A, scenario by scenario: runs are matched by scenario name and sweep
     point, never pooled across scenarios; what exists in one folder only is named."""
-    from sim.manifest import check_results_folder, read_results_table
+    from sim.results.folder import check_results_folder, read_results_table
 
     tables = []
     for d in (args.a, args.b):

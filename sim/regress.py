@@ -25,7 +25,9 @@ import pandas as pd
 from scipy import stats
 
 from sim.config import config_hash
-from sim.manifest import atomic_write, atomic_write_json, git_commit, read_results_table
+from sim.results.folder import read_results_table
+from sim.runs.atomic import atomic_write, atomic_write_json
+from sim.runs.manifest import git_commit
 from sim.tables import kpi_family
 
 FAMILY_ALPHA = 0.01
@@ -164,8 +166,9 @@ def model_source_hash(package: Path | None = None) -> str:
 def cmd_regress(args: argparse.Namespace) -> int:
     from sim.errors import EXIT_FAILED, EXIT_OK, BadInput
     from sim.experiment import load_experiment
-    from sim.manifest import check_out_dir
-    from sim.runner import OutputBusy, run_specs
+    from sim.results.folder import check_out_dir
+    from sim.runs.driver import run_specs
+    from sim.runs.storage import OutputBusy
 
     experiment = Path(args.experiment) if args.experiment else REPO_ROOT / "experiments" / "ci_regression.yaml"
     baseline_dir = Path(args.baseline) if args.baseline else REPO_ROOT / "results" / "baseline"

@@ -1,6 +1,6 @@
 """The results contract: every table a run writes, every KPI name, and the manifest, described once.
 
-The writer (`sim.results`, `sim.runner`, `sim.analysis`) validates what it writes against `TABLES`; the
+The writer (`sim.results`, `sim.runs`, `sim.analysis`) validates what it writes against `TABLES`; the
 reader (`sim.charts.ResultsSet`) reads the columns named here and nothing else; `docs/results.md` is
 generated from this module (`python -m sim.tables`, checked by the test suite). KPI names are
 `<prefix><key>` for per-entity families (`fill_rate.<channel>`) or a plain name (`masks_delivered`): code
@@ -65,7 +65,7 @@ _SITE = (_c("site", "string", "site name (supplier, lab or lane name for supply,
 TABLES: dict[str, Table] = {t.name: t for t in (
     Table(
         name="runs", one_row_per="run (replication of a scenario at a sweep point)",
-        written_by="`sim.runner`, from `RunResult.kpis` and each run's status",
+        written_by="`sim.runs`, from `RunResult.kpis` and each run's status",
         columns=(*ID_COLUMNS,
                  _c("seed", "int64", "the run's own seed, derived from the root seed and the run id"),
                  _c("status", "string", "`ok` or `failed`"),

@@ -30,7 +30,7 @@ def run_fixture_experiment(out: Path) -> Path:
     from sim.cli import _manifest_extra, write_summary
     from sim.experiment import load_experiment
     from sim.model import simulate
-    from sim.runner import run_specs
+    from sim.runs.driver import run_specs
 
     exp = load_experiment(FIXTURE_EXPERIMENT, overrides=FIXTURE_OVERRIDES)
     specs = [dataclasses.replace(s, scenario={**s.scenario, "lot_size": -5}) if s.run_id == FAILED_RUN else s

@@ -17,7 +17,7 @@ import yaml
 from sim.cli import main
 from sim.experiment import load_experiment
 from sim.model import simulate
-from sim.runner import RunInterrupted, run_specs
+from sim.runs.driver import RunInterrupted, run_specs
 from sim.spec import RunResult, RunSpec
 from sim.uncertainty.parameters import UncertainParameter
 from sim.uncertainty.sensitivity import elementary_effects, study_outputs

@@ -82,7 +82,7 @@ class Search:
         return scenario_dict(validate_scenario(data, f"{self.exp.file} ({self.label(amounts)})"))
 
     def _run(self, amounts: dict[str, float], n: int) -> list[float]:
-        from sim.runner import run_specs
+        from sim.runs.driver import run_specs
 
         label = self.label(amounts)
         data = self._scenario(amounts)
