@@ -30,8 +30,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from sim import analysis
-from sim.tables import (
+from sim.results import analysis
+from sim.results.tables import (
     DATE_COLUMNS,
     DAY_TARGET,
     FILL_RATE,

@@ -252,7 +252,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def write_summary(out: Path, exp: Any) -> Any:
 
-    from sim.analysis import summarise
+    from sim.results.analysis import summarise
     from sim.results.folder import read_results_table
     from sim.runs.atomic import atomic_write
 
@@ -293,7 +293,7 @@ def _target_medians(out: Path | None) -> dict[tuple[str, str, str], tuple[float,
 
     from sim.charts import median_with_unreached
     from sim.results.folder import read_results_table
-    from sim.tables import PARAM_PREFIX, point_labels
+    from sim.results.tables import PARAM_PREFIX, point_labels
 
     runs = read_results_table(out / "runs.parquet")
     ok = runs[runs["status"] == "ok"].copy() if "status" in runs.columns else runs.copy()
@@ -392,7 +392,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if "status" not in table.columns:
             raise ResultsError(f"{path}: no 'status' column: not a runs table written by 'resilience run'")
         tables.append(table)
-    from sim.analysis import match_scenarios, runs_of, scenario_label, t_interval, unpaired_difference
+    from sim.results.analysis import match_scenarios, runs_of, scenario_label, t_interval, unpaired_difference
 
     a, b = tables
     both, only_a, only_b = match_scenarios(a, b)
@@ -402,7 +402,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"only in B ({args.b}): {', '.join(only_b)}")
     if not both:
         raise BadInput(f"{args.a} and {args.b} share no scenario (by name and sweep point): nothing to compare")
-    from sim.tables import DAY_TARGET, FILL_RATE
+    from sim.results.tables import DAY_TARGET, FILL_RATE
 
     kpis = [c for c in a.columns if c in b.columns and c.startswith(("masks_", DAY_TARGET, FILL_RATE, "mean_lead_time",
                                                                       "first_pass_yield", "revenue_eur"))]

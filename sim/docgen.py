@@ -17,7 +17,7 @@ from pydantic_core import PydanticUndefined
 from sim.config import Scenario
 from sim.distributions import Dist
 from sim.experiment import ExperimentSpec
-from sim.tables import splice_generated
+from sim.results.tables import splice_generated
 from sim.uncertainty.design import DesignSpec
 from sim.uncertainty.parameters import UncertainParameter
 

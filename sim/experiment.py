@@ -33,7 +33,7 @@ from sim.decisions.levers import LeverSpec
 from sim.decisions.shocks import ShockRef
 from sim.decisions.variants import DecisionSpec, StressSpec, apply_shock_refs, decision_variants
 from sim.errors import ConfigError
-from sim.tables import (
+from sim.results.tables import (
     CHANNEL_FAMILIES,
     COHORT,
     DAY_TARGET,
@@ -335,7 +335,8 @@ def build_check(scenario: Scenario, where: str, seed: int) -> Any:
 
 FIXED_KPIS: tuple[str, ...] = (*(f.name for f in KPIS if not f.is_family),
                                 *(kpi_name(LOST_CAPACITY, cause) for cause in ("absence", "breakdown")))
-"""KPIs every run may produce whatever its network (sim.results), from the registry of sim/tables.py;
+"""KPIs every run may produce whatever its network (sim.results.run_tables), from the registry of
+sim/results/tables.py;
 tests/test_input_hardening.py checks that every KPI a real run produces is named by `kpi_names`."""
 
 

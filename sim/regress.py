@@ -26,9 +26,9 @@ from scipy import stats
 
 from sim.config import config_hash
 from sim.results.folder import read_results_table
+from sim.results.tables import kpi_family
 from sim.runs.atomic import atomic_write, atomic_write_json
 from sim.runs.manifest import git_commit
-from sim.tables import kpi_family
 
 FAMILY_ALPHA = 0.01
 BASELINE_FILE = "baseline.json"

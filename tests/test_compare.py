@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from sim import charts
-from sim.analysis import match_scenarios
 from sim.cli import main
+from sim.results.analysis import match_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 

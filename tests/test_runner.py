@@ -29,12 +29,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `tests.slow_model` must import here and on every worker
     sys.path.insert(0, str(REPO))
 
+from sim.results.tables import RUN_TABLES as TABLES  # noqa: E402
 from sim.runs.atomic import TMP_PREFIX  # noqa: E402
 from sim.runs.driver import RunOutcome, run_specs  # noqa: E402
 from sim.runs.manifest import run_seed, spec_hash  # noqa: E402
 from sim.runs.storage import safe_id  # noqa: E402
 from sim.spec import RunResult, RunSpec  # noqa: E402
-from sim.tables import RUN_TABLES as TABLES  # noqa: E402
 from tests import slow_model  # noqa: E402
 
 ALL_TABLES = ("runs", *TABLES)

@@ -1,4 +1,4 @@
-"""The results contract (sim/tables.py): the writer follows it, readers can rely on it, the doc is current."""
+"""The results contract (sim/results/tables.py): the writer follows it, readers can rely on it, the doc is current."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import tables
-from sim.tables import ContractError, kpi_family, kpi_key, kpi_name, read_manifest, validate
+from sim.results import tables
+from sim.results.tables import ContractError, kpi_family, kpi_key, kpi_name, read_manifest, validate
 
 
 def test_the_results_doc_is_generated_from_the_contract() -> None:
     text = tables.DOC.read_text(encoding="utf-8")
-    assert tables.render(text) == text, "docs/results.md is stale: run `python -m sim.tables`"
+    assert tables.render(text) == text, "docs/results.md is stale: run `python -m sim.results.tables`"
 
 
 @pytest.mark.parametrize("name", ["runs", "daily", "series", "cohorts", "bottlenecks"])

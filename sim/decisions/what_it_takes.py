@@ -32,12 +32,12 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import wilson_interval
 from sim.config import scenario_dict
 from sim.decisions.levers import LeverSpec, apply_lever
 from sim.errors import ConfigError
+from sim.results.analysis import wilson_interval
+from sim.results.tables import REACHED_BY_DATE
 from sim.spec import RunSpec
-from sim.tables import REACHED_BY_DATE
 
 MEETS, FAILS = "meets", "fails"
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pandas as pd
 
+from sim.results.tables import RUN_TABLES, validate
 from sim.runs.atomic import atomic_write
 from sim.runs.storage import ID_COLUMNS, safe_id
 from sim.spec import RunSpec
-from sim.tables import RUN_TABLES, validate
 
 RUNS_ID_COLUMNS = (*ID_COLUMNS, "seed", "status", "error", "wall_seconds")
 

@@ -20,11 +20,11 @@ from typing import Any
 
 import pandas as pd
 
+from sim.results.tables import RUN_TABLES
 from sim.runs.atomic import TMP_PREFIX, fsync_dir
 from sim.runs.executors import Attempt
 from sim.runs.manifest import now_iso, run_seed
 from sim.spec import RunResult, RunSpec
-from sim.tables import RUN_TABLES
 
 ID_COLUMNS = ("run_id", "scenario", "replication")
 RUN_META = "run.json"

@@ -18,7 +18,15 @@ import pandas as pd
 # the two quantile functions from scipy.special: importing scipy.stats costs a second on every run
 from scipy.special import ndtri, stdtrit
 
-from sim.tables import DAY_TARGET, PARAM_PREFIX, REACHED_BY_DATE, TABLES, point_labels, probability_name, validate
+from sim.results.tables import (
+    DAY_TARGET,
+    PARAM_PREFIX,
+    REACHED_BY_DATE,
+    TABLES,
+    point_labels,
+    probability_name,
+    validate,
+)
 
 ID_COLUMNS = ("run_id", "scenario", "replication", "seed", "status", "error", "wall_seconds")
 SUMMARY_COLUMNS = TABLES["summary"].column_names
