@@ -117,12 +117,13 @@ def run(experiment: Experiment | str | Path | Mapping[str, Any], *, replications
         tables, failed = simulate_in_memory(specs, workers=n, scheduler=address)
         out_dir = None
     else:
-        from sim.cli import _manifest_extra, write_summary
+        from sim.experiment import manifest_extra
+        from sim.results.analysis import write_summary
         from sim.runs.driver import run_specs
 
         out_dir = Path(out)
         outcome = run_specs(specs, out_dir, workers=n, scheduler=address, progress=False,
-                            manifest_extra=_manifest_extra(exp, "sim.api.run"))
+                            manifest_extra=manifest_extra(exp, "sim.api.run"))
         write_summary(out_dir, exp)
         tables = {name: pd.read_parquet(out_dir / f"{name}.parquet") for name in ("runs", *RUN_TABLES)}
         failed = list(outcome.failed)

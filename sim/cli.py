@@ -162,42 +162,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
-    from sim.assumptions import extract, with_operator_speeds
-
-    base = exp.base
-    return {
-        "experiment": exp.name,
-        "experiment_file": exp.file,
-        "config_hash": exp.config_hash(),
-        "config": exp.config(),
-        "start_date": base.start.isoformat(),
-        "horizon_days": base.horizon_days,
-        "targets": {k: t.model_dump(mode="json") for k, t in base.targets.items()},
-        "base_scenario": exp.spec.base_scenario,
-        "scenarios": exp.scenario_names,
-        "root_seed": exp.seed,
-        "command": command,
-        "assumptions": with_operator_speeds(extract(exp.base_file), base),
-        "observations": _observations(exp),
-    }
-
-
-def _observations(exp: Any) -> list[dict[str, Any]]:
-    """The experiment's observations, and those of the calibration it takes its parameters from (for charts)."""
-    import json
-
-    out = [{"name": name, **obs.model_dump(mode="json", by_alias=True, exclude_none=True), "observed": obs.observed,
-            "obs_sd": obs.obs_sd} for name, obs in exp.spec.observations.items()]
-    if exp.calibrated is not None:
-        summary = json.loads((exp.calibrated.folder / "summary.json").read_text())
-        out.extend({"name": name, **obs} for name, obs in summary.get("observations", {}).items()
-                   if name not in exp.spec.observations)
-    return out
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.experiment import load_experiment
+    from sim.experiment import load_experiment, manifest_extra
+    from sim.results.analysis import write_summary
     from sim.runs.driver import RunInterrupted, run_specs
     from sim.runs.storage import OutputBusy
 
@@ -222,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         before_run(exp.study, out)
     try:
         outcome = run_specs(specs, out, workers=args.workers, scheduler=args.scheduler, progress=args.progress,
-                            manifest_extra=_manifest_extra(exp, command))
+                            manifest_extra=manifest_extra(exp, command))
     except RunInterrupted:
         raise KeyboardInterrupt from None
     except OutputBusy as exc:
@@ -248,21 +215,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
-
-
-def write_summary(out: Path, exp: Any) -> Any:
-
-    from sim.results.analysis import summarise
-    from sim.results.folder import read_results_table
-    from sim.runs.atomic import atomic_write
-
-    runs = read_results_table(out / "runs.parquet")
-    targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
-    compare = len(exp.resolved) > 1 and getattr(exp, "study", None) is None  # design points share replications
-    summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if compare else None, targets)
-    atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
-    atomic_write(out / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
-    return summary
 
 
 def _fmt_value(kpi: str, mean: float, start: dt.date) -> str:

@@ -24,11 +24,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.config import config_hash
 from sim.results.folder import read_results_table
 from sim.results.tables import kpi_family
 from sim.runs.atomic import atomic_write, atomic_write_json
-from sim.runs.manifest import git_commit
+from sim.runs.manifest import config_hash, git_commit
 
 FAMILY_ALPHA = 0.01
 BASELINE_FILE = "baseline.json"
@@ -190,7 +189,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         outcome = run_specs(exp.run_specs(), out, workers=args.workers, progress=False,
-                            manifest_extra={"experiment": exp.name, "config_hash": exp.config_hash(),
+                            manifest_extra={"experiment": exp.name, "config_hash": config_hash(exp.config()),
                                             "config": exp.config(), "purpose": "regression"})
     except OutputBusy as exc:
         raise BadInput(str(exc)) from None

@@ -27,9 +27,9 @@ FAILED_RUN = "more_smes/p0/r002"
 
 
 def run_fixture_experiment(out: Path) -> Path:
-    from sim.cli import _manifest_extra, write_summary
-    from sim.experiment import load_experiment
+    from sim.experiment import load_experiment, manifest_extra
     from sim.model import simulate
+    from sim.results.analysis import write_summary
     from sim.runs.driver import run_specs
 
     exp = load_experiment(FIXTURE_EXPERIMENT, overrides=FIXTURE_OVERRIDES)
@@ -37,7 +37,7 @@ def run_fixture_experiment(out: Path) -> Path:
              for s in exp.run_specs()]
     command = f"resilience run {FIXTURE_EXPERIMENT.name} " + " ".join(f"--set {o}" for o in FIXTURE_OVERRIDES)
     outcome = run_specs(specs, out, simulate=simulate, workers=1, progress=False,
-                        manifest_extra=_manifest_extra(exp, command))
+                        manifest_extra=manifest_extra(exp, command))
     assert [run_id for run_id, _ in outcome.failed] == [FAILED_RUN]
     write_summary(out, exp)
     return out

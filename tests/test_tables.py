@@ -68,3 +68,12 @@ def test_kpi_registry_resolves_names_and_prefixes() -> None:
     assert kpi_family("no_such_kpi") is None
     with pytest.raises(KeyError):
         kpi_name("nope.", "x")
+
+
+def test_the_flow_stages_hold_the_site_stages_in_their_order():
+    """`stage` values of the tables (sim.results.tables) and a site's stages (sim.config) are declared apart, so
+    that the contract needs no import of the schema: they must agree."""
+    from sim.config import STAGE_ORDER
+
+    start = tables.FLOW_STAGES.index(STAGE_ORDER[0])
+    assert tables.FLOW_STAGES[start:start + len(STAGE_ORDER)] == STAGE_ORDER

@@ -48,7 +48,7 @@ from sim.config.common import (
     render_path,
 )
 from sim.config.demand import AllocationSpec, ChannelSpec, OrderSpec, TargetSpec
-from sim.config.loading import apply_overrides, config_hash, read_yaml, scenario_dict, validate_scenario
+from sim.config.loading import apply_overrides, read_yaml, scenario_dict, validate_scenario
 from sim.config.messages import format_validation_error
 from sim.config.overrides import parse_assignment, parse_path, set_path
 from sim.config.scenario import LotSizing, Scenario, check_references
@@ -75,6 +75,6 @@ __all__ = [
     "LabSpec", "LaneSpec", "Learning", "LotSizing", "MaterialSpec", "OrderSpec", "PackagingSpec", "QualitySpec",
     "RouteSpec", "SamplingPlan", "Scenario", "Schedule", "SiteAuditSpec", "SiteKind", "SiteSpec", "StageName",
     "StageSpec", "StrictModel", "Supervision", "SupplierSpec", "TargetSpec", "Wave", "Weekday", "Window",
-    "apply_overrides", "check_references", "config_hash", "format_validation_error", "parse_assignment",
+    "apply_overrides", "check_references", "format_validation_error", "parse_assignment",
     "parse_path", "read_yaml", "render_path", "scenario_dict", "set_path", "validate_scenario",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
@@ -14,7 +15,8 @@ from sim.distributions import Dist
 
 SiteKind = Literal["industrial", "textile", "adapted", "insertion", "esat", "prison", "packaging", "hub"]
 StageName = Literal["cut", "sew", "inspect", "pack"]
-STAGE_ORDER: tuple[str, ...] = ("cut", "sew", "inspect", "pack")
+STAGE_ORDER: tuple[str, ...] = typing.get_args(StageName)
+"""A site's stages in flow order (the order of `StageName`)."""
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]*$"
 

@@ -1,10 +1,8 @@
-"""Reading a scenario: the YAML file, validation with one-line errors, overrides, and the plain data and
-hash a run records."""
+"""Reading a scenario: the YAML file, validation with one-line errors, overrides, and the plain data a run
+records."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +44,3 @@ def scenario_dict(scenario: Scenario) -> dict[str, Any]:
     """The scenario as plain JSON-able data (what travels in a RunSpec and into the manifest)."""
     return scenario.model_dump(mode="json", by_alias=True, exclude_none=False)
 
-
-def config_hash(data: Any) -> str:
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -319,3 +321,17 @@ def runs_of(runs: pd.DataFrame, scenario: str, point: str) -> pd.DataFrame:
     params = sorted(c for c in ok.columns if c.startswith(PARAM_PREFIX))
     points = point_labels(ok, params)
     return ok[(ok["scenario"].astype(str) == scenario) & (points == point)]
+
+
+def write_summary(out: Path, exp: Any) -> pd.DataFrame:
+    """summary.csv and summary.parquet of the results folder `out` of experiment `exp`, from its runs table."""
+    from sim.results.folder import read_results_table
+    from sim.runs.atomic import atomic_write
+
+    runs = read_results_table(out / "runs.parquet")
+    targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
+    compare = len(exp.resolved) > 1 and getattr(exp, "study", None) is None  # design points share replications
+    summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if compare else None, targets)
+    atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
+    atomic_write(out / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
+    return summary

@@ -48,6 +48,12 @@ def spec_hash(spec: RunSpec) -> str:
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
+def config_hash(config: Any) -> str:
+    """The first 16 hex digits of the SHA-256 of a resolved configuration's canonical JSON: what the manifest
+    records, and what a regression baseline must match."""
+    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()[:16]
+
+
 def run_seed(spec: RunSpec) -> int:
     """The integer that identifies a run's randomness (see `sim.rng.Streams.run_seed`)."""
     return Streams(spec.root_seed, spec.replication).run_seed()
