@@ -47,3 +47,20 @@ def run_fixture_experiment(out: Path) -> Path:
 def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished results folder of a real experiment (do not modify: copy it first)."""
     return run_fixture_experiment(tmp_path_factory.mktemp("fixture") / "fixture")
+
+
+@pytest.fixture(scope="session")
+def shipped_experiment():
+    """`shipped_experiment("uncertainty_2020.yaml")`: a file of experiments/ loaded once per test session
+    (loading builds the network of every scenario and design point: 97 of them for the 2020 study). Read only."""
+    from sim.experiment import load_experiment
+
+    loaded: dict[str, object] = {}
+    folder = Path(__file__).resolve().parent.parent / "experiments"
+
+    def load(name: str):
+        if name not in loaded:
+            loaded[name] = load_experiment(folder / name)
+        return loaded[name]
+
+    return load
