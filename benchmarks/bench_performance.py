@@ -223,7 +223,7 @@ def _guard_one(args: tuple[str, int, list[str]]) -> dict[str, float]:
 def guard_replications(root: Path, overrides: list[str] | None = None, workers: int = 2) -> dict[str, Any]:
     """20 replications of the 2020 case (its seed, replications 0..19) with the model in `root`, each in its
     own process on `workers` processes: per-replication KPIs, means and 95 % t-intervals."""
-    from sim.analysis import t_interval
+    from sim.results.analysis import t_interval
 
     jobs = [(str(root), r, list(overrides or [])) for r in range(GUARD_REPLICATIONS)]
     with ProcessPoolExecutor(workers) as pool:
@@ -356,7 +356,7 @@ def time_scenario(data: dict[str, Any], repeat: int) -> tuple[float, float]:
 
 # ------------------------------------------------------------------------------ 5. executors
 def executors(replications: int) -> dict[str, float]:
-    from sim.runner import run_specs
+    from sim.runs.driver import run_specs
 
     specs = load_experiment(NATIONAL).run_specs(replications)
     out: dict[str, float] = {}

@@ -23,7 +23,7 @@ from sim.experiment import load_experiment
 from sim.model import simulate as model_simulate
 from sim.processes.sewing import SewWork
 from sim.regress import compare, load_baseline
-from sim.runner import run_specs
+from sim.runs.driver import run_specs
 from sim.spec import RunResult, RunSpec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@
 
 Nothing is written unless `out=` is given (then the folder is exactly what `resilience run --no-report`
 writes, and `sim.charts` / `sim.report` can draw from it). The tables follow the contract of
-`sim/tables.py` (docs/results.md); the numbers are those of the command line for the same seed.
+`sim/results/tables.py` (docs/results.md); the numbers are those of the command line for the same seed.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from sim.config import format_validation_error, read_yaml
 from sim.errors import ConfigError
 from sim.experiment import Experiment, ExperimentSpec, load_experiment
-from sim.tables import RUN_TABLES
+from sim.results.tables import RUN_TABLES
 
 Executor = Literal["sequential", "processes", "dask"]
 Overrides = Mapping[str, Any] | list[str] | None
@@ -105,24 +105,25 @@ def run(experiment: Experiment | str | Path | Mapping[str, Any], *, replications
     Dask LocalCluster of `workers`, or the cluster at `scheduler`). Results never depend on the executor.
     out: a folder to write the results into (resumable, as with the command line); None writes nothing.
     """
-    from sim.analysis import summarise
+    from sim.results.analysis import summarise
 
     exp = experiment if isinstance(experiment, Experiment) else load(experiment)
     specs = exp.run_specs(replications)
     n, address = _workers(executor, workers)
     address = scheduler or address
     if out is None:
-        from sim.runner import simulate_in_memory
+        from sim.runs.driver import simulate_in_memory
 
         tables, failed = simulate_in_memory(specs, workers=n, scheduler=address)
         out_dir = None
     else:
-        from sim.cli import _manifest_extra, write_summary
-        from sim.runner import run_specs
+        from sim.experiment import manifest_extra
+        from sim.results.analysis import write_summary
+        from sim.runs.driver import run_specs
 
         out_dir = Path(out)
         outcome = run_specs(specs, out_dir, workers=n, scheduler=address, progress=False,
-                            manifest_extra=_manifest_extra(exp, "sim.api.run"))
+                            manifest_extra=manifest_extra(exp, "sim.api.run"))
         write_summary(out_dir, exp)
         tables = {name: pd.read_parquet(out_dir / f"{name}.parquet") for name in ("runs", *RUN_TABLES)}
         failed = list(outcome.failed)

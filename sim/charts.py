@@ -30,8 +30,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from sim import analysis
-from sim.tables import (
+from sim.results import analysis
+from sim.results.tables import (
     DATE_COLUMNS,
     DAY_TARGET,
     FILL_RATE,
@@ -297,7 +297,7 @@ class ResultsSet:
     def manifest(self) -> dict[str, Any]:
         if self._manifest is None:
             from sim.errors import ResultsError
-            from sim.manifest import read_results_json
+            from sim.results.folder import read_results_json
 
             path = self.dir / "manifest.json"
             if not path.exists():
@@ -354,7 +354,7 @@ class ResultsSet:
         return self._tables[name]
 
     def _load(self, name: str) -> pd.DataFrame | None:
-        from sim.manifest import read_results_table
+        from sim.results.folder import read_results_table
 
         path = self.dir / f"{name}.parquet"
         if not path.exists():
@@ -1538,7 +1538,7 @@ class ChartOutcome:
 def _save(fig: Figure, out_dir: Path, name: str) -> Path:
     """Write the PNG and SVG each to a temporary file renamed into place, so that a failure (a full disk)
     never leaves a partial chart under the final name."""
-    from sim.manifest import atomic_write
+    from sim.runs.atomic import atomic_write
 
     out_dir.mkdir(parents=True, exist_ok=True)
     png = out_dir / f"{name}.png"

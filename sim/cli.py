@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput, ConfigError, ResultsError
-from sim.manifest import check_out_dir
+from sim.results.folder import check_out_dir
 
 HEADLINE_KPIS = ("masks_delivered", "masks_sewn", "masks_free", "first_pass_yield", "mean_lead_time_days",
                  "masks_scrapped", "revenue_eur")
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _failure_lines(outcome: Any, specs: list[Any], out: Path) -> list[str]:
-    from sim.runner import run_seed
+    from sim.runs.manifest import run_seed
 
     seeds = {s.run_id: run_seed(s) for s in specs}
     lines = [f"failed: {run_id} (seed {seeds.get(run_id)}): {error}" for run_id, error in outcome.failed]
@@ -162,43 +162,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _manifest_extra(exp: Any, command: str) -> dict[str, Any]:
-    from sim.assumptions import extract, with_operator_speeds
-
-    base = exp.base
-    return {
-        "experiment": exp.name,
-        "experiment_file": exp.file,
-        "config_hash": exp.config_hash(),
-        "config": exp.config(),
-        "start_date": base.start.isoformat(),
-        "horizon_days": base.horizon_days,
-        "targets": {k: t.model_dump(mode="json") for k, t in base.targets.items()},
-        "base_scenario": exp.spec.base_scenario,
-        "scenarios": exp.scenario_names,
-        "root_seed": exp.seed,
-        "command": command,
-        "assumptions": with_operator_speeds(extract(exp.base_file), base),
-        "observations": _observations(exp),
-    }
-
-
-def _observations(exp: Any) -> list[dict[str, Any]]:
-    """The experiment's observations, and those of the calibration it takes its parameters from (for charts)."""
-    import json
-
-    out = [{"name": name, **obs.model_dump(mode="json", by_alias=True, exclude_none=True), "observed": obs.observed,
-            "obs_sd": obs.obs_sd} for name, obs in exp.spec.observations.items()]
-    if exp.calibrated is not None:
-        summary = json.loads((exp.calibrated.folder / "summary.json").read_text())
-        out.extend({"name": name, **obs} for name, obs in summary.get("observations", {}).items()
-                   if name not in exp.spec.observations)
-    return out
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.experiment import load_experiment
-    from sim.runner import OutputBusy, RunInterrupted, run_specs
+    from sim.experiment import load_experiment, manifest_extra
+    from sim.results.analysis import write_summary
+    from sim.runs.driver import RunInterrupted, run_specs
+    from sim.runs.storage import OutputBusy
 
     if args.replications is not None and args.replications < 1:
         raise BadInput(f"--replications: {args.replications}: a whole number >= 1")
@@ -221,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         before_run(exp.study, out)
     try:
         outcome = run_specs(specs, out, workers=args.workers, scheduler=args.scheduler, progress=args.progress,
-                            manifest_extra=_manifest_extra(exp, command))
+                            manifest_extra=manifest_extra(exp, command))
     except RunInterrupted:
         raise KeyboardInterrupt from None
     except OutputBusy as exc:
@@ -247,20 +215,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
-
-
-def write_summary(out: Path, exp: Any) -> Any:
-
-    from sim.analysis import summarise
-    from sim.manifest import atomic_write, read_results_table
-
-    runs = read_results_table(out / "runs.parquet")
-    targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
-    compare = len(exp.resolved) > 1 and getattr(exp, "study", None) is None  # design points share replications
-    summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if compare else None, targets)
-    atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
-    atomic_write(out / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
-    return summary
 
 
 def _fmt_value(kpi: str, mean: float, start: dt.date) -> str:
@@ -290,8 +244,8 @@ def _target_medians(out: Path | None) -> dict[tuple[str, str, str], tuple[float,
     import numpy as np
 
     from sim.charts import median_with_unreached
-    from sim.manifest import read_results_table
-    from sim.tables import PARAM_PREFIX, point_labels
+    from sim.results.folder import read_results_table
+    from sim.results.tables import PARAM_PREFIX, point_labels
 
     runs = read_results_table(out / "runs.parquet")
     ok = runs[runs["status"] == "ok"].copy() if "status" in runs.columns else runs.copy()
@@ -365,7 +319,7 @@ def write_charts_and_report(out: Path, screenshot: bool = False) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sim.manifest import check_results_folder
+    from sim.results.folder import check_results_folder
 
     out = Path(args.results_dir)
     if not (out / "runs.parquet").exists():
@@ -378,7 +332,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """KPIs of folder B against folder A, scenario by scenario: runs are matched by scenario name and sweep
     point, never pooled across scenarios; what exists in one folder only is named."""
-    from sim.manifest import check_results_folder, read_results_table
+    from sim.results.folder import check_results_folder, read_results_table
 
     tables = []
     for d in (args.a, args.b):
@@ -390,7 +344,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if "status" not in table.columns:
             raise ResultsError(f"{path}: no 'status' column: not a runs table written by 'resilience run'")
         tables.append(table)
-    from sim.analysis import match_scenarios, runs_of, scenario_label, t_interval, unpaired_difference
+    from sim.results.analysis import match_scenarios, runs_of, scenario_label, t_interval, unpaired_difference
 
     a, b = tables
     both, only_a, only_b = match_scenarios(a, b)
@@ -400,7 +354,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"only in B ({args.b}): {', '.join(only_b)}")
     if not both:
         raise BadInput(f"{args.a} and {args.b} share no scenario (by name and sweep point): nothing to compare")
-    from sim.tables import DAY_TARGET, FILL_RATE
+    from sim.results.tables import DAY_TARGET, FILL_RATE
 
     kpis = [c for c in a.columns if c in b.columns and c.startswith(("masks_", DAY_TARGET, FILL_RATE, "mean_lead_time",
                                                                       "first_pass_yield", "revenue_eur"))]

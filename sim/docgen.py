@@ -17,7 +17,7 @@ from pydantic_core import PydanticUndefined
 from sim.config import Scenario
 from sim.distributions import Dist
 from sim.experiment import ExperimentSpec
-from sim.tables import splice_generated
+from sim.results.tables import splice_generated
 from sim.uncertainty.design import DesignSpec
 from sim.uncertainty.parameters import UncertainParameter
 
@@ -117,7 +117,7 @@ def _table(model: type[BaseModel]) -> str:
 
 def reference() -> str:
     parts = [BEGIN, "", "## Reference: every field", "",
-             "Generated from the schema (`sim/config.py`, `sim/experiment.py`). A distribution (`Dist`) is "
+             "Generated from the schema (`sim/config/`, `sim/experiment.py`). A distribution (`Dist`) is "
              "written as a plain number or one of the keys below; a schedule is a number or "
              "`[[date, value], ...]`. Every number must be finite; `allowed` states its range (x is the value), and "
              "a whole number is never taken from `true`/`false` or from text.", ""]

@@ -21,7 +21,6 @@ from sim.config import (
     NAME_PATTERN,
     Scenario,
     apply_overrides,
-    config_hash,
     format_validation_error,
     parse_assignment,
     parse_path,
@@ -33,7 +32,7 @@ from sim.decisions.levers import LeverSpec
 from sim.decisions.shocks import ShockRef
 from sim.decisions.variants import DecisionSpec, StressSpec, apply_shock_refs, decision_variants
 from sim.errors import ConfigError
-from sim.tables import (
+from sim.results.tables import (
     CHANNEL_FAMILIES,
     COHORT,
     DAY_TARGET,
@@ -222,9 +221,6 @@ class Experiment:
                else {}),
         }
 
-    def config_hash(self) -> str:
-        return config_hash(self.config())
-
     def run_specs(self, replications: int | None = None) -> list[RunSpec]:
         from sim.spec import RunSpec
 
@@ -335,7 +331,8 @@ def build_check(scenario: Scenario, where: str, seed: int) -> Any:
 
 FIXED_KPIS: tuple[str, ...] = (*(f.name for f in KPIS if not f.is_family),
                                 *(kpi_name(LOST_CAPACITY, cause) for cause in ("absence", "breakdown")))
-"""KPIs every run may produce whatever its network (sim.results), from the registry of sim/tables.py;
+"""KPIs every run may produce whatever its network (sim.results.run_tables), from the registry of
+sim/results/tables.py;
 tests/test_input_hardening.py checks that every KPI a real run produces is named by `kpi_names`."""
 
 
@@ -354,3 +351,40 @@ def kpi_names(net: Any) -> set[str]:
             for cohort in unit.team.cohorts:
                 names |= {kpi_name(COHORT, f"{site.name}.{cohort.name}.days_to_{level}") for level in (50, 80)}
     return names
+
+
+def manifest_extra(exp: Experiment, command: str) -> dict[str, Any]:
+    """What manifest.json records about an experiment: its configuration and hash, dates, targets, seed, the
+    command, every number of its base file with its source, and the observations its charts compare with."""
+    from sim.assumptions import extract, with_operator_speeds
+    from sim.runs.manifest import config_hash
+
+    base = exp.base
+    return {
+        "experiment": exp.name,
+        "experiment_file": exp.file,
+        "config_hash": config_hash(exp.config()),
+        "config": exp.config(),
+        "start_date": base.start.isoformat(),
+        "horizon_days": base.horizon_days,
+        "targets": {k: t.model_dump(mode="json") for k, t in base.targets.items()},
+        "base_scenario": exp.spec.base_scenario,
+        "scenarios": exp.scenario_names,
+        "root_seed": exp.seed,
+        "command": command,
+        "assumptions": with_operator_speeds(extract(exp.base_file), base),
+        "observations": _observations(exp),
+    }
+
+
+def _observations(exp: Experiment) -> list[dict[str, Any]]:
+    """The experiment's observations, and those of the calibration it takes its parameters from (for charts)."""
+    import json
+
+    out = [{"name": name, **obs.model_dump(mode="json", by_alias=True, exclude_none=True), "observed": obs.observed,
+            "obs_sd": obs.obs_sd} for name, obs in exp.spec.observations.items()]
+    if exp.calibrated is not None:
+        summary = json.loads((exp.calibrated.folder / "summary.json").read_text())
+        out.extend({"name": name, **obs} for name, obs in summary.get("observations", {}).items()
+                   if name not in exp.spec.observations)
+    return out

@@ -46,7 +46,7 @@ def _date(rs: ResultsSet, day: float) -> str:
 
 
 def _wilson(k: int, n: int) -> tuple[float, float, float]:
-    from sim.analysis import wilson_interval
+    from sim.results.analysis import wilson_interval
 
     return wilson_interval(k, n)
 

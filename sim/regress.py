@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.config import config_hash
-from sim.manifest import atomic_write, atomic_write_json, git_commit, read_results_table
-from sim.tables import kpi_family
+from sim.results.folder import read_results_table
+from sim.results.tables import kpi_family
+from sim.runs.atomic import atomic_write, atomic_write_json
+from sim.runs.manifest import config_hash, git_commit
 
 FAMILY_ALPHA = 0.01
 BASELINE_FILE = "baseline.json"
@@ -164,8 +165,9 @@ def model_source_hash(package: Path | None = None) -> str:
 def cmd_regress(args: argparse.Namespace) -> int:
     from sim.errors import EXIT_FAILED, EXIT_OK, BadInput
     from sim.experiment import load_experiment
-    from sim.manifest import check_out_dir
-    from sim.runner import OutputBusy, run_specs
+    from sim.results.folder import check_out_dir
+    from sim.runs.driver import run_specs
+    from sim.runs.storage import OutputBusy
 
     experiment = Path(args.experiment) if args.experiment else REPO_ROOT / "experiments" / "ci_regression.yaml"
     baseline_dir = Path(args.baseline) if args.baseline else REPO_ROOT / "results" / "baseline"
@@ -187,7 +189,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         outcome = run_specs(exp.run_specs(), out, workers=args.workers, progress=False,
-                            manifest_extra={"experiment": exp.name, "config_hash": exp.config_hash(),
+                            manifest_extra={"experiment": exp.name, "config_hash": config_hash(exp.config()),
                                             "config": exp.config(), "purpose": "regression"})
     except OutputBusy as exc:
         raise BadInput(str(exc)) from None

@@ -39,7 +39,6 @@ from sim.charts import (
 )
 from sim.first_screen import first_screen_html
 from sim.labels import words
-from sim.manifest import atomic_write_bytes
 from sim.report_data import (
     assumption_counts,
     assumption_rows,
@@ -47,6 +46,7 @@ from sim.report_data import (
     data_uri,
     headline_drivers,
 )
+from sim.runs.atomic import atomic_write_bytes
 
 REPORT_NAME = "report.html"
 

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from sim.first_screen import environment, first_screen_html
 from sim.labels import words
-from sim.manifest import atomic_write_bytes
+from sim.runs.atomic import atomic_write_bytes
 from sim.screenshot import CHROMIUM_FLAGS, find_chromium
 
 if TYPE_CHECKING:

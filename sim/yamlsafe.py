@@ -176,9 +176,5 @@ def _where(exc: yaml.YAMLError) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
 
 
-def load_yaml_value(text: str) -> Any:
-    """A single YAML value from a command-line override (PATH=VALUE), within the same limits."""
-    return load_yaml_text(text, "--set")
-
 
 __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_INT_DIGITS", "MAX_NODES", "load_yaml_text", "read_text"]

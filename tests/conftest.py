@@ -27,17 +27,17 @@ FAILED_RUN = "more_smes/p0/r002"
 
 
 def run_fixture_experiment(out: Path) -> Path:
-    from sim.cli import _manifest_extra, write_summary
-    from sim.experiment import load_experiment
+    from sim.experiment import load_experiment, manifest_extra
     from sim.model import simulate
-    from sim.runner import run_specs
+    from sim.results.analysis import write_summary
+    from sim.runs.driver import run_specs
 
     exp = load_experiment(FIXTURE_EXPERIMENT, overrides=FIXTURE_OVERRIDES)
     specs = [dataclasses.replace(s, scenario={**s.scenario, "lot_size": -5}) if s.run_id == FAILED_RUN else s
              for s in exp.run_specs()]
     command = f"resilience run {FIXTURE_EXPERIMENT.name} " + " ".join(f"--set {o}" for o in FIXTURE_OVERRIDES)
     outcome = run_specs(specs, out, simulate=simulate, workers=1, progress=False,
-                        manifest_extra=_manifest_extra(exp, command))
+                        manifest_extra=manifest_extra(exp, command))
     assert [run_id for run_id, _ in outcome.failed] == [FAILED_RUN]
     write_summary(out, exp)
     return out
@@ -47,3 +47,20 @@ def run_fixture_experiment(out: Path) -> Path:
 def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished results folder of a real experiment (do not modify: copy it first)."""
     return run_fixture_experiment(tmp_path_factory.mktemp("fixture") / "fixture")
+
+
+@pytest.fixture(scope="session")
+def shipped_experiment():
+    """`shipped_experiment("uncertainty_2020.yaml")`: a file of experiments/ loaded once per test session
+    (loading builds the network of every scenario and design point: 97 of them for the 2020 study). Read only."""
+    from sim.experiment import load_experiment
+
+    loaded: dict[str, object] = {}
+    folder = Path(__file__).resolve().parent.parent / "experiments"
+
+    def load(name: str):
+        if name not in loaded:
+            loaded[name] = load_experiment(folder / name)
+        return loaded[name]
+
+    return load

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.analysis import (
+from sim.results.analysis import (
     SUMMARY_COLUMNS,
     fan_bands,
     paired_difference,
@@ -64,7 +64,7 @@ def test_t_interval_known_values():
 @given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=40),
        st.sampled_from([0.8, 0.95, 0.99]))
 def test_intervals_agree_with_scipy_stats_own(x, confidence):
-    """sim.analysis computes the intervals from scipy.special quantiles (importing scipy.stats costs about a
+    """sim.results.analysis computes the intervals from scipy.special quantiles (importing scipy.stats costs about a
     second on every CLI run, docs/performance.md); they must agree with scipy.stats' own intervals."""
     values = np.asarray(x)
     mean, half, low, high = t_interval(values, confidence)

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.bottleneck import (
+from sim.model import simulate
+from sim.results.bottleneck import (
     NONE,
     bottleneck_shares,
     group_activity,
@@ -16,7 +17,6 @@ from sim.bottleneck import (
     momentary_weights,
     weekly_headline,
 )
-from sim.model import simulate
 from tests.scenarios import line, spec_of
 
 WEEK = 168.0

@@ -4,16 +4,14 @@ comparison chart credits each change with its own effect."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim import charts
-from sim.analysis import match_scenarios
 from sim.cli import main
+from sim.results.analysis import match_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,12 +88,12 @@ def test_compare_matches_sweep_points(tmp_path, capsys):
     assert abs(delivered[2] - 500) < 50
 
 
-def test_compare_refuses_folders_without_a_common_scenario(tmp_path):
+def test_compare_refuses_folders_without_a_common_scenario(tmp_path, capsys):
     a = write_runs(tmp_path / "a", {("base", None): 1.0})
     b = write_runs(tmp_path / "b", {("other", None): 1.0})
-    done = subprocess.run([sys.executable, "-m", "sim", "compare", str(a), str(b)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
-    assert done.returncode == 2 and "share no scenario" in done.stderr and "Traceback" not in done.stderr
+    assert main(["compare", str(a), str(b)]) == 2
+    err = capsys.readouterr().err
+    assert "share no scenario" in err and "Traceback" not in err
 
 
 def test_scenario_comparison_credits_the_sweep_not_the_lab(tmp_path):

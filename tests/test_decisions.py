@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.analysis import wilson_interval
 from sim.cli import main
 from sim.decisions.shocks import Effect, ShockSpec, apply_shock
 from sim.decisions.stress import recovery_days, trailing_mean
 from sim.experiment import load_experiment
 from sim.model import simulate
+from sim.results.analysis import wilson_interval
 from tests.scenarios import line, spec_of
 
 START = dt.date(2020, 3, 30)  # a Monday

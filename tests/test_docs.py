@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from sim.docgen import DOC, render
-from sim.experiment import load_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,8 +18,8 @@ def test_the_config_reference_is_generated_from_the_current_schema():
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "experiments").glob("*.yaml")))
-def test_every_shipped_experiment_validates(name):
-    exp = load_experiment(ROOT / "experiments" / name)
+def test_every_shipped_experiment_validates(name, shipped_experiment):
+    exp = shipped_experiment(name)
     assert exp.run_specs(1)
 
 
@@ -50,10 +49,10 @@ def test_the_assumption_reader_follows_nesting_lists_and_comments(tmp_path):
     assert rows == {"a.b": "from the line above", "a.c[0]": "inline", "a.c[1].y": "not stated"}
 
 
-def test_the_assumptions_table_states_the_speed_cap_of_declared_operators():
+def test_the_assumptions_table_states_the_speed_cap_of_declared_operators(shipped_experiment):
     from sim.assumptions import extract, with_operator_speeds
 
-    exp = load_experiment(ROOT / "experiments" / "projet_resilience.yaml")
+    exp = shipped_experiment("projet_resilience.yaml")
     notes = {r["path"]: r["note"] for r in with_operator_speeds(extract(exp.base_file), exp.base) if "note" in r}
     # 0.4 min/mask is 150 masks/h at the standard time; a packaging site's ceiling is 0.6
     assert "90 masks/h each (150 at the standard time)" in notes["sites.packing_north.stages.pack"]

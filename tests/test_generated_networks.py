@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from sim.config import STAGE_ORDER, Scenario, scenario_dict
 from sim.conservation import check_conservation
 from sim.model import Network, simulate
+from sim.results.tables import RUN_TABLES
 from sim.rng import Streams
 from sim.spec import RunSpec
-from sim.tables import RUN_TABLES
 from tests.strategies import NETWORK_SETTINGS, valid_scenarios
 
 

@@ -54,6 +54,14 @@ def cli_here(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def cli_in_process(*args: str) -> subprocess.CompletedProcess:
+    """`cli.main` in this process, as a CompletedProcess: the messages are the same as a subprocess's without an
+    interpreter start per case (process behaviour itself, exit status and no traceback, is tested in
+    test_cli_errors.py and by the full-disk test below)."""
+    code, out, err = cli_here(*args)
+    return subprocess.CompletedProcess(list(args), code, out, err)
+
+
 # ---------------------------------------------------------------------------------- raw-text attacks
 def _alias_bomb() -> str:
     levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
@@ -84,12 +92,12 @@ def test_a_hostile_file_gets_one_line(tmp_path, attack):
         path.write_bytes(content)
     else:
         path.write_text(content)
-    line_ = one_error_line(cli_subprocess("validate", str(path)), 2)
+    line_ = one_error_line(cli_in_process("validate", str(path)), 2)
     assert line_.startswith(f"error: {path}") and fragment in line_, line_
 
 
 def test_a_directory_is_not_a_config(tmp_path):
-    line_ = one_error_line(cli_subprocess("validate", str(tmp_path)), 2)
+    line_ = one_error_line(cli_in_process("validate", str(tmp_path)), 2)
     assert "is a directory" in line_
 
 
@@ -111,7 +119,7 @@ def test_a_second_run_into_a_busy_folder_is_refused(results, tmp_path):
     shutil.copytree(results, out)
     with open(out / ".lock", "a+") as held:  # another runner holds the folder
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
-        line_ = one_error_line(cli_subprocess("run", str(results.parent / "small.yaml"), "--out", str(out),
+        line_ = one_error_line(cli_in_process("run", str(results.parent / "small.yaml"), "--out", str(out),
                                               "--workers", "1", "--no-report"), 2)
     assert "another resilience run is writing here" in line_ and str(out) in line_
 
@@ -124,7 +132,7 @@ def test_a_corrupted_baseline_is_bad_input_not_a_regression(tmp_path):
     baseline = tmp_path / "baseline"
     baseline.mkdir()
     (baseline / "baseline.json").write_text('{"experiment": "ci_regression", "kpis": {"masks_')
-    line_ = one_error_line(cli_subprocess("regress", "--baseline", str(baseline), "--out", str(tmp_path / "r")), 2)
+    line_ = one_error_line(cli_in_process("regress", "--baseline", str(baseline), "--out", str(tmp_path / "r")), 2)
     assert f"{baseline / 'baseline.json'}: not valid JSON" in line_ and "--update-baseline" in line_
     assert not (tmp_path / "r").exists()  # refused before running anything
 
@@ -137,11 +145,11 @@ def test_report_and_compare_on_damaged_results(results, tmp_path, damage):
             "corrupted manifest": "manifest.json"}[damage]
     data = (out / name).read_bytes()
     (out / name).write_bytes(data[: len(data) // 3])
-    line_ = one_error_line(cli_subprocess("report", str(out)), 2)
+    line_ = one_error_line(cli_in_process("report", str(out)), 2)
     assert f"{out / name}: " in line_ and ("truncated" in line_ or "corrupted" in line_), line_
     assert not (out / "report.html").exists()
     if name != "daily.parquet":  # compare reads the manifest and runs table only
-        line_ = one_error_line(cli_subprocess("compare", str(results), str(out)), 2)
+        line_ = one_error_line(cli_in_process("compare", str(results), str(out)), 2)
         assert f"{out / name}: " in line_
 
 

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main
-from sim.config import Scenario, _render, scenario_dict
+from sim.config import Scenario, render_path, scenario_dict
 from sim.experiment import load_experiment
 from sim.model import simulate
 from sim.spec import RunSpec
@@ -186,7 +186,7 @@ def test_a_mutated_config_is_refused_in_one_line_or_runs(case):
         if kind in WRONG_VALUES and kind != "broken reference" and len(changed) >= 2:
             # the line names where the bad value is: its section and entry at least (a cross-field rule
             # names the entry that holds both fields; a reference, the place that refers)
-            assert _render(list(changed[:1])) in lines[0], (kind, changed, lines[0])
+            assert render_path(list(changed[:1])) in lines[0], (kind, changed, lines[0])
 
 
 def test_zz_mutation_counts_are_reported(capsys):

@@ -74,7 +74,7 @@ def test_acceptance_probability_matches_the_operating_characteristic(defect_rate
     n = 4000
     accepted = sum(judge(rng, 400, int(rng.binomial(400, defect_rate)), sample, accept) for _ in range(n))
     expected = stats.binom.cdf(accept, sample, defect_rate)
-    from sim.analysis import wilson_interval
+    from sim.results.analysis import wilson_interval
 
     _, low, high = wilson_interval(accepted, n, 0.99)
     assert low <= expected <= high, (accepted / n, expected)

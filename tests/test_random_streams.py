@@ -4,9 +4,9 @@ import copy
 
 import numpy as np
 
-from sim.analysis import paired_difference, unpaired_difference
 from sim.config import Scenario
 from sim.model import Network, simulate
+from sim.results.analysis import paired_difference, unpaired_difference
 from sim.rng import Streams
 from tests.scenarios import line, spec_of
 

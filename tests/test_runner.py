@@ -1,4 +1,4 @@
-"""Tests of the execution layer (sim.runner): executors agree, runs resume, files are atomic, failures recorded.
+"""Tests of the execution layer (sim.runs): executors agree, runs resume, files are atomic, failures recorded.
 
 The simulate function and the specs come from the `model` fixture alone: the real model
 (`tests/slow_model.py` wraps `sim.model.simulate`; `SLOW_ENV` makes each run sleep first, so that a
@@ -29,8 +29,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `tests.slow_model` must import here and on every worker
     sys.path.insert(0, str(REPO))
 
-from sim.manifest import TMP_PREFIX, spec_hash  # noqa: E402
-from sim.runner import TABLES, RunOutcome, run_seed, run_specs, safe_id  # noqa: E402
+from sim.results.tables import RUN_TABLES as TABLES  # noqa: E402
+from sim.runs.atomic import TMP_PREFIX  # noqa: E402
+from sim.runs.driver import RunOutcome, run_specs  # noqa: E402
+from sim.runs.manifest import run_seed, spec_hash  # noqa: E402
+from sim.runs.storage import safe_id  # noqa: E402
 from sim.spec import RunResult, RunSpec  # noqa: E402
 from tests import slow_model  # noqa: E402
 
@@ -49,7 +52,7 @@ class ModelUnderTest:
 
     @property
     def simulate_path(self) -> str:
-        """`module:function`, for `python -m sim.runner --simulate`."""
+        """`module:function`, for `python -m sim.runs --simulate`."""
         return f"{self.simulate.__module__}:{self.simulate.__qualname__}"
 
     def specs(self, *, failing: bool = False) -> list[RunSpec]:
@@ -158,10 +161,10 @@ def done_runs(out: Path) -> int:
 def start_runner(
     model: ModelUnderTest, specs: list[RunSpec], out: Path, env: dict[str, str], workers: int = 2
 ) -> subprocess.Popen[str]:
-    """`python -m sim.runner` on pickled specs, in its own session (so we can clean up its workers)."""
+    """`python -m sim.runs` on pickled specs, in its own session (so we can clean up its workers)."""
     specs_file = out.parent / f"{out.name}.specs.pkl"
     specs_file.write_bytes(pickle.dumps(specs))
-    cmd = [sys.executable, "-m", "sim.runner", str(specs_file), str(out), "--simulate", model.simulate_path]
+    cmd = [sys.executable, "-m", "sim.runs", str(specs_file), str(out), "--simulate", model.simulate_path]
     cmd += ["--workers", str(workers), "--no-progress"]
     return subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True

@@ -1,4 +1,4 @@
-"""The results contract (sim/tables.py): the writer follows it, readers can rely on it, the doc is current."""
+"""The results contract (sim/results/tables.py): the writer follows it, readers can rely on it, the doc is current."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import tables
-from sim.tables import ContractError, kpi_family, kpi_key, kpi_name, read_manifest, validate
+from sim.results import tables
+from sim.results.tables import ContractError, kpi_family, kpi_key, kpi_name, read_manifest, validate
 
 
 def test_the_results_doc_is_generated_from_the_contract() -> None:
     text = tables.DOC.read_text(encoding="utf-8")
-    assert tables.render(text) == text, "docs/results.md is stale: run `python -m sim.tables`"
+    assert tables.render(text) == text, "docs/results.md is stale: run `python -m sim.results.tables`"
 
 
 @pytest.mark.parametrize("name", ["runs", "daily", "series", "cohorts", "bottlenecks"])
@@ -68,3 +68,12 @@ def test_kpi_registry_resolves_names_and_prefixes() -> None:
     assert kpi_family("no_such_kpi") is None
     with pytest.raises(KeyError):
         kpi_name("nope.", "x")
+
+
+def test_the_flow_stages_hold_the_site_stages_in_their_order():
+    """`stage` values of the tables (sim.results.tables) and a site's stages (sim.config) are declared apart, so
+    that the contract needs no import of the schema: they must agree."""
+    from sim.config import STAGE_ORDER
+
+    start = tables.FLOW_STAGES.index(STAGE_ORDER[0])
+    assert tables.FLOW_STAGES[start:start + len(STAGE_ORDER)] == STAGE_ORDER

@@ -17,7 +17,7 @@ import yaml
 from sim.cli import main
 from sim.experiment import load_experiment
 from sim.model import simulate
-from sim.runner import RunInterrupted, run_specs
+from sim.runs.driver import RunInterrupted, run_specs
 from sim.spec import RunResult, RunSpec
 from sim.uncertainty.parameters import UncertainParameter
 from sim.uncertainty.sensitivity import elementary_effects, study_outputs
@@ -225,9 +225,8 @@ def test_an_interrupted_design_resumes_where_it_stopped(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(frame, _comparable(out)[name], obj=name)
 
 
-def test_the_2020_study_declares_at_least_25_sourced_ranges() -> None:
-    path = Path(__file__).parent.parent / "experiments" / "uncertainty_2020.yaml"
-    exp = load_experiment(path)
+def test_the_2020_study_declares_at_least_25_sourced_ranges(shipped_experiment) -> None:
+    exp = shipped_experiment("uncertainty_2020.yaml")
     assert exp.study is not None and len(exp.study.params) >= 25
     assert all(p.source and p.label for p in exp.study.params.values())
     assert exp.study.design.method == "morris"

@@ -67,7 +67,7 @@ class WaveRunner:
         return validate_scenario(data, f"{self.exp.file} (calibration point)")
 
     def __call__(self, wave: int, values: np.ndarray) -> np.ndarray:
-        from sim.runner import RunInterrupted, run_specs
+        from sim.runs.driver import RunInterrupted, run_specs
 
         points = self.space.overrides(values)
         scenarios = [self.scenario_at(p) for p in points]
@@ -179,7 +179,7 @@ def summary_dict(cal: Calibration, exp: Any, command: str) -> dict[str, Any]:
 
 def write_outputs(cal: Calibration, exp: Any, folder: Path, command: str) -> dict[str, Any]:
     from sim.calibration.charts import draw_all
-    from sim.manifest import atomic_write, atomic_write_json
+    from sim.runs.atomic import atomic_write, atomic_write_json
 
     folder.mkdir(parents=True, exist_ok=True)
     waves = waves_frame(cal)

@@ -23,10 +23,6 @@ FAIL_P_VALUE = 0.05
 NEIGHBOURS = 5  # replication variance at a new point: mean of the nearest run points' sample variances
 
 
-class EmulatorFailed(RuntimeError):
-    """An emulator missed its held-back runs: the wave must not go on with it."""
-
-
 @dataclass
 class Diagnostics:
     """How an emulator did on runs it was not fitted to."""

@@ -33,7 +33,7 @@ def cmd_what_it_takes(args: argparse.Namespace) -> int:
     from sim.decisions.charts import what_it_takes_chart
     from sim.decisions.what_it_takes import what_it_takes
     from sim.experiment import load_experiment
-    from sim.manifest import atomic_write_json
+    from sim.runs.atomic import atomic_write_json
 
     for flag, value in (("--initial", args.initial), ("--batch", args.batch),
                         ("--max-replications", args.max_replications)):

@@ -116,13 +116,3 @@ def calendar_from(current: Any, day: dt.date, calendar: str, start: dt.date) -> 
     if not kept:
         return [{"from": day.isoformat(), "calendar": calendar}]
     return [*kept, {"from": day.isoformat(), "calendar": calendar}]
-
-
-def calendar_on(current: Any, day: dt.date) -> str:
-    if isinstance(current, str):
-        return current
-    name = current[0]["calendar"]
-    for c in current:
-        if as_date(c["from"]) <= day:
-            name = c["calendar"]
-    return str(name)

@@ -175,9 +175,5 @@ def _not_datable(file: str, where: str, path: str, day: dt.date) -> ConfigError:
                           "with a schedule, a calendar change or added cohorts")
 
 
-def lever_amounts(lever: LeverSpec) -> list[float]:
-    return lever.scalable.grid() if lever.scalable is not None else [1.0]
-
-
 def run_amount(lever: LeverSpec) -> float:
     return lever.scalable.run_amount if lever.scalable is not None else 1.0

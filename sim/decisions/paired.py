@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.analysis import paired_difference
-from sim.tables import DAY_TARGET
+from sim.results.analysis import paired_difference
+from sim.results.tables import DAY_TARGET
 
 
 def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:

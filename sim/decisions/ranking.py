@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis import paired_difference
 from sim.decisions.levers import LeverSpec, run_amount
 from sim.decisions.paired import aligned, daily_series, day_gain
-from sim.tables import REACHED_BY_DATE
+from sim.results.analysis import paired_difference
+from sim.results.tables import REACHED_BY_DATE
 
 LEVER_COLUMNS = ("rank", "lever", "target", "description", "amount", "unit", "from", "euros", "people",
                  "lead_time_days", "cost_source", "n", "days_gained", "days_gained_low", "days_gained_high",

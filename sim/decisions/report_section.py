@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis import wilson_interval
 from sim.charts import ResultsSet, fmt_date_long, fmt_pct, median_with_unreached, stage_name
 from sim.decisions.charts import lever_chart, stress_heatmap
 from sim.decisions.command import WHAT_IT_TAKES_JSON, summary_line
 from sim.decisions.ranking import lever_sentence
 from sim.decisions.stress import most_damaging
 from sim.decisions.tables import LEVERS_CSV, STRESS_CSV
-from sim.tables import DAY_TARGET, REACHED_BY_DATE, kpi_name
+from sim.results.analysis import wilson_interval
+from sim.results.tables import DAY_TARGET, REACHED_BY_DATE, kpi_name
 
 
 def _e(value: object) -> str:

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis import paired_difference, t_interval
 from sim.decisions.paired import aligned, daily_series, day_gain
 from sim.decisions.shocks import ShockSpec
+from sim.results.analysis import paired_difference, t_interval
 
 STRESS_COLUMNS = ("shock", "description", "start", "end", "severity", "metric", "target", "unit", "n", "mean",
                   "low", "high", "censored")

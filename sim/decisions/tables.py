@@ -10,7 +10,7 @@ import pandas as pd
 from sim.decisions.ranking import lever_table
 from sim.decisions.stress import stress_table
 from sim.decisions.variants import shock_variants
-from sim.manifest import atomic_write
+from sim.runs.atomic import atomic_write
 
 LEVERS_CSV, STRESS_CSV = "levers.csv", "stress.csv"
 

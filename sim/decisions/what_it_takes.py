@@ -32,12 +32,12 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import wilson_interval
 from sim.config import scenario_dict
 from sim.decisions.levers import LeverSpec, apply_lever
 from sim.errors import ConfigError
+from sim.results.analysis import wilson_interval
+from sim.results.tables import REACHED_BY_DATE
 from sim.spec import RunSpec
-from sim.tables import REACHED_BY_DATE
 
 MEETS, FAILS = "meets", "fails"
 
@@ -82,7 +82,7 @@ class Search:
         return scenario_dict(validate_scenario(data, f"{self.exp.file} ({self.label(amounts)})"))
 
     def _run(self, amounts: dict[str, float], n: int) -> list[float]:
-        from sim.runner import run_specs
+        from sim.runs.driver import run_specs
 
         label = self.label(amounts)
         data = self._scenario(amounts)

@@ -114,7 +114,7 @@ def bottleneck_agreement_chart(agreement: pd.DataFrame, out_dir: Path, name: str
     if agreement.empty:
         return None
     from sim.charts import stage_name
-    from sim.tables import FLOW_STAGES
+    from sim.results.tables import FLOW_STAGES
 
     table = agreement.pivot_table(index="week_start", columns="stage", values="share_of_points", fill_value=0.0)
     stages = [s for s in FLOW_STAGES if s in table.columns] + [s for s in table.columns if s not in FLOW_STAGES]

@@ -213,7 +213,7 @@ def analyse(outputs: pd.DataFrame, design_frame: pd.DataFrame, design: DesignSpe
 
 def write_sensitivity(out: Path, design: DesignSpec, horizon_days: int) -> pd.DataFrame:
     """Read the study's tables in `out`, compute every index, write sensitivity.csv and .parquet atomically."""
-    from sim.manifest import atomic_write
+    from sim.runs.atomic import atomic_write
 
     outputs = study_outputs(out, design.checkpoints, horizon_days)
     table = analyse(outputs, pd.read_parquet(out / DESIGN_FILE), design)

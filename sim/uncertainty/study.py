@@ -215,8 +215,8 @@ def build_study(file: str, uncertain: dict[str, Any] | None, design: dict[str, A
 # ----------------------------------------------------------------------------------- command hooks
 def before_run(study: Study, out: Path) -> None:
     """Write design.parquet and parameters.csv (atomically) before any run starts."""
-    from sim.manifest import atomic_write
-    from sim.tables import validate
+    from sim.results.tables import validate
+    from sim.runs.atomic import atomic_write
 
     out.mkdir(parents=True, exist_ok=True)
     frame = validate("design", study.design_frame())

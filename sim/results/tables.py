@@ -1,8 +1,8 @@
 """The results contract: every table a run writes, every KPI name, and the manifest, described once.
 
-The writer (`sim.results`, `sim.runner`, `sim.analysis`) validates what it writes against `TABLES`; the
-reader (`sim.charts.ResultsSet`) reads the columns named here and nothing else; `docs/results.md` is
-generated from this module (`python -m sim.tables`, checked by the test suite). KPI names are
+The writers (`sim.results.run_tables`, `sim.runs`, `sim.results.analysis`) validate what they write against
+`TABLES`; the reader (`sim.charts.ResultsSet`) reads the columns named here and nothing else; `docs/results.md` is
+generated from this module (`python -m sim.results.tables`, checked by the test suite). KPI names are
 `<prefix><key>` for per-entity families (`fill_rate.<channel>`) or a plain name (`masks_delivered`): code
 builds and parses them with `kpi_name` / `kpi_key` / `kpi_family` instead of spelling prefixes itself.
 """
@@ -65,7 +65,7 @@ _SITE = (_c("site", "string", "site name (supplier, lab or lane name for supply,
 TABLES: dict[str, Table] = {t.name: t for t in (
     Table(
         name="runs", one_row_per="run (replication of a scenario at a sweep point)",
-        written_by="`sim.runner`, from `RunResult.kpis` and each run's status",
+        written_by="`sim.runs`, from `RunResult.kpis` and each run's status",
         columns=(*ID_COLUMNS,
                  _c("seed", "int64", "the run's own seed, derived from the root seed and the run id"),
                  _c("status", "string", "`ok` or `failed`"),
@@ -77,7 +77,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         note="Every KPI of every run; failed runs keep their row with NaN KPIs."),
     Table(
         name="daily", one_row_per="run × day × site × stage",
-        written_by="`sim.results` (`RunResult.daily`)",
+        written_by="`sim.results.run_tables` (`RunResult.daily`)",
         columns=(*ID_COLUMNS, *_DAY, _SITE[0], _SITE[2], _c("region", "string", "region of the site ('' if none)"),
                  _c("stage", "string", "stage: supply, certification, cut, sew, inspect, pack, transport"),
                  _c("output", "float64", "masks (or lots' masks) that left the stage that day", "masks"),
@@ -96,7 +96,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         note="State hours (working, starved, blocked, off shift, down) add up to 24 per day for stages of a site."),
     Table(
         name="series", one_row_per="run × day × series × key",
-        written_by="`sim.results` (`RunResult.series`)",
+        written_by="`sim.results.run_tables` (`RunResult.series`)",
         columns=(*ID_COLUMNS, *_DAY,
                  _c("series", "string", "series name (see below)"),
                  _c("key", "string", "what the value is of: a channel, a site kind, `<site>:<material>`, a hub, "
@@ -110,7 +110,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
              "wait in days of samples whose test started that day)."),
     Table(
         name="cohorts", one_row_per="run × day × site × stage × cohort",
-        written_by="`sim.results` (`RunResult.cohorts`)",
+        written_by="`sim.results.run_tables` (`RunResult.cohorts`)",
         columns=(*ID_COLUMNS, *_DAY, _SITE[0], _SITE[2],
                  _c("stage", "string", "the stage the cohort staffs"),
                  _c("cohort", "string", "cohort name"),
@@ -123,7 +123,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
                  _SITE[1])),
     Table(
         name="bottlenecks", one_row_per="run × week × level × site × stage",
-        written_by="`sim.results` with `sim.bottleneck` (active-period method)",
+        written_by="`sim.results.run_tables` with `sim.results.bottleneck` (active-period method)",
         columns=(*ID_COLUMNS,
                  _c("week_start", "datetime", "first date of the week (weeks start on the start date's weekday)"),
                  _c("week_index", "int64", "week number from the start (0-based)", "week"),
@@ -135,7 +135,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         note="Shares of one run, week and level add up to at most 1."),
     Table(
         name="summary", one_row_per="scenario × sweep point × KPI",
-        written_by="`sim.analysis.summarise` (also as `summary.csv`)",
+        written_by="`sim.results.analysis.summarise` (also as `summary.csv`)",
         columns=(_c("scenario", "string", "scenario name"),
                  _c("point", "string", "`a=1,b=2` from the run's swept paths, '' without a sweep"),
                  _c("kpi", "string", "KPI name, or `P(reached_by_date.<target>)` for a target probability"),
@@ -286,7 +286,7 @@ def kpi_family(kpi: str) -> KpiFamily | None:
 def _family(prefix: str) -> KpiFamily:
     family = next((f for f in KPIS if f.name == prefix and f.is_family), None)
     if family is None:
-        raise KeyError(f"{prefix!r} is not a KPI family of sim.tables.KPIS")
+        raise KeyError(f"{prefix!r} is not a KPI family of sim.results.tables.KPIS")
     return family
 
 
@@ -326,7 +326,7 @@ SITE_FAMILIES = ("output.site.", "approval_days.", "output_per_person_day.site."
 
 # ------------------------------------------------------------------------------------------ validation
 class ContractError(ValueError):
-    """A table does not follow its schema in sim/tables.py."""
+    """A table does not follow its schema in sim/results/tables.py."""
 
 
 def _dtype_ok(series: pd.Series, dtype: DType) -> bool:
@@ -353,7 +353,7 @@ def validate(name: str, frame: pd.DataFrame, *, with_ids: bool = True) -> pd.Dat
     expected = [c for c in table.columns if with_ids or c not in ID_COLUMNS]
     missing = [c.name for c in expected if c.name not in frame.columns]
     if missing:
-        raise ContractError(f"{name} table lacks column(s) {', '.join(missing)} (sim/tables.py)")
+        raise ContractError(f"{name} table lacks column(s) {', '.join(missing)} (sim/results/tables.py)")
     if len(frame):
         wrong = [f"{c.name} ({frame[c.name].dtype}, expected {c.dtype})" for c in expected
                  if not _dtype_ok(frame[c.name], c.dtype)]
@@ -366,7 +366,7 @@ def validate(name: str, frame: pd.DataFrame, *, with_ids: bool = True) -> pd.Dat
         loose = []
     if loose:
         what = "KPI column(s) not in the KPI registry" if name == "runs" else "column(s) not in its schema"
-        raise ContractError(f"{name} table has {what}: {', '.join(loose)} (add them to sim/tables.py)")
+        raise ContractError(f"{name} table has {what}: {', '.join(loose)} (add them to sim/results/tables.py)")
     return frame
 
 
@@ -421,8 +421,8 @@ def read_manifest(path: str | Path) -> Manifest:
 
 
 # ------------------------------------------------------------------------------------------- the doc
-DOC = Path(__file__).resolve().parent.parent / "docs" / "results.md"
-BEGIN = "<!-- BEGIN GENERATED CONTRACT (python -m sim.tables) -->"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "results.md"
+BEGIN = "<!-- BEGIN GENERATED CONTRACT (python -m sim.results.tables) -->"
 END = "<!-- END GENERATED CONTRACT -->"
 
 
@@ -433,7 +433,7 @@ def _column_rows(columns: Iterable[Column]) -> list[str]:
 
 
 def reference() -> str:
-    lines = [BEGIN, "", "## The tables (generated from `sim/tables.py`)", ""]
+    lines = [BEGIN, "", "## The tables (generated from `sim/results/tables.py`)", ""]
     lines += ["| file | one row per | written by |", "|---|---|---|"]
     for t in TABLES.values():
         file = "`summary.csv`, `summary.parquet`" if t.name == "summary" else f"`{t.name}.parquet`"
@@ -443,7 +443,7 @@ def reference() -> str:
         lines += _column_rows((*t.columns, *t.families))
     lines += ["", "## KPIs (columns of runs.parquet)", "",
               "A family `<prefix><key>` has one KPI per key (a target, a channel, a site ...). "
-              "Build and parse names with `sim.tables.kpi_name` / `kpi_key`, never by hand.", "",
+              "Build and parse names with `sim.results.tables.kpi_name` / `kpi_key`, never by hand.", "",
               "| KPI | key | unit | higher is better | regression | meaning |", "|---|---|---|---|---|---|"]
     better = {True: "yes", False: "no", None: "—"}
     for k in KPIS:

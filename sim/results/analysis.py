@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,15 @@ import pandas as pd
 # the two quantile functions from scipy.special: importing scipy.stats costs a second on every run
 from scipy.special import ndtri, stdtrit
 
-from sim.tables import DAY_TARGET, PARAM_PREFIX, REACHED_BY_DATE, TABLES, point_labels, probability_name, validate
+from sim.results.tables import (
+    DAY_TARGET,
+    PARAM_PREFIX,
+    REACHED_BY_DATE,
+    TABLES,
+    point_labels,
+    probability_name,
+    validate,
+)
 
 ID_COLUMNS = ("run_id", "scenario", "replication", "seed", "status", "error", "wall_seconds")
 SUMMARY_COLUMNS = TABLES["summary"].column_names
@@ -311,3 +321,17 @@ def runs_of(runs: pd.DataFrame, scenario: str, point: str) -> pd.DataFrame:
     params = sorted(c for c in ok.columns if c.startswith(PARAM_PREFIX))
     points = point_labels(ok, params)
     return ok[(ok["scenario"].astype(str) == scenario) & (points == point)]
+
+
+def write_summary(out: Path, exp: Any) -> pd.DataFrame:
+    """summary.csv and summary.parquet of the results folder `out` of experiment `exp`, from its runs table."""
+    from sim.results.folder import read_results_table
+    from sim.runs.atomic import atomic_write
+
+    runs = read_results_table(out / "runs.parquet")
+    targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
+    compare = len(exp.resolved) > 1 and getattr(exp, "study", None) is None  # design points share replications
+    summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if compare else None, targets)
+    atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
+    atomic_write(out / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
+    return summary

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.bottleneck import bottleneck_shares, group_activity
 from sim.metrics import BLOCKED, OFF_SHIFT, STARVED, STATE_NAMES, WORKING, StageTrack, TrackInfo
+from sim.results.bottleneck import bottleneck_shares, group_activity
+from sim.results.tables import validate
 from sim.spec import RunResult, RunSpec
-from sim.tables import validate
 from sim.timebase import HOURS_PER_DAY
 
 if TYPE_CHECKING:

@@ -1,0 +1,106 @@
+"""Imports go one way, from the front doors down: a lower layer never imports a higher one.
+
+Every import statement counts, deferred and TYPE_CHECKING ones included (the walker of test_import_cycles).
+Layers, lowest first: the base modules (errors, YAML reading, distributions, seeds, time) < config < entities
+< processes < model (with the run's own tables, metrics, conservation) < runs < results readers and analysis <
+the studies (experiment, uncertainty, calibration, decisions, regression) < charts and report < cli and api.
+`sim.results.tables`, the contract, is read by every layer and imports nothing of the package.
+
+The SimPy core cycle (KNOWN_CORE_CYCLE) is the one exception: imports between its own members (processes
+calling back into the network, sites holding processes) are allowed until it is untangled.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import test_import_cycles
+
+KNOWN_CORE_CYCLE = test_import_cycles.KNOWN_CORE_CYCLE
+graph = functools.cache(test_import_cycles.graph)  # parsing every module once is enough
+
+BASE = ("sim.errors", "sim.yamlsafe", "sim.distributions", "sim.public_holidays", "sim.archetype_defaults",
+        "sim.rng", "sim.timebase", "sim.spec")
+FRONT_DOORS = ("sim.cli", "sim.api", "sim.__main__")
+STUDIES = ("sim.experiment", "sim.uncertainty", "sim.calibration", "sim.decisions", "sim.regress")
+PRESENTATION = ("sim.charts", "sim.report", "sim.summary", "sim.first_screen", "sim.report_data", "sim.branches",
+                "sim.labels", "sim.screenshot")
+RESULT_READERS = ("sim.results.analysis", "sim.results.folder")
+CORE = ("sim.model", "sim.results.run_tables", "sim.metrics", "sim.conservation", "sim.allocation",
+        "sim.results.bottleneck")
+
+# module prefix -> prefixes it must never import
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "sim.config": ("sim.entities", "sim.processes", *CORE, "sim.runs", "sim.results", *STUDIES, *PRESENTATION,
+                   *FRONT_DOORS),
+    "sim.entities": ("sim.model", "sim.results", "sim.runs", *STUDIES, *PRESENTATION, *FRONT_DOORS),
+    "sim.processes": ("sim.model", "sim.results", "sim.runs", *STUDIES, *PRESENTATION, *FRONT_DOORS),
+    **{core: ("sim.runs", *RESULT_READERS, *STUDIES, *PRESENTATION, *FRONT_DOORS) for core in CORE},
+    "sim.runs": (*RESULT_READERS, *STUDIES, *PRESENTATION, *FRONT_DOORS),
+    **{reader: (*STUDIES, *PRESENTATION, *FRONT_DOORS) for reader in RESULT_READERS},
+    **{study: FRONT_DOORS for study in STUDIES},
+    **{page: FRONT_DOORS for page in PRESENTATION},
+    "sim.api": ("sim.cli",),
+}
+# The config package reads only these of the rest of the package.
+CONFIG_MAY_IMPORT = BASE
+
+
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def test_config_imports_only_the_base_modules() -> None:
+    edges = graph()
+    wrong = sorted((a, b) for a, targets in edges.items() if _within(a, "sim.config") for b in targets
+                   if not _within(b, "sim.config") and b not in CONFIG_MAY_IMPORT)
+    assert not wrong, f"sim.config imports beyond {CONFIG_MAY_IMPORT}: {wrong}"
+
+
+def test_the_results_contract_imports_nothing_of_the_package() -> None:
+    assert graph()["sim.results.tables"] <= {"sim.errors"}
+
+
+def test_base_modules_import_only_base_modules() -> None:
+    edges = graph()
+    wrong = sorted((a, b) for a in BASE for b in edges.get(a, ()) if b not in BASE)
+    assert not wrong, f"a base module imports a higher layer: {wrong}"
+
+
+def violations(edges: dict[str, set[str]]) -> list[str]:
+    """`module -> target` for every import against the layer order."""
+    wrong = []
+    for module, targets in edges.items():
+        for prefix, forbidden in FORBIDDEN.items():
+            if not _within(module, prefix):
+                continue
+            for target in targets:
+                if module in KNOWN_CORE_CYCLE and target in KNOWN_CORE_CYCLE:
+                    continue
+                if any(_within(target, f) for f in forbidden):
+                    wrong.append(f"{module} -> {target}")
+    return sorted(set(wrong))
+
+
+def test_the_rules_catch_an_import_upwards() -> None:
+    edges = {"sim.entities.site": {"sim.runs.driver", "sim.config"}, "sim.cli": {"sim.entities.site"},
+             "sim.api": {"sim.cli"}, "sim.model": {"sim.processes.stage"}}
+    assert violations(edges) == ["sim.api -> sim.cli", "sim.entities.site -> sim.runs.driver"]
+
+
+def test_no_lower_layer_imports_a_higher_one() -> None:
+    wrong = violations(graph())
+    assert not wrong, "imports against the layer order:\n" + "\n".join(wrong)
+
+
+def test_the_rules_name_modules_that_exist() -> None:
+    """A rule about a renamed or moved module would silently check nothing."""
+    modules = set(graph())
+    named = {*BASE, *FRONT_DOORS, *STUDIES, *RESULT_READERS, *CORE, "sim.config", "sim.entities", "sim.processes",
+             "sim.runs"}
+    missing = sorted(n for n in named if not any(_within(m, n) for m in modules))
+    assert not missing, f"layer rules name modules that do not exist: {missing}"
