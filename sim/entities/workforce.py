@@ -83,6 +83,19 @@ class CohortState:
             a = upper
         return minutes + max(0.0, z - a) * floor
 
+    def efficiency_record(self, days: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per day: efficiency (the last one seen at work carried forward; the starting efficiency before
+        the first lot; NaN before the cohort starts) and its share of the ceiling."""
+        eff = forward_fill(self.efficiency_by_day)
+        started = np.arange(days) >= self.start_day
+        eff = np.where(started & np.isnan(eff), self.start_efficiency, eff)
+        eff = np.where(started, eff, np.nan)
+        return eff, eff / self.ceiling
+
+    def reached_share(self, share: float) -> bool:
+        """Whether the cohort was ever seen working at `share` of its ceiling or more."""
+        return bool(np.nanmax(self.efficiency_by_day / self.ceiling, initial=0.0) >= share - 1e-9)
+
     def defect_rate(self, eff: float) -> float:
         """Defects fall from the trainee rate to the skilled rate as efficiency climbs to the ceiling."""
         span = self.ceiling - self.start_efficiency
@@ -266,6 +279,13 @@ class Team:
             if staffed and (self.machines is None or self.machines_up[d] > 0):
                 return d
         return None
+
+
+def forward_fill(values: np.ndarray) -> np.ndarray:
+    """Each NaN replaced by the last value before it (leading NaNs stay): pandas' ffill without a Series."""
+    last = np.where(np.isnan(values), 0, np.arange(len(values)))
+    np.maximum.accumulate(last, out=last)
+    return values[last]
 
 
 def draw_presence(rng: np.random.Generator, size: int, absence_rate: np.ndarray, start_day: int) -> np.ndarray:

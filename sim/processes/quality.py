@@ -16,17 +16,14 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.config import QualitySpec
+from sim.entities.ledger import Ledger
 from sim.entities.lot import Lot
 from sim.entities.workforce import Team, WorkPlan
 from sim.processes.stage import NEXT, REWORK
-
-if TYPE_CHECKING:
-    from sim.model import Network
 
 
 @dataclass(frozen=True)
@@ -60,9 +57,9 @@ def judge(rng: np.random.Generator, lot_size: int, defects: int, sample: int, ac
 
 
 class InspectWork:
-    def __init__(self, net: Network, spec: QualitySpec, team: Team, time_rng: np.random.Generator,
+    def __init__(self, ledger: Ledger, spec: QualitySpec, team: Team, time_rng: np.random.Generator,
                  verdict_rng: np.random.Generator, rework_rng: np.random.Generator) -> None:
-        self.net = net
+        self.ledger = ledger
         self.spec = spec
         self.team = team
         self.time_rng = time_rng
@@ -81,23 +78,22 @@ class InspectWork:
         return None if work is None else (work.hours, Verdict(accepted, inspected, work))
 
     def complete(self, lot: Lot, verdict: Verdict, t: float) -> list[tuple[Lot, int]]:
-        net = self.net
+        ledger = self.ledger
         self.team.credit(verdict.work)
-        if not lot.rework:
-            net.inspected_first_pass += lot.masks
         if verdict.accepted:
             if not lot.rework:
-                net.escaped_defects += lot.defects
+                ledger.inspect(lot.masks, rejected=0, escaped=lot.defects)
             return [(lot, NEXT)]
         if not lot.rework:
-            net.rejected_first_pass += lot.defects if self.spec.on_reject == "sort" else lot.masks
+            rejected = lot.defects if self.spec.on_reject == "sort" else lot.masks
+            ledger.inspect(lot.masks, rejected=rejected, escaped=0)
         if self.spec.on_reject == "scrap":
-            net.scrap(lot.masks)
+            ledger.scrap(lot.masks)
             return []
         defective = lot.defects
         reworked = int(self.rework_rng.binomial(defective, self.spec.rework_share))
-        net.scrap(defective - reworked)
-        net.masks_reworked += reworked
+        ledger.scrap(defective - reworked)
+        ledger.rework(reworked)
         out: list[tuple[Lot, int]] = []
         good = lot.masks - defective
         if good > 0:

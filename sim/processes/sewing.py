@@ -3,25 +3,22 @@ lot (defective masks sent back by inspection) takes the rework time per mask and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from sim.entities.ledger import Ledger
 from sim.entities.lot import Lot
 from sim.entities.site import Site
 from sim.entities.workforce import Team, WorkPlan
+from sim.processes.certification import SiteGate
 from sim.processes.stage import NEXT
-from sim.timebase import HOURS_PER_DAY
-
-if TYPE_CHECKING:
-    from sim.model import Network
 
 
 class SewWork:
-    def __init__(self, net: Network, site: Site, team: Team, rework_min: float, time_rng: np.random.Generator,
-                 quality_rng: np.random.Generator) -> None:
-        self.net = net
+    def __init__(self, ledger: Ledger, site: Site, gate: SiteGate | None, team: Team, rework_min: float,
+                 time_rng: np.random.Generator, quality_rng: np.random.Generator) -> None:
+        self.ledger = ledger
         self.site = site
+        self.gate = gate
         self.team = team
         self.rework_factor = rework_min / team.std_min
         self.time_rng = time_rng
@@ -44,10 +41,7 @@ class SewWork:
         if not lot.rework:
             lot.origin = self.site.index
             self.site.sewn += lot.masks
-            self.net.masks_sewn += lot.masks
-            day = int(t // HOURS_PER_DAY)
-            if day < self.net.days:
-                self.net.sewn_by_kind[self.site.kind][day] += lot.masks
-            if self.site.gate is not None:
-                self.site.gate.first_output(t)
+            self.ledger.sew(self.site.kind, t, lot.masks)
+            if self.gate is not None:
+                self.gate.first_output(t)
         return [(lot, NEXT)]
