@@ -14,7 +14,7 @@ from sim.entities.buffer import LotBuffer, MaterialStock
 from sim.entities.calendar import WorkCalendar
 from sim.entities.lot import Lot
 from sim.entities.workforce import Team
-from sim.metrics import StageTrack
+from sim.metrics import BLOCKED, STARVED, WORKING, StageTrack
 
 
 @dataclass
@@ -40,6 +40,18 @@ class StageUnit:
 
     def in_process_masks(self) -> int:
         return sum(lot.masks for lot in (self.current, self.holding) if lot is not None)
+
+    def working_and_down(self, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per day, from the track's state hours (days x states): hours working, and hours the stage was
+        scheduled but its machines were down (taken out of working, in proportion to the machines down)."""
+        working = hours[:, WORKING].copy()
+        team = self.team
+        if team.machines is None:
+            return working, np.zeros(len(hours))
+        frac = np.clip(1.0 - team.machines_up / team.machines, 0.0, 1.0)
+        scheduled = hours[:, WORKING] + hours[:, STARVED] + hours[:, BLOCKED]
+        down = np.minimum(working, scheduled * frac)
+        return working - down, down
 
     def capacity(self, hours: np.ndarray, days: int) -> tuple[np.ndarray, ...]:
         """Per day: nominal person-hours, hours lost to absence, hours lost to machines down, people present

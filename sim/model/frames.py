@@ -60,12 +60,7 @@ def daily_table(net: Network, dates: pd.DatetimeIndex, groups: dict[str, str]) -
         if id(tr) in unit_of:
             site, unit = unit_of[id(tr)]
             capacity, lost_abs, lost_brk, present = unit.capacity(site.calendar.hours_per_day[: net.days], net.days)
-            team = unit.team
-            if team.machines is not None:
-                frac = np.clip(1.0 - team.machines_up / team.machines, 0.0, 1.0)
-                scheduled = h[:, WORKING] + h[:, STARVED] + h[:, BLOCKED]
-                down = np.minimum(working, scheduled * frac)
-                working = working - down
+            working, down = unit.working_and_down(h)
         blocks.append({
             "site": tr.info.site, "kind": tr.info.kind, "region": tr.info.region, "stage": tr.info.stage,
             "output": tr.output, "wip": wip[wip_row[id(tr)]] if id(tr) in wip_row else missing,
