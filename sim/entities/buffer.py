@@ -154,7 +154,13 @@ class LotBuffer:
                 free -= 1
         if free > 0 and self.senders_waiting_here:
             # blocked senders in the order they blocked (a dict keeps insertion order): first come, first served
-            for sender in [x for x in self.blocked_senders if self in x.destinations][: int(min(free, 1e9))]:
+            chosen = []
+            for sender in self.blocked_senders:
+                if self in sender.destinations:
+                    chosen.append(sender)
+                    if len(chosen) >= free:
+                        break
+            for sender in chosen:  # (waking changes the registry: choose first, then wake)
                 sender.wake()
 
     @property

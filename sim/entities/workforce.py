@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.distributions import gamma_sum
+from sim.entities.draws import GammaSums
 from sim.timebase import HOURS_PER_DAY, MINUTES_PER_HOUR
 
 
@@ -216,7 +216,7 @@ class Team:
             return static[0], list(static[1])
         return self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
 
-    def work(self, masks: int, t: float, rng: np.random.Generator, learn: bool = True) -> WorkPlan | None:
+    def work(self, masks: int, t: float, times: GammaSums, learn: bool = True) -> WorkPlan | None:
         """Working hours the team needs for `masks` masks started at t, and the lot's defect probability.
 
         None when nobody can work that day. The plan changes nothing but the speed last seen (a routing
@@ -233,7 +233,7 @@ class Team:
         if static is None and any(c.model == "wright" for c, _, _ in parts):
             parts, total = self._wright_average(parts, total, masks)
         self.last_rate = total
-        hours = gamma_sum(rng, masks, 1.0 / total, self.cv)
+        hours = times.gamma_sum(masks, 1.0 / total, self.cv)
         if not learn:
             speed = 0.0
         defect = 0.0

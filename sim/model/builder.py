@@ -23,6 +23,7 @@ from sim.entities.archetypes import archetype_for
 from sim.entities.buffer import LotBuffer, MaterialStock, Sender
 from sim.entities.calendar import WorkCalendar
 from sim.entities.demand import Channel, Hub, Order
+from sim.entities.draws import GammaSums
 from sim.entities.lab import CertificationLab
 from sim.entities.ledger import Ledger
 from sim.entities.site import Site, StageUnit
@@ -302,13 +303,13 @@ class Network:
         if unit.name == "sew":
             rework = self.s.quality.rework_minutes_per_mask if self.s.quality else unit.team.std_min
             return SewWork(self.ledger, site, self.gates.get(site.name), unit.team, rework,
-                           self.streams.get(f"{key}:time"), self.streams.get(f"{key}:defects"))
+                           GammaSums(self.streams.get(f"{key}:time")), self.streams.get(f"{key}:defects"))
         if unit.name == "inspect":
             if self.s.quality is None:
                 raise ValueError("a site inspects but the scenario has no 'quality' section")
-            return InspectWork(self.ledger, self.s.quality, unit.team, self.streams.get(f"{key}:time"),
+            return InspectWork(self.ledger, self.s.quality, unit.team, GammaSums(self.streams.get(f"{key}:time")),
                                self.streams.get(f"{key}:verdict"), self.streams.get(f"{key}:rework"))
-        return PlainWork(unit.team, self.streams.get(f"{key}:time"))
+        return PlainWork(unit.team, GammaSums(self.streams.get(f"{key}:time")))
 
     def _build_demand(self) -> None:
         s = self.s

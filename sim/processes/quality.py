@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import QualitySpec
+from sim.entities.draws import GammaSums
 from sim.entities.ledger import Ledger
 from sim.entities.lot import Lot
 from sim.entities.workforce import Team, WorkPlan
@@ -57,12 +58,12 @@ def judge(rng: np.random.Generator, lot_size: int, defects: int, sample: int, ac
 
 
 class InspectWork:
-    def __init__(self, ledger: Ledger, spec: QualitySpec, team: Team, time_rng: np.random.Generator,
+    def __init__(self, ledger: Ledger, spec: QualitySpec, team: Team, times: GammaSums,
                  verdict_rng: np.random.Generator, rework_rng: np.random.Generator) -> None:
         self.ledger = ledger
         self.spec = spec
         self.team = team
-        self.time_rng = time_rng
+        self.times = times
         self.verdict_rng = verdict_rng
         self.rework_rng = rework_rng
         self._plans: dict[int, tuple[int, int]] = {}  # sampling plan by lot size (lots mostly share one size)
@@ -74,7 +75,7 @@ class InspectWork:
         sample, accept = plan
         accepted = lot.rework or judge(self.verdict_rng, lot.masks, lot.defects, sample, accept)
         inspected = sample if accepted else lot.masks
-        work = self.team.work(inspected, t, self.time_rng)
+        work = self.team.work(inspected, t, self.times)
         return None if work is None else (work.hours, Verdict(accepted, inspected, work))
 
     def complete(self, lot: Lot, verdict: Verdict, t: float) -> list[tuple[Lot, int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.entities.draws import GammaSums
 from sim.entities.ledger import Ledger
 from sim.entities.lot import Lot
 from sim.entities.site import Site
@@ -15,21 +16,21 @@ from sim.processes.stage import NEXT
 
 class SewWork:
     def __init__(self, ledger: Ledger, site: Site, gate: SiteGate | None, team: Team, rework_min: float,
-                 time_rng: np.random.Generator, quality_rng: np.random.Generator) -> None:
+                 times: GammaSums, quality_rng: np.random.Generator) -> None:
         self.ledger = ledger
         self.site = site
         self.gate = gate
         self.team = team
         self.rework_factor = rework_min / team.std_min
-        self.time_rng = time_rng
+        self.times = times
         self.quality_rng = quality_rng
 
     def plan(self, lot: Lot, t: float) -> tuple[float, tuple[WorkPlan, int]] | None:
         if lot.rework:
             equivalent = max(1, round(lot.masks * self.rework_factor))
-            work = self.team.work(equivalent, t, self.time_rng, learn=False)
+            work = self.team.work(equivalent, t, self.times, learn=False)
             return None if work is None else (work.hours, (work, 0))
-        work = self.team.work(lot.masks, t, self.time_rng)
+        work = self.team.work(lot.masks, t, self.times)
         if work is None:
             return None
         return work.hours, (work, int(self.quality_rng.binomial(lot.masks, work.defect_probability)))

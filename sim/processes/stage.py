@@ -15,11 +15,11 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
 import simpy
 
 from sim.entities.buffer import LotBuffer
 from sim.entities.calendar import WorkCalendar
+from sim.entities.draws import GammaSums
 from sim.entities.ledger import Ledger
 from sim.entities.lot import Lot
 from sim.entities.site import StageUnit
@@ -155,12 +155,12 @@ def run_stage(env: simpy.Environment, ledger: Ledger, unit: StageUnit, role: Sta
 class PlainWork:
     """Cutting and packaging: the team's time for the lot's masks, and the same lot passed on."""
 
-    def __init__(self, team: Team, rng: np.random.Generator) -> None:
+    def __init__(self, team: Team, times: GammaSums) -> None:
         self.team = team
-        self.rng = rng
+        self.times = times
 
     def plan(self, lot: Lot, t: float) -> tuple[float, WorkPlan] | None:
-        work = self.team.work(lot.masks, t, self.rng)
+        work = self.team.work(lot.masks, t, self.times)
         return None if work is None else (work.hours, work)
 
     def complete(self, lot: Lot, work: WorkPlan, t: float) -> list[tuple[Lot, int]]:

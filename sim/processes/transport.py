@@ -23,6 +23,7 @@ from sim.distributions import Dist
 from sim.entities.buffer import LotBuffer, Sender
 from sim.entities.demand import Hub
 from sim.entities.disruption import Disruptions
+from sim.entities.draws import Triangular
 from sim.entities.lot import Lot
 from sim.entities.site import Site
 from sim.metrics import BLOCKED, STARVED, WORKING, StageTrack
@@ -52,6 +53,7 @@ class Lane:
         # the transit time drawn as Dist.sample would, without its dispatch on the kind (hot path)
         tri = transit.tri
         self._tri = tri if tri is not None and tri[0] != tri[2] else None
+        self._tri_draws = Triangular(rng)
         if spec.mode == "daily":
             self.env.process(self._departures())
 
@@ -77,7 +79,7 @@ class Lane:
     def _ship(self, lots: list[Lot], since: list[float], depart: float) -> None:
         now = self.env.now
         tri = self._tri
-        days = float(self.rng.triangular(*tri)) if tri is not None else float(self.transit.sample(self.rng))
+        days = self._tri_draws.draw(*tri) if tri is not None else float(self.transit.sample(self.rng))
         delay = depart - now + days * HOURS_PER_DAY
         arrival = now + delay
         lead_times = self.lead_times
@@ -180,8 +182,11 @@ class Dispatcher:
         return self._next_size
 
     def _choose(self, now: float) -> Lane | None:
-        if self.hub_lanes:  # hubs never refuse stock: spread over them
-            return min(self.hub_lanes, key=lambda lane: lane.dest.received)  # type: ignore[union-attr]
+        hub_lanes = self.hub_lanes
+        if hub_lanes:  # hubs never refuse stock: spread over them
+            if len(hub_lanes) == 1:
+                return hub_lanes[0]
+            return min(hub_lanes, key=lambda lane: lane.dest.received)  # type: ignore[union-attr]
         best: Lane | None = None
         best_score = math.inf
         # the hot loop of a cutting centre with tens of destinations: attributes read directly
