@@ -39,6 +39,9 @@ class CohortState:
         self.defect_trainee = defect_trainee
         self.defect_skilled = defect_skilled
         self.present = present  # people present per day (0 before start)
+        # the same as Python ints for the per-lot arithmetic: a NumPy scalar would make every rate, speed and
+        # experience that follows a NumPy scalar too, several times slower to compute with (same values)
+        self.present_by_day: list[int] = present.tolist()
         self.experience = 0.0
         self.output = 0.0
         self.efficiency_by_day = np.full(len(present), np.nan)
@@ -126,6 +129,7 @@ class Team:
         self.cohorts = cohorts
         self.machines = machines
         self.machines_up = machines_up  # machines available per day (mean over the day)
+        self.machines_up_by_day: list[float] = machines_up.tolist()  # (as Python floats, see CohortState)
         self.trainees_per_trainer = trainees_per_trainer
         self.trainer_output_loss = trainer_output_loss
         self.self_learning = self_learning
@@ -153,9 +157,9 @@ class Team:
         for c in self.cohorts:
             if c.start_day <= day:
                 if c.role == "trainee":
-                    trainees += c.present[day]
+                    trainees += c.present_by_day[day]
                 elif c.trains_others:
-                    trainers += c.present[day]
+                    trainers += c.present_by_day[day]
         if trainees == 0:
             return 1.0, 0.0
         coverage = min(1.0, trainers * self.trainees_per_trainer / trainees)
@@ -177,14 +181,14 @@ class Team:
         for c in self.cohorts:
             if c.start_day > day:
                 continue
-            n = c.present[day]
+            n = c.present_by_day[day]
             if n <= 0:
                 continue
             at_work.append((c, n, bool(load and c.trains_others)))
             people += n
         scale = None
-        if self.machines is not None and people > self.machines_up[day]:
-            scale = self.machines_up[day] / people
+        if self.machines is not None and people > self.machines_up_by_day[day]:
+            scale = self.machines_up_by_day[day] / people
         static = None
         if all(c.model == "none" for c, _, _ in at_work):
             static = self._rates_of(at_work, speed, load, scale, 0.0)
@@ -244,7 +248,7 @@ class Team:
             c.efficiency_by_day[day] = eff
             gain = 0.0
             if learn and c.model == "wright":
-                gain = share / c.present[day] * (speed if c.role == "trainee" else 1.0)
+                gain = share / c.present_by_day[day] * (speed if c.role == "trainee" else 1.0)
             credits.append((c, share, gain))
         return WorkPlan(hours, defect / masks, credits)
 

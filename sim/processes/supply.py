@@ -45,7 +45,7 @@ class Supplier:
         period_h = self.spec.review_days * HOURS_PER_DAY
         while env.now < self.horizon_h:
             day = min(int(env.now // HOURS_PER_DAY), len(self.capacity_per_day) - 1)
-            capacity = self.capacity_per_day[day] * self.spec.review_days * self.disruptions.factor(env.now)
+            capacity = float(self.capacity_per_day[day]) * self.spec.review_days * self.disruptions.factor(env.now)
             horizon = env.now + self.lead_mean_h + period_h
             needs = [max(0.0, target - stock.level - stock.on_order) if site.start_h <= horizon else 0.0
                      for site, stock, target in zip(self.customers, self.stocks, self.targets, strict=True)]
