@@ -161,6 +161,8 @@ class Dispatcher:
         # (lane, input buffer, team of the first stage, start) per destination site, in route order
         self._scan = [(lane, buffer, dest.stages[0].team, dest.start_h) for lane, dest, buffer in self.site_lanes]
         self.blocked = blocked_senders
+        # with adaptive lots a destination counts its room in masks (LotBuffer.has_space); else in lots
+        self._in_masks = any(buffer.capacity_masks is not None for _, _, buffer in self.site_lanes)
         self._next_size = (min((dest.lot_size for _, dest, _ in self.site_lanes), default=default_lot_size)
                            or default_lot_size)
 
@@ -190,11 +192,19 @@ class Dispatcher:
         best: Lane | None = None
         best_score = math.inf
         # the hot loop of a cutting centre with tens of destinations: attributes read directly
+        if not self._in_masks:
+            for lane, buffer, team, start_h in self._scan:
+                capacity = buffer.capacity_lots
+                if capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity:
+                    continue
+                score = (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
+                if start_h > now:
+                    score += start_h - now
+                if score < best_score:
+                    best, best_score = lane, score
+            return best
         for lane, buffer, team, start_h in self._scan:
-            capacity = buffer.capacity_lots
-            if capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity:
-                continue
-            if buffer.capacity_masks is not None and not buffer.has_space():
+            if not buffer.has_space():
                 continue
             score = (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
             if start_h > now:
