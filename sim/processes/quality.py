@@ -14,6 +14,7 @@ scenarios stay paired under common random numbers.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ def sampling_plan(spec: QualitySpec, lot_size: int) -> tuple[int, int]:
     return min(plan.sample, lot_size), plan.accept
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of a few recurring integers, asked once per inspected lot
 def acceptance_probability(lot_size: int, defects: int, sample: int, accept: int) -> float:
     """P(a sample of `sample` masks drawn without replacement holds at most `accept` of the `defects`
     defective ones): the hypergeometric distribution function, exact in integers."""
