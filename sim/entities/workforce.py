@@ -141,6 +141,7 @@ class Team:
         )  # masks per working hour with everyone present and trained (a routing hint)
         self.last_rate = self.nominal_rate
         self._supervision_by_day: dict[int, tuple[float, float]] = {}
+        self._static_defect_rates: dict[int, list[float]] = {}  # per cohort at work, on days nobody learns
         self._day_plans: dict[int, tuple[list[tuple[CohortState, int, bool]], float, float | None,
                                          tuple[float, list[tuple[CohortState, float, float]]] | None]] = {}
 
@@ -229,12 +230,11 @@ class Team:
         day = min(int(t // HOURS_PER_DAY), self.days - 1)
         at_work, speed, scale, static = self._day_plan(day)
         if static is not None:
-            total, parts = static
-        else:
-            total, parts = self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
+            return self._static_work(day, static, masks, times)
+        total, parts = self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
         if total <= 0.0:
             return None
-        if static is None and any(c.model == "wright" for c, _, _ in parts):
+        if any(c.model == "wright" for c, _, _ in parts):
             parts, total = self._wright_average(parts, total, masks)
         self.last_rate = total
         hours = times.gamma_sum(masks, 1.0 / total, self.cv)
@@ -250,6 +250,28 @@ class Team:
             if learn and c.model == "wright":
                 gain = share / c.present_by_day[day] * (speed if c.role == "trainee" else 1.0)
             credits.append((c, share, gain))
+        return WorkPlan(hours, defect / masks, credits)
+
+    def _static_work(self, day: int, static: tuple[float, list[tuple[CohortState, float, float]]], masks: int,
+                     times: GammaSums) -> WorkPlan | None:
+        """`work` on a day when nobody at work learns: speeds, efficiencies and defect rates are the day's,
+        computed (and the efficiencies recorded) once, at the day's first lot."""
+        total, parts = static
+        if total <= 0.0:
+            return None
+        self.last_rate = total
+        hours = times.gamma_sum(masks, 1.0 / total, self.cv)
+        defect_rates = self._static_defect_rates.get(day)
+        if defect_rates is None:
+            defect_rates = self._static_defect_rates[day] = [c.defect_rate(eff) for c, _, eff in parts]
+            for c, _, eff in parts:
+                c.efficiency_by_day[day] = eff
+        defect = 0.0
+        credits = []
+        for (c, rate, _), defect_rate in zip(parts, defect_rates, strict=True):
+            share = masks * rate / total
+            defect += share * defect_rate
+            credits.append((c, share, 0.0))  # nobody learns: no experience gained
         return WorkPlan(hours, defect / masks, credits)
 
     @staticmethod
