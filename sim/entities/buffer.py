@@ -95,9 +95,18 @@ class LotBuffer:
 
     def put(self, lot: Lot) -> None:
         """A lot from the stage before: needs room (wait on `wait_space` until `has_space()`)."""
-        if not self.has_space():
+        # has_space() and _add(), inline: one pass per lot and stage
+        items = self.items
+        if self.capacity_masks is not None:
+            if self.masks + self.inbound_masks >= self.capacity_masks:
+                raise BufferFull(f"{self!r}: put of a lot of {lot.masks} masks without room")
+        elif self.capacity_lots is not None and len(items) + self.inbound_lots >= self.capacity_lots:
             raise BufferFull(f"{self!r}: put of a lot of {lot.masks} masks without room")
-        self._add(lot)
+        items.append(lot)
+        self.masks += lot.masks
+        if self._nonempty is not None:
+            event, self._nonempty = self._nonempty, None
+            event.succeed()
 
     def readmit(self, lot: Lot) -> None:
         """A lot sent back (rework): first in line, whatever the room."""
@@ -195,7 +204,7 @@ class MaterialStock:
 
     def consume(self, quantity: float) -> None:
         """Take `quantity` (wait on `wait_delivery` until `holds(quantity)`)."""
-        if not self.holds(quantity):
+        if self.level + TOLERANCE < quantity:
             raise BufferEmpty(f"{self.name}: consume {quantity} with {self.level} in stock")
         self.level -= quantity
         self.consumed += quantity

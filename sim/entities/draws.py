@@ -27,6 +27,7 @@ class BlockDraws:
         self._params: tuple[float, ...] | None = None  # the parameters of the current block
         self._last: tuple[float, ...] | None = None  # the parameters of the last draw
         self._values: list[float] = []
+        self._size = 0  # len(self._values)
         self._used = 0
         self._state_before: dict[str, Any] | None = None
 
@@ -48,10 +49,12 @@ class BlockDraws:
                 return self._draw_one(params)
             self._params = params
             self._values = []  # empty: a block is drawn below
+            self._size = 0
             self._used = 0
-        if self._used == len(self._values):
+        if self._used == self._size:
             self._state_before = self.rng.bit_generator.state
             self._values = self._draw_block(params, self.block).tolist()
+            self._size = len(self._values)
             self._used = 0
         value = self._values[self._used]
         self._used += 1
@@ -59,7 +62,7 @@ class BlockDraws:
 
     def _rewind(self) -> None:
         """Put the stream where one-at-a-time draws would be: before the block, plus the values used."""
-        if self._params is None or self._used == len(self._values):
+        if self._params is None or self._used == self._size:
             return
         assert self._state_before is not None
         self.rng.bit_generator.state = self._state_before
@@ -82,7 +85,12 @@ class GammaSums(BlockDraws):
         if cv <= 0.0:
             return n * mean_each
         shape_each = 1.0 / (cv * cv)
-        return (mean_each / shape_each) * self._next((n * shape_each,))
+        shape = n * shape_each
+        used = self._used
+        if used < self._size and self._params is not None and self._params[0] == shape:
+            self._used = used + 1  # the common case, inline: a value of the current block
+            return (mean_each / shape_each) * self._values[used]
+        return (mean_each / shape_each) * self._next((shape,))
 
 
 class Triangular(BlockDraws):
@@ -95,4 +103,8 @@ class Triangular(BlockDraws):
         return float(self.rng.triangular(params[0], params[1], params[2]))
 
     def draw(self, low: float, mode: float, high: float) -> float:
+        used = self._used
+        if used < self._size and self._params == (low, mode, high):
+            self._used = used + 1  # the common case, inline: a value of the current block
+            return self._values[used]
         return self._next((low, mode, high))
