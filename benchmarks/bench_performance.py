@@ -15,6 +15,8 @@ Sections (medians of --repeat repetitions where it says so; each timed replicati
   cli        `resilience run --no-report` of one replication against its simulate() time
   campaign   --campaign replications of the 2020 case on 2 workers end to end (results written), then
              charts and report for them and for 1,000 replications
+  engine     the per-event cost of SimPy processes against callbacks on one heap, on the same lot flow of
+             40,000 lots (benchmarks/bench_engine.py), and the events and CPU per lot of the 2020 case
   scaling, executors, lot_sizes   (older figures: cost against sites and horizon, executors, lot size)
 Writes benchmarks/last_run.json.
 """
@@ -392,7 +394,7 @@ def lot_sizes(sizes: list[int]) -> list[dict[str, float]]:
     return rows
 
 
-SECTIONS = ("case2020", "national", "refs", "tandem", "guard", "cli", "campaign")
+SECTIONS = ("case2020", "national", "refs", "tandem", "guard", "cli", "campaign", "engine")
 OLDER_SECTIONS = ("scaling", "executors", "lot_sizes")
 
 
@@ -405,6 +407,22 @@ def machine() -> dict[str, Any]:
                 break
     return {"python": platform.python_version(), "cpu": model or platform.processor(), "cores": os.cpu_count(),
             "load_average_at_start": os.getloadavg()}
+
+
+def case_anatomy() -> dict[str, float]:
+    """Events and CPU seconds of the event loop per lot of one 2020 replication (in this process)."""
+    from sim.model import Network
+    from sim.rng import Streams
+
+    spec = load_experiment(CASE_2020).run_specs(1)[0]
+    net = Network(Scenario.model_validate(spec.scenario), Streams(spec.root_seed, spec.replication))
+    started = time.process_time()
+    net.run()
+    cpu = time.process_time() - started
+    events = next(net.env._eid)  # type: ignore[attr-defined]  (events scheduled)
+    lots = net.ledger.masks_started / net.lot_size
+    return {"lots": lots, "events": events, "events_per_lot": events / lots, "run_cpu_s": cpu,
+            "us_per_lot": cpu / lots * 1e6}
 
 
 OUTPUT = [ROOT / "benchmarks" / "last_run.json"]
@@ -559,6 +577,24 @@ def main() -> int:
         figures["scaling"] = scaling
 
     save(figures)
+    if "engine" in sections:
+        print("\nengine: SimPy processes against callbacks on one heap, the same lot flow (benchmarks/bench_engine.py)")
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from bench_engine import measure
+
+        engine = measure(4_000 if quick else 40_000, max(repeat, 3))
+        figures["engine"] = engine
+        for name, row in engine.items():
+            print(f"   {name:<10} CPU {row['cpu_s']:.3f} s, {row['events_per_lot']:.2f} events per lot, "
+                  f"{row['us_per_event']:.2f} µs per event, {row['us_per_lot']:.1f} µs per lot")
+        anatomy = case_anatomy()
+        anatomy["engine_share"] = anatomy["events"] * engine["processes"]["us_per_event"] * 1e-6 / anatomy["run_cpu_s"]
+        figures["case2020_anatomy"] = anatomy
+        print(f"   the 2020 case: {anatomy['lots']:,.0f} lots, {anatomy['events_per_lot']:.2f} SimPy events per lot, "
+              f"CPU {anatomy['run_cpu_s']:.2f} s in the event loop = {anatomy['us_per_lot']:.0f} µs per lot, of which "
+              f"the engine at the processes' cost per event ~{anatomy['engine_share']:.0%}")
+
+    save(figures)
     if "executors" in sections:
         print("\nreplications of national_60m on three executors")
         walls = executors(4 if quick else 20)
@@ -578,7 +614,7 @@ def main() -> int:
     figures["load_average_at_end"] = os.getloadavg()
     save(figures)
     print(f"\nbenchmark wall time {figures['benchmark_wall_s']:.0f} s; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores; figures in benchmarks/last_run.json")
+          f"{os.cpu_count()} cores; figures in {OUTPUT[0]}")
     print(f"peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

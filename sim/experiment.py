@@ -331,7 +331,7 @@ def build_check(scenario: Scenario, where: str, seed: int) -> Any:
 
 FIXED_KPIS: tuple[str, ...] = (*(f.name for f in KPIS if not f.is_family),
                                 *(kpi_name(LOST_CAPACITY, cause) for cause in ("absence", "breakdown")))
-"""KPIs every run may produce whatever its network (sim.results.run_tables), from the registry of
+"""KPIs every run may produce whatever its network (sim.model.collect), from the registry of
 sim/results/tables.py;
 tests/test_input_hardening.py checks that every KPI a real run produces is named by `kpi_names`."""
 

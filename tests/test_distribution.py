@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 
 from sim.config import Scenario
-from sim.conservation import check_conservation
 from sim.model import Network, simulate
+from sim.model.conservation import check_conservation
 from sim.rng import Streams
 from tests.scenarios import line, spec_of
 

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.config import STAGE_ORDER, Scenario, scenario_dict
-from sim.conservation import check_conservation
 from sim.model import Network, simulate
+from sim.model.conservation import check_conservation
 from sim.results.tables import RUN_TABLES
 from sim.rng import Streams
 from sim.spec import RunSpec
@@ -29,7 +29,7 @@ def test_every_generated_network_validates_runs_and_conserves(data):
     assert balance["started"] >= balance["delivered"] + balance["scrapped"]
     assert all(math.isfinite(v) and v >= 0 for v in balance.values())
     # the last day's levels are the end state (issue 12): held stock and platform stock agree with the walk
-    assert net.daily["held"][-1] == sum(s.gate.masks_at_gate for s in net.sites.values() if s.gate is not None)
+    assert net.daily["held"][-1] == sum(gate.masks_at_gate for gate in net.gates.values())
     assert list(net.daily["platform"][:, -1]) == [hub.stock for hub in net.hubs.values()]
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from sim.config import Scenario
-from sim.conservation import mask_balance
 from sim.model import Network, simulate
-from sim.results.run_tables import build_result
+from sim.model.collect import build_result
+from sim.model.conservation import mask_balance
 from sim.rng import Streams
 from tests.scenarios import line, spec_of
 
@@ -58,13 +58,13 @@ def test_the_last_days_levels_are_the_end_of_run_state(seed):
         for material, stock in site.stocks.items():
             assert series[("stock", f"{site.name}:{material}")] == pytest.approx(stock.level)
     assert series[("platform_stock", "platform")] == net.hubs["platform"].stock
-    assert series[("in_transit", "all")] == net._in_transit()
+    assert series[("in_transit", "all")] == net.in_transit()
     wip = result.daily[result.daily["day"] == last].set_index(["site", "stage"])["wip"]
     walked_wip = 0
     for site in net.sites.values():
         for unit in site.stages:
-            walked_wip += net._unit_masks(unit)
-            assert wip[(site.name, unit.name)] == net._unit_masks(unit)
+            walked_wip += unit.wip_masks()
+            assert wip[(site.name, unit.name)] == unit.wip_masks()
     # the day's levels add up to what conservation walks at the end
     balance = mask_balance(net)
     dock = sum(lane.dock_masks for lane in net.lanes)
@@ -78,7 +78,7 @@ def test_the_last_days_levels_are_the_end_of_run_state(seed):
 def test_every_day_is_recorded_when_the_horizon_is_one_day():
     net, result = run_network(line(horizon_days=1, lot_size=20, operators={"sew": 2}))
     wip = result.daily.set_index(["site", "stage"])["wip"]
-    assert wip[("workshop", "sew")] + wip[("workshop", "cut")] == sum(net._unit_masks(u)
+    assert wip[("workshop", "sew")] + wip[("workshop", "cut")] == sum(u.wip_masks()
                                                                        for u in net.sites["workshop"].stages)
 
 

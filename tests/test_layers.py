@@ -5,9 +5,6 @@ Layers, lowest first: the base modules (errors, YAML reading, distributions, see
 < processes < model (with the run's own tables, metrics, conservation) < runs < results readers and analysis <
 the studies (experiment, uncertainty, calibration, decisions, regression) < charts and report < cli and api.
 `sim.results.tables`, the contract, is read by every layer and imports nothing of the package.
-
-The SimPy core cycle (KNOWN_CORE_CYCLE) is the one exception: imports between its own members (processes
-calling back into the network, sites holding processes) are allowed until it is untangled.
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import test_import_cycles
 
-KNOWN_CORE_CYCLE = test_import_cycles.KNOWN_CORE_CYCLE
 graph = functools.cache(test_import_cycles.graph)  # parsing every module once is enough
 
 BASE = ("sim.errors", "sim.yamlsafe", "sim.distributions", "sim.public_holidays", "sim.archetype_defaults",
@@ -30,8 +26,7 @@ STUDIES = ("sim.experiment", "sim.uncertainty", "sim.calibration", "sim.decision
 PRESENTATION = ("sim.charts", "sim.report", "sim.summary", "sim.first_screen", "sim.report_data", "sim.branches",
                 "sim.labels", "sim.screenshot")
 RESULT_READERS = ("sim.results.analysis", "sim.results.folder")
-CORE = ("sim.model", "sim.results.run_tables", "sim.metrics", "sim.conservation", "sim.allocation",
-        "sim.results.bottleneck")
+CORE = ("sim.model", "sim.metrics", "sim.allocation", "sim.results.bottleneck")
 
 # module prefix -> prefixes it must never import
 FORBIDDEN: dict[str, tuple[str, ...]] = {
@@ -79,8 +74,6 @@ def violations(edges: dict[str, set[str]]) -> list[str]:
             if not _within(module, prefix):
                 continue
             for target in targets:
-                if module in KNOWN_CORE_CYCLE and target in KNOWN_CORE_CYCLE:
-                    continue
                 if any(_within(target, f) for f in forbidden):
                     wrong.append(f"{module} -> {target}")
     return sorted(set(wrong))

@@ -162,12 +162,12 @@ def test_a_lot_cut_off_by_the_horizon_teaches_nobody():
     """One lot of 3,000 masks cannot be sewn in 3 days: nothing is made, so nobody learned anything. Before,
     planning the lot advanced the cohort's experience and output at once."""
     net, cohort = sew_cohort(wright_sewers_line(lot_size=3_000, horizon_days=3))
-    assert net.masks_sewn == 0 and net.sites["workshop"].stage("sew").current is not None
+    assert net.ledger.masks_sewn == 0 and net.sites["workshop"].stage("sew").current is not None
     assert cohort.experience == 0.0 and cohort.output == 0.0
 
 
 def test_experience_counts_the_masks_made():
     net, cohort = sew_cohort(wright_sewers_line(lot_size=50, horizon_days=10))
-    assert net.masks_sewn > 0
-    assert cohort.output == pytest.approx(net.masks_sewn)
-    assert cohort.experience == pytest.approx(net.masks_sewn / 2)
+    assert net.ledger.masks_sewn > 0
+    assert cohort.output == pytest.approx(net.ledger.masks_sewn)
+    assert cohort.experience == pytest.approx(net.ledger.masks_sewn / 2)

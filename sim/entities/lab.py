@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from sim.distributions import Dist
+from sim.metrics import STARVED, WORKING, StageTrack
 from sim.timebase import HOURS_PER_DAY
 
 
@@ -104,3 +105,32 @@ class CertificationLab:
         count = np.bincount(day[inside], minlength=days)
         mean_wait = np.divide(total, count, out=np.full(days, np.nan), where=count > 0)
         return queue.astype(float), mean_wait
+
+    def kpis(self) -> dict[str, float]:
+        """Mean wait of the network's samples and their number (nothing if none was submitted)."""
+        if not self.net_submitted:
+            return {}
+        waits = np.asarray(self.net_started) - np.asarray(self.net_submitted)
+        return {"lab_mean_wait_days": float(waits.mean() / HOURS_PER_DAY), "lab_network_samples": float(len(waits))}
+
+    def series(self, days: int) -> list[tuple[str, str, np.ndarray]]:
+        """Rows of the series table: the queue and the wait, of every sample and of the network's."""
+        queue, wait = self.daily_queue(days)
+        rows = [("lab_queue", "all", queue), ("lab_wait_days", "all", wait)]
+        queue, wait = self.daily_queue(days, network_only=True)
+        rows += [("lab_queue", "network", queue), ("lab_wait_days", "network", wait)]
+        return rows
+
+    def record_activity(self, track: StageTrack, horizon_h: float) -> None:
+        """Certification as a stage: working while any network sample is at the lab."""
+        spans = sorted(zip(self.net_submitted, self.net_verdicts, strict=True))
+        merged: list[list[float]] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        for a, b in merged:
+            track.set(WORKING, min(a, horizon_h))
+            track.set(STARVED, min(b, horizon_h))
+        track.finish(horizon_h)

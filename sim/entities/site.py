@@ -1,20 +1,20 @@
-"""A production site: its stages in order, their buffers and teams, its material stocks and its
-certification gate."""
+"""A production site: its stages in order, their buffers and teams, and its material stocks.
+
+A site is state only: the processes that work its stages, hold its output at the certification gate
+and dispatch it are built beside it (sim.model), not stored in it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from sim.entities.buffer import LotBuffer, MaterialStock
 from sim.entities.calendar import WorkCalendar
 from sim.entities.lot import Lot
 from sim.entities.workforce import Team
-from sim.metrics import StageTrack
-
-if TYPE_CHECKING:
-    from sim.processes.certification import SiteGate
-    from sim.processes.transport import Dispatcher
+from sim.metrics import BLOCKED, STARVED, WORKING, StageTrack
 
 
 @dataclass
@@ -30,6 +30,44 @@ class StageUnit:
     holding: Lot | None = None  # a finished lot waiting for room downstream
     materials_used: float = 0.0  # masks for which this stage drew its materials
 
+    def wip_masks(self) -> int:
+        """Masks at this stage: waiting in its buffer, in process, or finished and waiting for room."""
+        total = self.buffer.masks if self.buffer is not None else 0
+        for lot in (self.current, self.holding):
+            if lot is not None:
+                total += lot.masks
+        return total
+
+    def in_process_masks(self) -> int:
+        return sum(lot.masks for lot in (self.current, self.holding) if lot is not None)
+
+    def working_and_down(self, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per day, from the track's state hours (days x states): hours working, and hours the stage was
+        scheduled but its machines were down (taken out of working, in proportion to the machines down)."""
+        working = hours[:, WORKING].copy()
+        team = self.team
+        if team.machines is None:
+            return working, np.zeros(len(hours))
+        frac = np.clip(1.0 - team.machines_up / team.machines, 0.0, 1.0)
+        scheduled = hours[:, WORKING] + hours[:, STARVED] + hours[:, BLOCKED]
+        down = np.minimum(working, scheduled * frac)
+        return working - down, down
+
+    def capacity(self, hours: np.ndarray, days: int) -> tuple[np.ndarray, ...]:
+        """Per day: nominal person-hours, hours lost to absence, hours lost to machines down, people present
+        (`hours`: the site's working hours per day)."""
+        team = self.team
+        size = np.zeros(days)
+        present = np.zeros(days)
+        for c in team.cohorts:
+            started = np.arange(days) >= c.start_day
+            size += c.size * started
+            present += c.present
+        lost_break = np.zeros(days)
+        if team.machines is not None:
+            lost_break = np.maximum(0.0, present - team.machines_up) * hours
+        return size * hours, (size - present) * hours, lost_break, present
+
 
 @dataclass
 class Site:
@@ -42,10 +80,8 @@ class Site:
     stages: list[StageUnit]
     stocks: dict[str, MaterialStock]
     cover_days: float
-    gate: SiteGate | None = None
-    dispatcher: Dispatcher | None = None
     sewn: float = 0.0
-    lot_size: int = 0  # masks per lot sewn here (with adaptive lots, per site; see Network._site_lot_size)
+    lot_size: int = 0  # masks per lot sewn here (with adaptive lots, per site; see sim.model.builder)
 
     @property
     def input(self) -> LotBuffer | None:
@@ -53,6 +89,11 @@ class Site:
 
     def stage(self, name: str) -> StageUnit | None:
         return next((s for s in self.stages if s.name == name), None)
+
+    def receive(self, lot: Lot, t: float) -> None:
+        """A lot dispatched here arrives at the site's first stage."""
+        assert self.input is not None, f"{self.name} receives lots but its first stage has no input buffer"
+        self.input.arrive(lot)
 
     def daily_consumption(self, stage: str, per_mask: float) -> float:
         unit = self.stage(stage)

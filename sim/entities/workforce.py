@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.distributions import gamma_sum
+from sim.entities.draws import GammaSums
 from sim.timebase import HOURS_PER_DAY, MINUTES_PER_HOUR
 
 
@@ -39,6 +39,9 @@ class CohortState:
         self.defect_trainee = defect_trainee
         self.defect_skilled = defect_skilled
         self.present = present  # people present per day (0 before start)
+        # the same as Python ints for the per-lot arithmetic: a NumPy scalar would make every rate, speed and
+        # experience that follows a NumPy scalar too, several times slower to compute with (same values)
+        self.present_by_day: list[int] = present.tolist()
         self.experience = 0.0
         self.output = 0.0
         self.efficiency_by_day = np.full(len(present), np.nan)
@@ -83,6 +86,19 @@ class CohortState:
             a = upper
         return minutes + max(0.0, z - a) * floor
 
+    def efficiency_record(self, days: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per day: efficiency (the last one seen at work carried forward; the starting efficiency before
+        the first lot; NaN before the cohort starts) and its share of the ceiling."""
+        eff = forward_fill(self.efficiency_by_day)
+        started = np.arange(days) >= self.start_day
+        eff = np.where(started & np.isnan(eff), self.start_efficiency, eff)
+        eff = np.where(started, eff, np.nan)
+        return eff, eff / self.ceiling
+
+    def reached_share(self, share: float) -> bool:
+        """Whether the cohort was ever seen working at `share` of its ceiling or more."""
+        return bool(np.nanmax(self.efficiency_by_day / self.ceiling, initial=0.0) >= share - 1e-9)
+
     def defect_rate(self, eff: float) -> float:
         """Defects fall from the trainee rate to the skilled rate as efficiency climbs to the ceiling."""
         span = self.ceiling - self.start_efficiency
@@ -113,6 +129,7 @@ class Team:
         self.cohorts = cohorts
         self.machines = machines
         self.machines_up = machines_up  # machines available per day (mean over the day)
+        self.machines_up_by_day: list[float] = machines_up.tolist()  # (as Python floats, see CohortState)
         self.trainees_per_trainer = trainees_per_trainer
         self.trainer_output_loss = trainer_output_loss
         self.self_learning = self_learning
@@ -124,6 +141,7 @@ class Team:
         )  # masks per working hour with everyone present and trained (a routing hint)
         self.last_rate = self.nominal_rate
         self._supervision_by_day: dict[int, tuple[float, float]] = {}
+        self._static_defect_rates: dict[int, list[float]] = {}  # per cohort at work, on days nobody learns
         self._day_plans: dict[int, tuple[list[tuple[CohortState, int, bool]], float, float | None,
                                          tuple[float, list[tuple[CohortState, float, float]]] | None]] = {}
 
@@ -140,9 +158,9 @@ class Team:
         for c in self.cohorts:
             if c.start_day <= day:
                 if c.role == "trainee":
-                    trainees += c.present[day]
+                    trainees += c.present_by_day[day]
                 elif c.trains_others:
-                    trainers += c.present[day]
+                    trainers += c.present_by_day[day]
         if trainees == 0:
             return 1.0, 0.0
         coverage = min(1.0, trainers * self.trainees_per_trainer / trainees)
@@ -164,14 +182,14 @@ class Team:
         for c in self.cohorts:
             if c.start_day > day:
                 continue
-            n = c.present[day]
+            n = c.present_by_day[day]
             if n <= 0:
                 continue
             at_work.append((c, n, bool(load and c.trains_others)))
             people += n
         scale = None
-        if self.machines is not None and people > self.machines_up[day]:
-            scale = self.machines_up[day] / people
+        if self.machines is not None and people > self.machines_up_by_day[day]:
+            scale = self.machines_up_by_day[day] / people
         static = None
         if all(c.model == "none" for c, _, _ in at_work):
             static = self._rates_of(at_work, speed, load, scale, 0.0)
@@ -203,7 +221,7 @@ class Team:
             return static[0], list(static[1])
         return self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
 
-    def work(self, masks: int, t: float, rng: np.random.Generator, learn: bool = True) -> WorkPlan | None:
+    def work(self, masks: int, t: float, times: GammaSums, learn: bool = True) -> WorkPlan | None:
         """Working hours the team needs for `masks` masks started at t, and the lot's defect probability.
 
         None when nobody can work that day. The plan changes nothing but the speed last seen (a routing
@@ -212,15 +230,14 @@ class Team:
         day = min(int(t // HOURS_PER_DAY), self.days - 1)
         at_work, speed, scale, static = self._day_plan(day)
         if static is not None:
-            total, parts = static
-        else:
-            total, parts = self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
+            return self._static_work(day, static, masks, times)
+        total, parts = self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
         if total <= 0.0:
             return None
-        if static is None and any(c.model == "wright" for c, _, _ in parts):
+        if any(c.model == "wright" for c, _, _ in parts):
             parts, total = self._wright_average(parts, total, masks)
         self.last_rate = total
-        hours = gamma_sum(rng, masks, 1.0 / total, self.cv)
+        hours = times.gamma_sum(masks, 1.0 / total, self.cv)
         if not learn:
             speed = 0.0
         defect = 0.0
@@ -231,8 +248,30 @@ class Team:
             c.efficiency_by_day[day] = eff
             gain = 0.0
             if learn and c.model == "wright":
-                gain = share / c.present[day] * (speed if c.role == "trainee" else 1.0)
+                gain = share / c.present_by_day[day] * (speed if c.role == "trainee" else 1.0)
             credits.append((c, share, gain))
+        return WorkPlan(hours, defect / masks, credits)
+
+    def _static_work(self, day: int, static: tuple[float, list[tuple[CohortState, float, float]]], masks: int,
+                     times: GammaSums) -> WorkPlan | None:
+        """`work` on a day when nobody at work learns: speeds, efficiencies and defect rates are the day's,
+        computed (and the efficiencies recorded) once, at the day's first lot."""
+        total, parts = static
+        if total <= 0.0:
+            return None
+        self.last_rate = total
+        hours = times.gamma_sum(masks, 1.0 / total, self.cv)
+        defect_rates = self._static_defect_rates.get(day)
+        if defect_rates is None:
+            defect_rates = self._static_defect_rates[day] = [c.defect_rate(eff) for c, _, eff in parts]
+            for c, _, eff in parts:
+                c.efficiency_by_day[day] = eff
+        defect = 0.0
+        credits = []
+        for (c, rate, _), defect_rate in zip(parts, defect_rates, strict=True):
+            share = masks * rate / total
+            defect += share * defect_rate
+            credits.append((c, share, 0.0))  # nobody learns: no experience gained
         return WorkPlan(hours, defect / masks, credits)
 
     @staticmethod
@@ -266,6 +305,13 @@ class Team:
             if staffed and (self.machines is None or self.machines_up[d] > 0):
                 return d
         return None
+
+
+def forward_fill(values: np.ndarray) -> np.ndarray:
+    """Each NaN replaced by the last value before it (leading NaNs stay): pandas' ffill without a Series."""
+    last = np.where(np.isnan(values), 0, np.arange(len(values)))
+    np.maximum.accumulate(last, out=last)
+    return values[last]
 
 
 def draw_presence(rng: np.random.Generator, size: int, absence_rate: np.ndarray, start_day: int) -> np.ndarray:

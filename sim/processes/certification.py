@@ -1,29 +1,33 @@
 """The certification gate: the network's design must pass the lab once, then each sewing site's audit
 sample. Until both pass, a site either produces at risk (its output is held, not shipped) or waits.
-A failed sample sends the site (or the design) back to adjust for a drawn delay and resubmit; on a
-failed audit the held stock is scrapped or kept, as configured."""
+A failed sample sends the site (or the design) back to adjust for a drawn delay and resubmit (one loop,
+`submit_until_pass`, for both); on a failed audit the held stock is scrapped or kept, as configured."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+import datetime as dt
+from collections.abc import Callable, Generator
+from typing import Any
 
 import numpy as np
 import simpy
 
 from sim.config import DesignSpec, SiteAuditSpec
+from sim.distributions import Dist
 from sim.entities.lab import CertificationLab
+from sim.entities.ledger import Ledger
 from sim.entities.lot import Lot
-from sim.entities.site import Site
+from sim.metrics import BLOCKED, StageTrack
 from sim.timebase import HOURS_PER_DAY
 
-if TYPE_CHECKING:
-    from sim.model import Network
+Send = Callable[[Lot, StageTrack | None], Generator[simpy.Event, Any, None]]
 
 
 def submit_until_pass(env: simpy.Environment, lab: CertificationLab, rng: np.random.Generator,
-                      pass_probability: float, adjust_days: Any) -> Generator[simpy.Event, Any, int]:
-    """Submit samples until one passes; returns the number of submissions."""
+                      pass_probability: float, adjust_days: Dist, on_fail: Callable[[], None] | None = None
+                      ) -> Generator[simpy.Event, Any, int]:
+    """Submit samples until one passes, adjusting for a drawn delay after each failure (`on_fail` is
+    called first); returns the number of submissions."""
     tries = 0
     while True:
         tries += 1
@@ -31,28 +35,30 @@ def submit_until_pass(env: simpy.Environment, lab: CertificationLab, rng: np.ran
         yield env.timeout(verdict - env.now)
         if rng.random() < pass_probability:
             return tries
+        if on_fail is not None:
+            on_fail()
         yield env.timeout(float(adjust_days.sample(rng)) * HOURS_PER_DAY)
 
 
 class DesignCertification:
     """The standard design: certified once for the whole network."""
 
-    def __init__(self, net: Network, spec: DesignSpec, lab: CertificationLab | None, rng: np.random.Generator
-                 ) -> None:
-        self.net = net
+    def __init__(self, env: simpy.Environment, start: dt.date, spec: DesignSpec, lab: CertificationLab | None,
+                 rng: np.random.Generator) -> None:
+        self.env = env
         self.approved = spec.certified or lab is None
         self.approved_h: float | None = 0.0 if self.approved else None
-        self._event = net.env.event()
+        self._event = env.event()
         if self.approved:
             self._event.succeed()
         else:
             assert lab is not None
-            net.env.process(self._certify(spec, lab, rng))
+            submit_h = 0.0 if spec.submit is None else (spec.submit - start).days * HOURS_PER_DAY
+            env.process(self._certify(submit_h, spec, lab, rng))
 
-    def _certify(self, spec: DesignSpec, lab: CertificationLab, rng: np.random.Generator
+    def _certify(self, submit_h: float, spec: DesignSpec, lab: CertificationLab, rng: np.random.Generator
                  ) -> Generator[simpy.Event, Any, None]:
-        env = self.net.env
-        submit_h = 0.0 if spec.submit is None else (spec.submit - self.net.start).days * HOURS_PER_DAY
+        env = self.env
         yield env.timeout(max(0.0, submit_h - env.now))
         yield from submit_until_pass(env, lab, rng, spec.pass_probability, spec.adjust_days)
         self.approved = True
@@ -62,20 +68,27 @@ class DesignCertification:
     def wait(self) -> simpy.Event:
         return self._event
 
+    def approval_day(self) -> float:
+        return self.approved_h / HOURS_PER_DAY if self.approved_h is not None else float("nan")
+
 
 class SiteGate:
-    """Holds a sewing site's output until the design and the site's own audit sample have passed."""
+    """Holds a sewing site's output until the design and the site's own audit sample have passed, and
+    ships it: `ship` is the site's outlet (what the gate held leaves first once it opens)."""
 
-    def __init__(self, net: Network, site: Site, spec: SiteAuditSpec, required: bool, policy: str,
-                 design: DesignCertification, lab: CertificationLab | None, rng: np.random.Generator) -> None:
-        self.net = net
-        self.site = site
+    def __init__(self, env: simpy.Environment, ledger: Ledger, site_name: str, spec: SiteAuditSpec,
+                 required: bool, policy: str, design: DesignCertification, lab: CertificationLab | None,
+                 rng: np.random.Generator) -> None:
+        self.env = env
+        self.ledger = ledger
+        self.site_name = site_name
         self.spec = spec
         self.required = required and lab is not None
         self.policy = policy
         self.design = design
         self.lab = lab
         self.rng = rng
+        self.send: Send | None = None  # the site's dispatcher, connected once the routes are built
         self.site_passed = not self.required
         self.first_sample_h: float | None = None
         self.approved_h: float | None = None
@@ -83,10 +96,10 @@ class SiteGate:
         self.held_masks = 0
         self.held_scrapped = 0
         self.releasing: Lot | None = None  # a released lot waiting for room downstream
-        self._open = net.env.event()
+        self._open = env.event()
         self._drained: simpy.Event | None = None  # pending while new output waits behind released stock
-        self._site_event = net.env.event()
-        net.env.process(self._watch())
+        self._site_event = env.event()
+        env.process(self._watch())
 
     def is_open(self) -> bool:
         return self.design.approved and self.site_passed
@@ -105,7 +118,7 @@ class SiteGate:
         if self.first_sample_h is None:
             self.first_sample_h = t
             if self.required:
-                self.net.env.process(self._audit())
+                self.env.process(self._audit())
 
     @property
     def masks_at_gate(self) -> int:
@@ -118,27 +131,37 @@ class SiteGate:
 
     def wait_drained(self) -> simpy.Event:
         if self._drained is None:
-            self._drained = self.net.env.event()
+            self._drained = self.env.event()
         return self._drained
 
     def hold(self, lot: Lot) -> None:
         self.held.append(lot)
         self.held_masks += lot.masks
 
+    def ship(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
+        """A finished lot leaves, unless the gate holds it. Once the gate opens, what it held leaves first:
+        new output waits (blocked) until the held stock is on its way."""
+        if not self.is_open():
+            self.hold(lot)
+            return
+        while self.releasing_backlog():
+            if track is not None:
+                track.set(BLOCKED, self.env.now)
+            yield self.wait_drained()
+        assert self.send is not None
+        yield from self.send(lot, track)
+
+    def _scrap_held(self) -> None:
+        self.ledger.scrap(self.held_masks)
+        self.held_scrapped += self.held_masks
+        self.held.clear()
+        self.held_masks = 0
+
     def _audit(self) -> Generator[simpy.Event, Any, None]:
-        env = self.net.env
         assert self.lab is not None
-        while True:
-            _, verdict = self.lab.submit(env.now)
-            yield env.timeout(verdict - env.now)
-            if self.rng.random() < self.spec.pass_probability:
-                break
-            if self.spec.on_fail == "scrap":
-                self.net.scrap(self.held_masks)
-                self.held_scrapped += self.held_masks
-                self.held.clear()
-                self.held_masks = 0
-            yield env.timeout(float(self.spec.adjust_days.sample(self.rng)) * HOURS_PER_DAY)
+        on_fail = self._scrap_held if self.spec.on_fail == "scrap" else None
+        yield from submit_until_pass(self.env, self.lab, self.rng, self.spec.pass_probability,
+                                     self.spec.adjust_days, on_fail)
         self.site_passed = True
         self._site_event.succeed()
 
@@ -147,14 +170,23 @@ class SiteGate:
         yield self.design.wait()
         if not self.site_passed:
             yield self._site_event
-        self.approved_h = self.net.env.now
+        self.approved_h = self.env.now
         self._open.succeed()
+        assert self.send is not None
         while self.held:
             lot = self.held.pop(0)
             self.held_masks -= lot.masks
             self.releasing = lot
-            yield from self.net.dispatch(self.site, lot, None)
+            yield from self.send(lot, None)
             self.releasing = None
         if self._drained is not None:
             event, self._drained = self._drained, None
             event.succeed()
+
+    def kpis(self) -> dict[str, float]:
+        """Days from the first audit sample to approval, for a site that needs an audit."""
+        if not self.required:
+            return {}
+        days = ((self.approved_h - self.first_sample_h) / HOURS_PER_DAY
+                if self.approved_h is not None and self.first_sample_h is not None else float("nan"))
+        return {f"approval_days.{self.site_name}": days}

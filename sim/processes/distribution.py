@@ -4,25 +4,25 @@ configured policy, and ships each allocation over the last mile (a drawn transit
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import simpy
 
 from sim.allocation import Demand
 from sim.entities.demand import Channel, Hub, Order
+from sim.entities.ledger import Ledger
 from sim.timebase import HOURS_PER_DAY
-
-if TYPE_CHECKING:
-    from sim.model import Network
 
 Policy = Callable[[int, list[Demand]], dict[int, int]]
 
 
 class Distribution:
-    def __init__(self, net: Network, hub: Hub, policy: Policy, hour: float, transit: dict[int, Any],
-                 cancel_h: dict[int, float], rng: np.random.Generator) -> None:
-        self.net = net
+    def __init__(self, env: simpy.Environment, ledger: Ledger, horizon_h: float, hub: Hub, policy: Policy,
+                 hour: float, transit: dict[int, Any], cancel_h: dict[int, float], rng: np.random.Generator) -> None:
+        self.env = env
+        self.ledger = ledger
+        self.horizon_h = horizon_h
         self.hub = hub
         self.policy = policy
         self.hour = hour
@@ -32,12 +32,12 @@ class Distribution:
         self.orders: list[Order] = sorted((o for ch in hub.channels for o in ch.orders),
                                           key=lambda o: (o.placed_h, o.order_id))
         self.channels = {ch.index: ch for ch in hub.channels}
-        net.env.process(self._run())
+        env.process(self._run())
 
     def _run(self) -> Generator[simpy.Event, Any, None]:
-        env = self.net.env
+        env = self.env
         t = self.hour
-        while t < self.net.horizon_h:
+        while t < self.horizon_h:
             yield env.timeout(t - env.now)
             self._allocate(env.now)
             t += HOURS_PER_DAY
@@ -69,15 +69,15 @@ class Distribution:
             channel = self.channels[order.channel]
             channel.in_transit += masks
             delay = float(self.transit[order.channel].sample(self.rng)) * HOURS_PER_DAY
-            event = self.net.env.timeout(delay)
+            event = self.env.timeout(delay)
             event.callbacks.append(lambda _e, c=channel, o=order, q=masks, s=cut_sum: self._deliver(c, o, q, s))
 
     def _deliver(self, channel: Channel, order: Order, masks: int, cut_sum: float) -> None:
-        now = self.net.env.now
+        now = self.env.now
         channel.in_transit -= masks
         order.delivered += masks
         day = int(now // HOURS_PER_DAY)
         if day < channel.days:
             channel.delivered_by_day[day] += masks
         channel.late_masks.append((masks, max(0.0, now - order.due_h) / HOURS_PER_DAY))
-        self.net.delivered(channel, masks, masks * now - cut_sum)
+        self.ledger.deliver(masks, masks * now - cut_sum)

@@ -14,19 +14,18 @@ scenarios stay paired under common random numbers.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.config import QualitySpec
+from sim.entities.draws import GammaSums
+from sim.entities.ledger import Ledger
 from sim.entities.lot import Lot
 from sim.entities.workforce import Team, WorkPlan
 from sim.processes.stage import NEXT, REWORK
-
-if TYPE_CHECKING:
-    from sim.model import Network
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,7 @@ def sampling_plan(spec: QualitySpec, lot_size: int) -> tuple[int, int]:
     return min(plan.sample, lot_size), plan.accept
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of a few recurring integers, asked once per inspected lot
 def acceptance_probability(lot_size: int, defects: int, sample: int, accept: int) -> float:
     """P(a sample of `sample` masks drawn without replacement holds at most `accept` of the `defects`
     defective ones): the hypergeometric distribution function, exact in integers."""
@@ -60,12 +60,12 @@ def judge(rng: np.random.Generator, lot_size: int, defects: int, sample: int, ac
 
 
 class InspectWork:
-    def __init__(self, net: Network, spec: QualitySpec, team: Team, time_rng: np.random.Generator,
+    def __init__(self, ledger: Ledger, spec: QualitySpec, team: Team, times: GammaSums,
                  verdict_rng: np.random.Generator, rework_rng: np.random.Generator) -> None:
-        self.net = net
+        self.ledger = ledger
         self.spec = spec
         self.team = team
-        self.time_rng = time_rng
+        self.times = times
         self.verdict_rng = verdict_rng
         self.rework_rng = rework_rng
         self._plans: dict[int, tuple[int, int]] = {}  # sampling plan by lot size (lots mostly share one size)
@@ -77,27 +77,26 @@ class InspectWork:
         sample, accept = plan
         accepted = lot.rework or judge(self.verdict_rng, lot.masks, lot.defects, sample, accept)
         inspected = sample if accepted else lot.masks
-        work = self.team.work(inspected, t, self.time_rng)
+        work = self.team.work(inspected, t, self.times)
         return None if work is None else (work.hours, Verdict(accepted, inspected, work))
 
     def complete(self, lot: Lot, verdict: Verdict, t: float) -> list[tuple[Lot, int]]:
-        net = self.net
+        ledger = self.ledger
         self.team.credit(verdict.work)
-        if not lot.rework:
-            net.inspected_first_pass += lot.masks
         if verdict.accepted:
             if not lot.rework:
-                net.escaped_defects += lot.defects
+                ledger.inspect(lot.masks, rejected=0, escaped=lot.defects)
             return [(lot, NEXT)]
         if not lot.rework:
-            net.rejected_first_pass += lot.defects if self.spec.on_reject == "sort" else lot.masks
+            rejected = lot.defects if self.spec.on_reject == "sort" else lot.masks
+            ledger.inspect(lot.masks, rejected=rejected, escaped=0)
         if self.spec.on_reject == "scrap":
-            net.scrap(lot.masks)
+            ledger.scrap(lot.masks)
             return []
         defective = lot.defects
         reworked = int(self.rework_rng.binomial(defective, self.spec.rework_share))
-        net.scrap(defective - reworked)
-        net.masks_reworked += reworked
+        ledger.scrap(defective - reworked)
+        ledger.rework(reworked)
         out: list[tuple[Lot, int]] = []
         good = lot.masks - defective
         if good > 0:

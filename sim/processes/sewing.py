@@ -3,36 +3,34 @@ lot (defective masks sent back by inspection) takes the rework time per mask and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from sim.entities.draws import GammaSums
+from sim.entities.ledger import Ledger
 from sim.entities.lot import Lot
 from sim.entities.site import Site
 from sim.entities.workforce import Team, WorkPlan
+from sim.processes.certification import SiteGate
 from sim.processes.stage import NEXT
-from sim.timebase import HOURS_PER_DAY
-
-if TYPE_CHECKING:
-    from sim.model import Network
 
 
 class SewWork:
-    def __init__(self, net: Network, site: Site, team: Team, rework_min: float, time_rng: np.random.Generator,
-                 quality_rng: np.random.Generator) -> None:
-        self.net = net
+    def __init__(self, ledger: Ledger, site: Site, gate: SiteGate | None, team: Team, rework_min: float,
+                 times: GammaSums, quality_rng: np.random.Generator) -> None:
+        self.ledger = ledger
         self.site = site
+        self.gate = gate
         self.team = team
         self.rework_factor = rework_min / team.std_min
-        self.time_rng = time_rng
+        self.times = times
         self.quality_rng = quality_rng
 
     def plan(self, lot: Lot, t: float) -> tuple[float, tuple[WorkPlan, int]] | None:
         if lot.rework:
             equivalent = max(1, round(lot.masks * self.rework_factor))
-            work = self.team.work(equivalent, t, self.time_rng, learn=False)
+            work = self.team.work(equivalent, t, self.times, learn=False)
             return None if work is None else (work.hours, (work, 0))
-        work = self.team.work(lot.masks, t, self.time_rng)
+        work = self.team.work(lot.masks, t, self.times)
         if work is None:
             return None
         return work.hours, (work, int(self.quality_rng.binomial(lot.masks, work.defect_probability)))
@@ -44,10 +42,7 @@ class SewWork:
         if not lot.rework:
             lot.origin = self.site.index
             self.site.sewn += lot.masks
-            self.net.masks_sewn += lot.masks
-            day = int(t // HOURS_PER_DAY)
-            if day < self.net.days:
-                self.net.sewn_by_kind[self.site.kind][day] += lot.masks
-            if self.site.gate is not None:
-                self.site.gate.first_output(t)
+            self.ledger.sew(self.site.kind, t, lot.masks)
+            if self.gate is not None:
+                self.gate.first_output(t)
         return [(lot, NEXT)]

@@ -1,30 +1,37 @@
 """The one shape every production stage has: take a lot, hold the team for a drawn time, emit.
 
 Cutting, sewing, inspection and packaging differ only in their work model: how long a lot takes and
-what comes out (`plan`), and what is counted when it is done (`complete`). Work pauses outside shifts
-by calendar arithmetic: a lot needing w working hours that starts at t ends at `calendar.finish(t, w)`,
-one timeout, however many nights and holidays it spans.
+what comes out (`plan`), and what is counted when it is done (`complete`), and in their role (`StageRole`):
+whether the stage starts lots from materials or takes them from its buffer, waits for a certification
+gate, sends rework back, and where its output goes. Work pauses outside shifts by calendar arithmetic: a
+lot needing w working hours that starts at t ends at `calendar.finish(t, w)`, one timeout, however many
+nights and holidays it spans.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-import numpy as np
 import simpy
 
+from sim.entities.buffer import TOLERANCE, LotBuffer
+from sim.entities.calendar import WorkCalendar
+from sim.entities.draws import GammaSums
+from sim.entities.ledger import Ledger
 from sim.entities.lot import Lot
-from sim.entities.site import Site, StageUnit
+from sim.entities.site import StageUnit
 from sim.entities.workforce import Team, WorkPlan
-from sim.metrics import BLOCKED, OFF_SHIFT, STARVED, WORKING
+from sim.metrics import BLOCKED, OFF_SHIFT, STARVED, WORKING, StageTrack
+from sim.processes.certification import SiteGate
 from sim.timebase import HOURS_PER_DAY
 
-if TYPE_CHECKING:
-    from sim.model import Network
-
 NEXT, REWORK = 0, 1
+
+Ship = Callable[[Lot, StageTrack | None], Generator[simpy.Event, Any, None]]
+"""A site's outlet: sends a finished lot on (through its certification gate and dispatcher)."""
 
 
 class WorkModel(Protocol):
@@ -35,38 +42,51 @@ class WorkModel(Protocol):
         """Count what the finished work produced; the lots to pass on, each to NEXT or REWORK."""
 
 
-def run_stage(net: Network, site: Site, position: int, work: WorkModel) -> Generator[simpy.Event, Any, None]:
+@dataclass
+class StageRole:
+    """What a stage does besides the common shape (set by the builder from the stage's kind)."""
+
+    calendar: WorkCalendar
+    start_h: float  # the site opens
+    downstream: LotBuffer | None  # the next stage's buffer; None: the last stage ships through `ship`
+    ship: Ship | None = None
+    starts_lots: bool = False  # cutting: makes new lots from materials instead of taking them from a buffer
+    lot_size: int = 0  # size of the lots it starts (0: ask `next_lot_size`, the adaptive cutting centre)
+    next_lot_size: Callable[[float], int] | None = None
+    gate: SiteGate | None = None  # production waits for this certification gate (sewing)
+    rework_to: LotBuffer | None = None  # where lots sent back for rework go (inspection: sewing's buffer)
+    rework_is_output: bool = True  # False where rework is not new output (sewing)
+
+
+def run_stage(env: simpy.Environment, ledger: Ledger, unit: StageUnit, role: StageRole, work: WorkModel
+              ) -> Generator[simpy.Event, Any, None]:
     # the hot loop of the model (one pass per lot per stage): attributes are read once into locals
-    env = net.env
-    unit: StageUnit = site.stages[position]
     track = unit.track
     track_set = track.set
     output = track.day_output
     days = track.days
     buffer = unit.buffer
     materials = unit.materials
-    calendar = site.calendar
-    finish_at = calendar.finish
+    finish_at = role.calendar.finish
     team = unit.team
     plan_of = work.plan
     complete = work.complete
-    is_sew = unit.name == "sew"
-    gate = site.gate if is_sew else None
-    nxt = site.stages[position + 1].buffer if position + 1 < len(site.stages) else None
-    last = position + 1 >= len(site.stages)
-    # cutting makes lots of the size they are sewn in: the site's own or, at a cutting centre with adaptive
-    # lots, the size of the destination its next lot would go to (0: ask the dispatcher each time)
-    dispatcher = site.dispatcher
-    adaptive_centre = net.s.lot_sizing is not None and site.stage("sew") is None and dispatcher is not None
-    cut_size = 0 if adaptive_centre else (site.lot_size or net.lot_size)
-    if site.start_h > env.now:
-        yield env.timeout(site.start_h - env.now)
+    rework_is_output = role.rework_is_output
+    gate = role.gate
+    nxt = role.downstream
+    ship = role.ship
+    last = nxt is None
+    cut_size = role.lot_size
+    next_lot_size = role.next_lot_size
+    if role.start_h > env.now:
+        yield env.timeout(role.start_h - env.now)
     track_set(STARVED, env.now)
     while True:
         if gate is not None and not gate.may_produce():
             track_set(BLOCKED, env.now)
             yield gate.wait_production()
-        if buffer is not None:
+        if not role.starts_lots:
+            assert buffer is not None
             if not buffer.items:
                 track_set(STARVED, env.now)
                 yield buffer.wait_nonempty()
@@ -75,11 +95,11 @@ def run_stage(net: Network, site: Site, position: int, work: WorkModel) -> Gener
             unit.current = lot  # in process from now on, even while waiting for materials
         else:
             lot = None
-            masks = cut_size if cut_size else dispatcher.next_lot_size(env.now)  # type: ignore[union-attr]
+            masks = cut_size if cut_size else next_lot_size(env.now)  # type: ignore[misc]
         if materials:
             for stock, per_mask in materials:
                 need = masks * per_mask
-                while stock.level + 1e-9 < need:
+                while stock.level + TOLERANCE < need:  # (not stock.holds(need), inline: the hot loop)
                     track_set(STARVED, env.now)
                     yield stock.wait_delivery()
             for stock, per_mask in materials:
@@ -88,7 +108,7 @@ def run_stage(net: Network, site: Site, position: int, work: WorkModel) -> Gener
         now = env.now
         if lot is None:
             lot = Lot(masks, now, -1)
-            net.masks_started += masks
+            ledger.start(masks)
         unit.current = lot
         plan = plan_of(lot, now)
         while plan is None:  # nobody at work today: sleep until someone is
@@ -108,16 +128,15 @@ def run_stage(net: Network, site: Site, position: int, work: WorkModel) -> Gener
         yield env.timeout(finish - now)
         now = env.now
         results = complete(lot, outcome, now)
-        day = int(now // HOURS_PER_DAY)  # output of the day (rework is not new output of sewing)
+        day = int(now // HOURS_PER_DAY)  # output of the day
         if day < days:
-            output[day] += lot.masks if not lot.rework or not is_sew else 0
+            output[day] += lot.masks if rework_is_output or not lot.rework else 0
         unit.current = None
         if len(results) > 1 or (results and results[0][1] == REWORK):
             for out, where in results:  # rework goes back at once, before anything may block
                 if where == REWORK:
-                    rework_unit = site.stage("sew")
-                    assert rework_unit is not None and rework_unit.buffer is not None
-                    rework_unit.buffer.put(out, front=True)
+                    assert role.rework_to is not None, "a stage sent rework back but has nowhere to send it"
+                    role.rework_to.readmit(out)
         for out, where in results:
             if where == REWORK:
                 continue
@@ -129,19 +148,19 @@ def run_stage(net: Network, site: Site, position: int, work: WorkModel) -> Gener
                     yield nxt.wait_space()
                 nxt.put(out)
             else:
-                yield from net.ship(site, out, track)
+                yield from ship(out, track)  # type: ignore[misc]
             unit.holding = None
 
 
 class PlainWork:
     """Cutting and packaging: the team's time for the lot's masks, and the same lot passed on."""
 
-    def __init__(self, team: Team, rng: np.random.Generator) -> None:
+    def __init__(self, team: Team, times: GammaSums) -> None:
         self.team = team
-        self.rng = rng
+        self.times = times
 
     def plan(self, lot: Lot, t: float) -> tuple[float, WorkPlan] | None:
-        work = self.team.work(lot.masks, t, self.rng)
+        work = self.team.work(lot.masks, t, self.times)
         return None if work is None else (work.hours, work)
 
     def complete(self, lot: Lot, work: WorkPlan, t: float) -> list[tuple[Lot, int]]:

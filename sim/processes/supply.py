@@ -5,8 +5,9 @@ need, and each shipment arrives after a drawn lead time."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import simpy
@@ -14,18 +15,17 @@ import simpy
 from sim.config import SupplierSpec
 from sim.entities.buffer import MaterialStock
 from sim.entities.disruption import Disruptions
+from sim.entities.site import Site
 from sim.metrics import STARVED, WORKING, StageTrack
 from sim.timebase import HOURS_PER_DAY
 
-if TYPE_CHECKING:
-    from sim.entities.site import Site
-    from sim.model import Network
-
 
 class Supplier:
-    def __init__(self, net: Network, name: str, spec: SupplierSpec, customers: list[Site], per_mask: float,
-                 stage: str, capacity_per_day: np.ndarray, rng: np.random.Generator, track: StageTrack) -> None:
-        self.net = net
+    def __init__(self, env: simpy.Environment, start: dt.date, horizon_h: float, name: str, spec: SupplierSpec,
+                 customers: list[Site], per_mask: float, stage: str, capacity_per_day: np.ndarray,
+                 rng: np.random.Generator, track: StageTrack) -> None:
+        self.env = env
+        self.horizon_h = horizon_h
         self.name = name
         self.spec = spec
         self.customers = customers
@@ -37,15 +37,15 @@ class Supplier:
         self.track = track
         self.shipped = 0.0
         self.in_transit = 0.0
-        self.disruptions = Disruptions(net.start, spec.disruptions)
-        net.env.process(self._run())
+        self.disruptions = Disruptions(start, spec.disruptions)
+        env.process(self._run())
 
     def _run(self) -> Generator[simpy.Event, Any, None]:
-        env = self.net.env
+        env = self.env
         period_h = self.spec.review_days * HOURS_PER_DAY
-        while env.now < self.net.horizon_h:
+        while env.now < self.horizon_h:
             day = min(int(env.now // HOURS_PER_DAY), len(self.capacity_per_day) - 1)
-            capacity = self.capacity_per_day[day] * self.spec.review_days * self.disruptions.factor(env.now)
+            capacity = float(self.capacity_per_day[day]) * self.spec.review_days * self.disruptions.factor(env.now)
             horizon = env.now + self.lead_mean_h + period_h
             needs = [max(0.0, target - stock.level - stock.on_order) if site.start_h <= horizon else 0.0
                      for site, stock, target in zip(self.customers, self.stocks, self.targets, strict=True)]
@@ -63,7 +63,7 @@ class Supplier:
         self.shipped += quantity
         self.in_transit += quantity
         lead = float(self.spec.lead_time_days.sample(self.rng)) * HOURS_PER_DAY
-        event = self.net.env.timeout(lead)
+        event = self.env.timeout(lead)
         event.callbacks.append(lambda _e: self._deliver(stock, quantity))
 
     def _deliver(self, stock: MaterialStock, quantity: float) -> None:

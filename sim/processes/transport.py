@@ -9,39 +9,39 @@ a truck as soon as it is full (`full`).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import deque
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import simpy
 
 from sim.config import LaneSpec
 from sim.distributions import Dist
+from sim.entities.buffer import LotBuffer, Sender
 from sim.entities.demand import Hub
 from sim.entities.disruption import Disruptions
+from sim.entities.draws import Triangular
 from sim.entities.lot import Lot
 from sim.entities.site import Site
 from sim.metrics import BLOCKED, STARVED, WORKING, StageTrack
 from sim.timebase import HOURS_PER_DAY
 
-if TYPE_CHECKING:
-    from sim.model import Network
-
 
 class Lane:
-    def __init__(self, net: Network, name: str, dest: Site | Hub, transit: Dist, spec: LaneSpec,
-                 rng: np.random.Generator, track: StageTrack | None) -> None:
-        self.net = net
-        self.env = net.env
+    def __init__(self, env: simpy.Environment, start: dt.date, carton_size: int, name: str, dest: Site | Hub,
+                 transit: Dist, spec: LaneSpec, rng: np.random.Generator, track: StageTrack | None) -> None:
+        self.env = env
+        self.carton_size = carton_size
         self.name = name
         self.dest = dest
         self.transit = transit
         self.spec = spec
         self.rng = rng
         self.track = track
-        self.disruptions = Disruptions(net.start, spec.disruptions)
+        self.disruptions = Disruptions(start, spec.disruptions)
         self.in_transit = 0
         self.dock: deque[tuple[Lot, float]] = deque()  # (lot, time it reached the dock)
         self.dock_masks = 0
@@ -53,6 +53,7 @@ class Lane:
         # the transit time drawn as Dist.sample would, without its dispatch on the kind (hot path)
         tri = transit.tri
         self._tri = tri if tri is not None and tri[0] != tri[2] else None
+        self._tri_draws = Triangular(rng)
         if spec.mode == "daily":
             self.env.process(self._departures())
 
@@ -65,7 +66,7 @@ class Lane:
             return
         self.dock.append((lot, self.env.now))
         self.dock_masks += lot.masks
-        self.dock_cartons += math.ceil(lot.masks / self.net.carton_size)
+        self.dock_cartons += math.ceil(lot.masks / self.carton_size)
         if self.spec.mode == "full":
             load = self.spec.trucks * (self.spec.truck_cartons or 1)
             if self.dock_cartons >= load * self.disruptions.factor(self.env.now) > 0:
@@ -78,7 +79,7 @@ class Lane:
     def _ship(self, lots: list[Lot], since: list[float], depart: float) -> None:
         now = self.env.now
         tri = self._tri
-        days = float(self.rng.triangular(*tri)) if tri is not None else float(self.transit.sample(self.rng))
+        days = self._tri_draws.draw(*tri) if tri is not None else float(self.transit.sample(self.rng))
         delay = depart - now + days * HOURS_PER_DAY
         arrival = now + delay
         lead_times = self.lead_times
@@ -91,13 +92,15 @@ class Lane:
         event.callbacks.append(self._arrive)
 
     def _arrive(self, event: simpy.Event) -> None:
+        now = self.env.now
+        dest = self.dest
         for lot in event.value:
             self.in_transit -= lot.masks
-            self.net.receive(self.dest, lot)
+            dest.receive(lot, now)
 
     def _load(self, room: float) -> tuple[list[Lot], list[float]]:
         """Take lots off the dock, first come first loaded, while their cartons fit (at least one lot)."""
-        carton = self.net.carton_size
+        carton = self.carton_size
         load: list[Lot] = []
         since: list[float] = []
         while self.dock:
@@ -145,20 +148,23 @@ class Lane:
 class Dispatcher:
     """A site's outgoing route: its destinations and the lane to each."""
 
-    def __init__(self, net: Network, site: Site, lanes: list[Lane]) -> None:
-        self.net = net
-        self.site = site
+    def __init__(self, env: simpy.Environment, lanes: list[Lane], blocked_senders: dict[Sender, None],
+                 default_lot_size: int) -> None:
+        self.env = env
         self.lanes = lanes
         self.hub_lanes = [lane for lane in lanes if isinstance(lane.dest, Hub)]
         self.site_lanes = [(lane, lane.dest, lane.dest.input) for lane in lanes if isinstance(lane.dest, Site)]
         # sends waiting for room, oldest first: a site's stage and its certification gate (releasing what it
         # held) both send through the dispatcher, so more than one send can be blocked at once
         self._room: deque[simpy.Event] = deque()
-        self.destinations = {buffer for _, _, buffer in self.site_lanes}
+        self.destinations: set[LotBuffer] = {buffer for _, _, buffer in self.site_lanes}  # type: ignore[misc]
         # (lane, input buffer, team of the first stage, start) per destination site, in route order
         self._scan = [(lane, buffer, dest.stages[0].team, dest.start_h) for lane, dest, buffer in self.site_lanes]
-        self.blocked = net.blocked_senders
-        self._next_size = min((dest.lot_size for _, dest, _ in self.site_lanes), default=net.lot_size) or net.lot_size
+        self.blocked = blocked_senders
+        # with adaptive lots a destination counts its room in masks (LotBuffer.has_space); else in lots
+        self._in_masks = any(buffer.capacity_masks is not None for _, _, buffer in self.site_lanes)
+        self._next_size = (min((dest.lot_size for _, dest, _ in self.site_lanes), default=default_lot_size)
+                           or default_lot_size)
 
     def wake(self) -> None:
         """A destination got room: resume the oldest blocked send."""
@@ -178,16 +184,27 @@ class Dispatcher:
         return self._next_size
 
     def _choose(self, now: float) -> Lane | None:
-        if self.hub_lanes:  # hubs never refuse stock: spread over them
-            return min(self.hub_lanes, key=lambda lane: lane.dest.received)  # type: ignore[union-attr]
+        hub_lanes = self.hub_lanes
+        if hub_lanes:  # hubs never refuse stock: spread over them
+            if len(hub_lanes) == 1:
+                return hub_lanes[0]
+            return min(hub_lanes, key=lambda lane: lane.dest.received)  # type: ignore[union-attr]
         best: Lane | None = None
         best_score = math.inf
         # the hot loop of a cutting centre with tens of destinations: attributes read directly
+        if not self._in_masks:
+            for lane, buffer, team, start_h in self._scan:
+                capacity = buffer.capacity_lots
+                if capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity:
+                    continue
+                score = (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
+                if start_h > now:
+                    score += start_h - now
+                if score < best_score:
+                    best, best_score = lane, score
+            return best
         for lane, buffer, team, start_h in self._scan:
-            capacity = buffer.capacity_lots
-            if capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity:
-                continue
-            if buffer.capacity_masks is not None and not buffer.has_space():
+            if not buffer.has_space():
                 continue
             score = (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
             if start_h > now:
@@ -197,7 +214,7 @@ class Dispatcher:
         return best
 
     def send(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
-        env = self.net.env
+        env = self.env
         lane = self._choose(env.now)
         while lane is None:
             if track is not None:

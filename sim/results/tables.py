@@ -1,6 +1,6 @@
 """The results contract: every table a run writes, every KPI name, and the manifest, described once.
 
-The writers (`sim.results.run_tables`, `sim.runs`, `sim.results.analysis`) validate what they write against
+The writers (`sim.model.collect`, `sim.runs`, `sim.results.analysis`) validate what they write against
 `TABLES`; the reader (`sim.charts.ResultsSet`) reads the columns named here and nothing else; `docs/results.md` is
 generated from this module (`python -m sim.results.tables`, checked by the test suite). KPI names are
 `<prefix><key>` for per-entity families (`fill_rate.<channel>`) or a plain name (`masks_delivered`): code
@@ -77,7 +77,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         note="Every KPI of every run; failed runs keep their row with NaN KPIs."),
     Table(
         name="daily", one_row_per="run × day × site × stage",
-        written_by="`sim.results.run_tables` (`RunResult.daily`)",
+        written_by="`sim.model.frames` (`RunResult.daily`)",
         columns=(*ID_COLUMNS, *_DAY, _SITE[0], _SITE[2], _c("region", "string", "region of the site ('' if none)"),
                  _c("stage", "string", "stage: supply, certification, cut, sew, inspect, pack, transport"),
                  _c("output", "float64", "masks (or lots' masks) that left the stage that day", "masks"),
@@ -96,7 +96,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         note="State hours (working, starved, blocked, off shift, down) add up to 24 per day for stages of a site."),
     Table(
         name="series", one_row_per="run × day × series × key",
-        written_by="`sim.results.run_tables` (`RunResult.series`)",
+        written_by="`sim.model.frames` (`RunResult.series`)",
         columns=(*ID_COLUMNS, *_DAY,
                  _c("series", "string", "series name (see below)"),
                  _c("key", "string", "what the value is of: a channel, a site kind, `<site>:<material>`, a hub, "
@@ -110,7 +110,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
              "wait in days of samples whose test started that day)."),
     Table(
         name="cohorts", one_row_per="run × day × site × stage × cohort",
-        written_by="`sim.results.run_tables` (`RunResult.cohorts`)",
+        written_by="`sim.model.frames` (`RunResult.cohorts`)",
         columns=(*ID_COLUMNS, *_DAY, _SITE[0], _SITE[2],
                  _c("stage", "string", "the stage the cohort staffs"),
                  _c("cohort", "string", "cohort name"),
@@ -123,7 +123,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
                  _SITE[1])),
     Table(
         name="bottlenecks", one_row_per="run × week × level × site × stage",
-        written_by="`sim.results.run_tables` with `sim.results.bottleneck` (active-period method)",
+        written_by="`sim.model.collect` with `sim.results.bottleneck` (active-period method)",
         columns=(*ID_COLUMNS,
                  _c("week_start", "datetime", "first date of the week (weeks start on the start date's weekday)"),
                  _c("week_index", "int64", "week number from the start (0-based)", "week"),

@@ -1,7 +1,7 @@
 """The honesty check at the end of every run: no mask and no material is created or lost.
 
 masks started = delivered + in stock + in transit + in process + scrapped, counted independently:
-the left side from counters, the right side by walking every buffer, lane, gate and hub.
+the left side from the ledger, the right side by walking every buffer, lane, gate and hub.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sim.errors import ConservationError
 
 if TYPE_CHECKING:
-    from sim.model import Network
+    from sim.model.builder import Network
 
 TOLERANCE = 1e-6
 
@@ -22,18 +22,19 @@ def mask_balance(net: Network) -> dict[str, float]:
         for unit in site.stages:
             if unit.buffer is not None:
                 in_stock += unit.buffer.masks
-            for lot in (unit.current, unit.holding):
-                if lot is not None:
-                    in_process += lot.masks
-        if site.gate is not None:
-            in_stock += sum(lot.masks for lot in site.gate.held)
-            if site.gate.releasing is not None:
-                in_process += site.gate.releasing.masks
+            in_process += unit.in_process_masks()
+        gate = net.gates.get(site.name)
+        if gate is not None:
+            in_stock += sum(lot.masks for lot in gate.held)
+            if gate.releasing is not None:
+                in_process += gate.releasing.masks
     in_stock += sum(hub.stock for hub in net.hubs.values())
-    in_stock += sum(lane.dock_masks for lane in net.lanes)
-    in_transit = float(net._in_transit())
-    return {"started": float(net.masks_started), "delivered": float(net.masks_delivered), "in_stock": in_stock,
-            "in_transit": in_transit, "in_process": in_process, "scrapped": float(net.masks_scrapped)}
+    in_stock += net.router.dock_masks()
+    in_transit = float(net.in_transit())
+    ledger = net.ledger
+    return {"started": float(ledger.masks_started), "delivered": float(ledger.masks_delivered),
+            "in_stock": in_stock, "in_transit": in_transit, "in_process": in_process,
+            "scrapped": float(ledger.masks_scrapped)}
 
 
 def check_conservation(net: Network) -> dict[str, float]:
@@ -65,6 +66,6 @@ def check_conservation(net: Network) -> dict[str, float]:
 def _masks_through(net: Network, stage: str) -> float:
     """Masks for which `stage` has drawn its materials (lots finished, in process or waiting downstream)."""
     if stage == "cut":
-        return float(net.masks_started)
-    return float(sum(site.stage(stage).materials_used for site in net.sites.values()  # type: ignore[union-attr]
-                     if site.stage(stage) is not None))
+        return float(net.ledger.masks_started)
+    units = [site.stage(stage) for site in net.sites.values()]
+    return float(sum(unit.materials_used for unit in units if unit is not None))

@@ -1,16 +1,16 @@
-"""Builds the network of a scenario on one `simpy.Environment` and runs it: `simulate(spec)`.
+"""Builds the network of a scenario on one `simpy.Environment`: sites with their stages, teams, buffers
+and stocks, certification, routes, suppliers, demand, and the process of every stage.
 
-`simulate` is a pure function of its RunSpec: every random draw comes from a stream named after its
-source (sim.rng), so the same spec gives the same result in any process, and scenarios compare under
-common random numbers.
+Every random draw comes from a stream named after its source (sim.rng), so building the same scenario
+with the same streams gives the same network in any process, and scenarios compare under common random
+numbers. The order in which processes are made is part of that contract (SimPy breaks ties between
+events due at the same time by the order they were scheduled): keep it when changing the build.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-import time
-from collections.abc import Generator
 from typing import Any
 
 import numpy as np
@@ -20,23 +20,24 @@ from sim.allocation import make_policy
 from sim.config import STAGE_ORDER, CalendarChange, Cohort, Scenario, SiteSpec, StageSpec
 from sim.distributions import Dist
 from sim.entities.archetypes import archetype_for
-from sim.entities.buffer import LotBuffer, MaterialStock
+from sim.entities.buffer import LotBuffer, MaterialStock, Sender
 from sim.entities.calendar import WorkCalendar
 from sim.entities.demand import Channel, Hub, Order
+from sim.entities.draws import GammaSums
 from sim.entities.lab import CertificationLab
-from sim.entities.lot import Lot
+from sim.entities.ledger import Ledger
 from sim.entities.site import Site, StageUnit
 from sim.entities.workforce import CohortState, Team, draw_machines_up, draw_presence
-from sim.metrics import BLOCKED, OFF_SHIFT, STARVED, Recorder, StageTrack, TrackInfo
+from sim.metrics import OFF_SHIFT, STARVED, Recorder, TrackInfo
+from sim.model.router import Router
+from sim.model.snapshots import DailySnapshots
 from sim.processes.certification import DesignCertification, SiteGate
 from sim.processes.distribution import Distribution
 from sim.processes.quality import InspectWork
 from sim.processes.sewing import SewWork
-from sim.processes.stage import PlainWork, run_stage
+from sim.processes.stage import PlainWork, StageRole, WorkModel, run_stage
 from sim.processes.supply import Supplier, schedule_array
-from sim.processes.transport import Dispatcher, Lane
 from sim.rng import Streams
-from sim.spec import RunResult, RunSpec
 from sim.timebase import HOURS_PER_DAY
 
 CALENDAR_MARGIN_DAYS = 60  # lots started near the horizon may finish after it
@@ -81,7 +82,10 @@ def group_members(s: Scenario, sites: dict[str, SiteSpec]) -> dict[str, list[str
 
 
 class Network:
-    """All entities and processes of one run, and the counters that conservation checks."""
+    """Every component of one run, built from the scenario; `run()` runs it to the horizon.
+
+    What the processes share is narrow: the `ledger` of mask counts and the `router`'s outlets; each
+    component keeps its own state and reports its own results (sim.model.collect reads them)."""
 
     def __init__(self, s: Scenario, streams: Streams) -> None:
         self.s = s
@@ -91,21 +95,12 @@ class Network:
         self.days = s.horizon_days
         self.horizon_h = s.horizon_days * HOURS_PER_DAY
         self.lot_size = s.lot_size
-        self.carton_size = s.packaging.carton_size
         self.recorder = Recorder(self.days)
-        # counters
-        self.masks_started = 0
-        self.masks_sewn = 0
-        self.masks_scrapped = 0
-        self.masks_reworked = 0
-        self.masks_delivered = 0
-        self.inspected_first_pass = 0
-        self.rejected_first_pass = 0
-        self.escaped_defects = 0
-        self.lead_time_sum = 0.0
         self.site_kinds = sorted({*(v.kind for v in s.sites.values()), *(g.kind for g in s.groups.values())})
-        self.sewn_by_kind = {k: np.zeros(self.days) for k in self.site_kinds}
-        self.blocked_senders: dict[Any, None] = {}  # dispatchers waiting for room, in the order they blocked
+        self.ledger = Ledger(self.days, self.site_kinds)
+        # dispatchers waiting for room, in the order they blocked (shared by every input buffer)
+        self.blocked_senders: dict[Sender, None] = {}
+        self._calendars: dict[Any, WorkCalendar] = {}
         self._build()
 
     # ------------------------------------------------------------------------------------------ build
@@ -130,7 +125,7 @@ class Network:
 
     def _build(self) -> None:
         s = self.s
-        self._calendars: dict[Any, WorkCalendar] = {}
+        env = self.env
         self.site_specs = expand_groups(s, self.streams)
         self.members = group_members(s, self.site_specs)
         lab_spec = s.certification.lab
@@ -143,49 +138,35 @@ class Network:
                                                   self.days + CALENDAR_MARGIN_DAYS),
                 initial_backlog=lab_spec.initial_backlog, network_priority=lab_spec.network_priority,
                 instant=lab_spec.instant, rng=self.streams.get("lab:tests"))
-        self.design = DesignCertification(self, s.certification.design, self.lab, self.streams.get("lab:design"))
+        self.design = DesignCertification(env, self.start, s.certification.design, self.lab,
+                                          self.streams.get("lab:design"))
         self.sites: dict[str, Site] = {}
         self.hubs: dict[str, Hub] = {}
+        self.gates: dict[str, SiteGate] = {}  # the certification gate of each sewing site
         for name, spec in self.site_specs.items():
             if spec.kind == "hub":
                 self.hubs[name] = Hub(len(self.hubs), name, spec.region)
             else:
                 self.sites[name] = self._build_site(len(self.sites), name, spec)
-        self.lanes: list[Lane] = []
-        for route in s.routes:
-            for source in self.members[route.source]:
-                lanes = []
-                for dest_group in route.to:
-                    for dest in self.members[dest_group]:
-                        target: Site | Hub = self.hubs[dest] if dest in self.hubs else self.sites[dest]
-                        binding = route.lane.mode == "daily" and route.lane.truck_cartons is not None
-                        track = self.recorder.track(TrackInfo(f"{source}->{dest}", "lane", "", "transport"),
-                                                    None, STARVED) if binding else None
-                        lane = Lane(self, f"{source}->{dest}", target, route.transit_days, route.lane,
-                                    self.streams.get(f"lane:{source}->{dest}"), track)
-                        lanes.append(lane)
-                self.lanes.extend(lanes)
-                self.sites[source].dispatcher = Dispatcher(self, self.sites[source], lanes)
+        self.router = Router(env, s, self.members, self.sites, self.hubs, self.gates, self.recorder, self.streams,
+                             self.blocked_senders)
+        self.lanes = self.router.lanes
         self.suppliers: list[Supplier] = []
         for name, sup in s.suppliers.items():
             material = s.materials[sup.material]
             customers = [self.sites[m] for c in sup.customers for m in self.members[c]]
             track = self.recorder.track(TrackInfo(name, "supplier", "", "supply"), None, STARVED)
             self.suppliers.append(Supplier(
-                self, name, sup, customers, material.per_mask, material.stage,
+                env, self.start, self.horizon_h, name, sup, customers, material.per_mask, material.stage,
                 schedule_array(sup.capacity_per_day, self.start, self.days), self.streams.get(f"supplier:{name}"),
                 track))
         self._build_demand()
         for site in self.sites.values():
             for position, unit in enumerate(site.stages):
-                self.env.process(run_stage(self, site, position, self._work_model(site, unit)))
-        self._units = [(site, unit) for site in self.sites.values() for unit in site.stages]
-        self.stock_keys = [(site.name, m) for site in self.sites.values() for m in site.stocks]
-        self.daily: dict[str, np.ndarray] = {
-            "wip": np.zeros((len(self._units), self.days)), "stocks": np.zeros((len(self.stock_keys), self.days)),
-            "platform": np.zeros((len(self.hubs), self.days)), "held": np.zeros(self.days),
-            "in_transit": np.zeros(self.days)}
-        self.env.process(self._snapshots())
+                env.process(run_stage(env, self.ledger, unit, self._role(site, position),
+                                      self._work_model(site, unit)))
+        self.snapshots = DailySnapshots(env, self.days, self.sites, self.hubs, self.gates, self.in_transit)
+        self.daily = self.snapshots.daily
 
     def _build_site(self, index: int, name: str, spec: SiteSpec) -> Site:
         s = self.s
@@ -194,8 +175,8 @@ class Network:
                                   else arch.calendar)
         start_day = max(0, (spec.start - self.start).days) if spec.start else 0
         absence = self._absence_rates(spec.region)
-        stocks = {m: MaterialStock(self.env, m, spec.stocks.get(m, 0.0)) for m, mat in s.materials.items()
-                  if mat.stage in spec.stages}
+        stocks = {m: MaterialStock(self.env, m, spec.stocks.get(m, 0.0), f"{name}:{m}")
+                  for m, mat in s.materials.items() if mat.stage in spec.stages}
         stages: list[StageUnit] = []
         lot_size = self.lot_size
         for stage_name in STAGE_ORDER:
@@ -207,14 +188,15 @@ class Network:
                 lot_size = self._site_lot_size(team, calendar)
             track = self.recorder.track(TrackInfo(name, spec.kind, spec.region, stage_name), calendar, OFF_SHIFT)
             # every stage takes lots from a buffer, but cutting, which draws on material stocks
+            buffer_name = f"{name}:{stage_name}"
             if stage_name == "cut":
                 buffer = None
             elif s.lot_sizing is None:
-                buffer = LotBuffer(self.env, self._buffer_lots(stage, team, calendar, lot_size))
+                buffer = LotBuffer(self.env, buffer_name, self._buffer_lots(stage, team, calendar, lot_size),
+                                   blocked_senders=self.blocked_senders)
             else:  # lots of several sizes arrive: capacity counted in masks
-                buffer = LotBuffer(self.env, None, self._buffer_masks(stage, team, calendar), self.lot_size)
-            if buffer is not None:
-                buffer.blocked_senders = self.blocked_senders
+                buffer = LotBuffer(self.env, buffer_name, None, self._buffer_masks(stage, team, calendar),
+                                   self.lot_size, blocked_senders=self.blocked_senders)
             materials = [(stocks[m], mat.per_mask) for m, mat in s.materials.items() if mat.stage == stage_name]
             stages.append(StageUnit(stage_name, team, track, buffer, materials))
         site = Site(index, name, spec.kind, spec.region, start_day * HOURS_PER_DAY, calendar, stages, stocks,
@@ -223,9 +205,9 @@ class Network:
             stages[0].buffer.split_above = lot_size
         if "sew" in spec.stages:
             audit = s.certification.site_audit
-            site.gate = SiteGate(self, site, audit, audit.required and spec.audit.required,
-                                 spec.audit.policy or audit.policy, self.design, self.lab,
-                                 self.streams.get(f"site:{name}:audit"))
+            self.gates[name] = SiteGate(self.env, self.ledger, name, audit, audit.required and spec.audit.required,
+                                        spec.audit.policy or audit.policy, self.design, self.lab,
+                                        self.streams.get(f"site:{name}:audit"))
         return site
 
     def _nominal_per_day(self, team: Team, calendar: WorkCalendar) -> float:
@@ -292,18 +274,42 @@ class Network:
                     trainees_per_trainer=spec.supervision.trainees_per_trainer,
                     trainer_output_loss=spec.supervision.trainer_output_loss)
 
-    def _work_model(self, site: Site, unit: StageUnit) -> Any:
+    def _role(self, site: Site, position: int) -> StageRole:
+        """What the stage at `position` does besides the common shape, from its kind and place in the site."""
+        unit = site.stages[position]
+        last = position + 1 >= len(site.stages)
+        role = StageRole(calendar=site.calendar, start_h=site.start_h,
+                         downstream=None if last else site.stages[position + 1].buffer,
+                         ship=self.router.outlet(site) if last else None)
+        if unit.name == "cut":
+            # cutting makes lots of the size they are sewn in: the site's own or, at a cutting centre with
+            # adaptive lots, the size of the destination its next lot would go to
+            role.starts_lots = True
+            dispatcher = self.router.dispatchers.get(site.name)
+            if self.s.lot_sizing is not None and site.stage("sew") is None and dispatcher is not None:
+                role.next_lot_size = dispatcher.next_lot_size
+            else:
+                role.lot_size = site.lot_size or self.lot_size
+        elif unit.name == "sew":
+            role.gate = self.gates.get(site.name)
+            role.rework_is_output = False  # rework lots come back from inspection: not new output
+        elif unit.name == "inspect":
+            sew = site.stage("sew")
+            role.rework_to = sew.buffer if sew is not None else None
+        return role
+
+    def _work_model(self, site: Site, unit: StageUnit) -> WorkModel:
         key = f"site:{site.name}:{unit.name}"
         if unit.name == "sew":
             rework = self.s.quality.rework_minutes_per_mask if self.s.quality else unit.team.std_min
-            return SewWork(self, site, unit.team, rework, self.streams.get(f"{key}:time"),
-                           self.streams.get(f"{key}:defects"))
+            return SewWork(self.ledger, site, self.gates.get(site.name), unit.team, rework,
+                           GammaSums(self.streams.get(f"{key}:time")), self.streams.get(f"{key}:defects"))
         if unit.name == "inspect":
             if self.s.quality is None:
                 raise ValueError("a site inspects but the scenario has no 'quality' section")
-            return InspectWork(self, self.s.quality, unit.team, self.streams.get(f"{key}:time"),
+            return InspectWork(self.ledger, self.s.quality, unit.team, GammaSums(self.streams.get(f"{key}:time")),
                                self.streams.get(f"{key}:verdict"), self.streams.get(f"{key}:rework"))
-        return PlainWork(unit.team, self.streams.get(f"{key}:time"))
+        return PlainWork(unit.team, GammaSums(self.streams.get(f"{key}:time")))
 
     def _build_demand(self) -> None:
         s = self.s
@@ -339,99 +345,20 @@ class Network:
             self.channels.append(channel)
         policy = make_policy(s.allocation.policy, s.allocation.reserved_free_share)
         self.distributions = [
-            Distribution(self, hub, policy, s.allocation.hour, transit[name], cancel[name],
-                         self.streams.get(f"hub:{name}:last_mile"))
+            Distribution(self.env, self.ledger, self.horizon_h, hub, policy, s.allocation.hour, transit[name],
+                         cancel[name], self.streams.get(f"hub:{name}:last_mile"))
             for name, hub in self.hubs.items() if hub.channels]
 
-    # ------------------------------------------------------------------------------------- behaviour
-    def ship(self, site: Site, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
-        """A site's finished lot leaves, unless its certification gate holds it. Once the gate opens, what
-        it held leaves first: new output waits (blocked) until the held stock is on its way."""
-        gate = site.gate
-        if gate is not None:
-            if not gate.is_open():
-                gate.hold(lot)
-                return
-            while gate.releasing_backlog():
-                if track is not None:
-                    track.set(BLOCKED, self.env.now)
-                yield gate.wait_drained()
-        yield from self.dispatch(site, lot, track)
-
-    def dispatch(self, site: Site, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
-        assert site.dispatcher is not None
-        yield from site.dispatcher.send(lot, track)
-
-    def receive(self, dest: Site | Hub, lot: Lot) -> None:
-        if isinstance(dest, Hub):
-            dest.receive(lot, self.env.now)
-        else:
-            assert dest.input is not None
-            dest.input.arrive(lot)
-
-    def scrap(self, masks: int) -> None:
-        self.masks_scrapped += masks
-
-    def delivered(self, channel: Channel, masks: int, lead_sum: float) -> None:
-        self.masks_delivered += masks
-        self.lead_time_sum += lead_sum
-
-    def _snapshots(self) -> Generator[simpy.Event, Any, None]:
-        """End-of-day levels: work in progress, stocks, held and moving masks.
-
-        The horizon convention, one for the whole model: `env.run(until=horizon)` stops before any event due
-        at exactly the horizon, so the world at the end is the state after every event strictly before it
-        (what conservation walks). Days 0 .. n-2 are recorded here at their midnight; the last day is
-        recorded by `run` once the clock has stopped, from that same final state (a timeout due at the
-        horizon would never fire, leaving the last day at zero)."""
-        for day in range(self.days - 1):
-            yield self.env.timeout((day + 1) * HOURS_PER_DAY - self.env.now)
-            self._record_day(day)
-
-    def _record_day(self, day: int) -> None:
-        daily = self.daily
-        for i, (_, unit) in enumerate(self._units):
-            daily["wip"][i, day] = self._unit_masks(unit)
-        for i, (site_name, m) in enumerate(self.stock_keys):
-            daily["stocks"][i, day] = self.sites[site_name].stocks[m].level
-        for i, hub in enumerate(self.hubs.values()):
-            daily["platform"][i, day] = hub.stock
-        daily["held"][day] = sum(site.gate.masks_at_gate for site in self.sites.values() if site.gate is not None)
-        daily["in_transit"][day] = self._in_transit()
-
-    @staticmethod
-    def _unit_masks(unit: StageUnit) -> int:
-        total = unit.buffer.masks if unit.buffer is not None else 0
-        for lot in (unit.current, unit.holding):
-            if lot is not None:
-                total += lot.masks
-        return total
-
-    def _in_transit(self) -> int:
-        return sum(lane.in_transit for lane in self.lanes) + sum(ch.in_transit for ch in self.channels)
+    # ------------------------------------------------------------------------------------------- run
+    def in_transit(self) -> int:
+        """Masks on lanes and on the last mile."""
+        return self.router.in_transit() + sum(ch.in_transit for ch in self.channels)
 
     def run(self) -> None:
         self.env.run(until=self.horizon_h)
-        self._record_day(self.days - 1)  # see _snapshots: the last day's levels are the final state
+        self.snapshots.record_last_day()  # the last day's levels are the final state (see DailySnapshots)
         self.recorder.finish(self.horizon_h)
         if self.lab is not None:
             self.lab.finish(self.horizon_h)
         for hub in self.hubs.values():
             hub.finish(self.horizon_h)
-
-
-def simulate(spec: RunSpec) -> RunResult:
-    """Run one replication of one scenario; check conservation; return KPIs and tables."""
-    from sim.results.run_tables import build_result
-
-    started = time.perf_counter()
-    scenario = Scenario.model_validate(spec.scenario)
-    net = Network(scenario, Streams(spec.root_seed, spec.replication))
-    net.run()
-    from sim.conservation import check_conservation
-
-    check_conservation(net)
-    result = build_result(net, spec)
-    result.wall_seconds = time.perf_counter() - started
-    return result
-
