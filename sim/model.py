@@ -422,7 +422,7 @@ class Network:
 
 def simulate(spec: RunSpec) -> RunResult:
     """Run one replication of one scenario; check conservation; return KPIs and tables."""
-    from sim.results import build_result
+    from sim.results.run_tables import build_result
 
     started = time.perf_counter()
     scenario = Scenario.model_validate(spec.scenario)

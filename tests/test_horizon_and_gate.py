@@ -12,7 +12,7 @@ import pytest
 from sim.config import Scenario
 from sim.conservation import mask_balance
 from sim.model import Network, simulate
-from sim.results import build_result
+from sim.results.run_tables import build_result
 from sim.rng import Streams
 from tests.scenarios import line, spec_of
 

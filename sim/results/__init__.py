@@ -1,0 +1,1 @@
+"""Results: the tables' contract, reading results folders, output analysis and bottlenecks."""
