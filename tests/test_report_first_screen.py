@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sim.charts import ResultsSet, fmt_date_long, fmt_pct
 
 from sim.assumptions import archetype_rows, is_assumption, is_guess
-from sim.branches import branch_table, feeders, group_of
-from sim.charts import ResultsSet, fmt_date_long, fmt_pct
 from sim.cli import _target_medians
-from sim.first_screen import first_screen_context
 from sim.report import write_report
-from sim.summary import MAX_PAGES, SUMMARY_NAME, pdf_pages, print_pdf
+from sim.report.branches import branch_table, feeders, group_of
+from sim.report.first_screen import first_screen_context
+from sim.report.summary import MAX_PAGES, SUMMARY_NAME, pdf_pages, print_pdf
 
 try:
     from tests.results_factory import build_results

@@ -1,4 +1,4 @@
-"""Charts of the decision layer, in the project's style (sim.charts.STYLE, Okabe–Ito palette): levers ranked
+"""Charts of the decision layer, in the project's style (sim.report.style.STYLE, Okabe–Ito palette): levers ranked
 with their intervals, the stress matrix as a heatmap, P(target) against a lever's amount."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.charts import DPI, GREY, PALETTE, STYLE
+from sim.report.style import DPI, GREY, PALETTE, STYLE
 
 
 def _save(fig: Figure, path: Path) -> Path:

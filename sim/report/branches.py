@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from sim.charts import ResultsSet
+    from sim.results.results_set import ResultsSet
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,17 @@ def site_shares(rs: ResultsSet, until_day: float | None = None) -> pd.DataFrame:
 
 
 def branch_table(rs: ResultsSet, scenario: dict[str, Any], until_day: float | None = None,
-                 stage: str = "sew") -> pd.DataFrame:
+                 stage: str = "sew", shares: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (feeder, group of sites it feeds) for the `stage` of the fed sites: how many sites, the share
     of their shift spent waiting for input (hours-weighted over the branch, mean and range across replications),
-    the share blocked, and the three sites waiting most. Sorted by the hours lost waiting."""
-    shares = site_shares(rs, until_day)
+    the share blocked, and the three sites waiting most. Sorted by the hours lost waiting. `shares`: the
+    site_shares(rs, until_day) the caller already has."""
+    shares = site_shares(rs, until_day) if shares is None else shares
     if shares.empty:
         return pd.DataFrame()
     shares = shares[shares["stage"] == stage].copy()
+    if shares.empty:
+        return pd.DataFrame()
     groups = set((scenario.get("groups") or {}).keys())
     feeds = feeders(scenario)
     shares["unit"] = [group_of(s, groups) for s in shares["site"]]

@@ -1,0 +1,208 @@
+"""Masks delivered and made: cumulative deliveries against the targets, daily output by kind of site."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.report.charts.base import ChartOutcome, ChartSkipped, Draw, fan_over_runs, n_runs, render_family
+from sim.report.formatting import fmt_approx, fmt_count, fmt_date, fmt_pct
+from sim.report.style import GREY, MAX_LINES, PALETTE, count_axis, date_axis, headline, new_figure
+from sim.results.results_set import ResultsSet, median_with_unreached
+
+
+def draw_cumulative_delivered(rs: ResultsSet) -> tuple[Figure, str]:
+    cum = rs.series("cum_delivered")
+    if cum.empty:
+        raise ChartSkipped("series.parquet has no 'cum_delivered' series")
+    cum = cum[cum["key"].astype(str) == "all"] if (cum["key"].astype(str) == "all").any() else cum
+    fig = new_figure(9.5, 5.2)
+    ax = fig.add_subplot()
+    data_max = float(cum["value"].max())
+    end = rs.end_date
+    variants = [v for v in rs.variants if v in set(cum["variant"])]
+    base_variant = rs.base_variant
+    left_out: list[str] = []
+    if len(variants) > MAX_LINES:  # at most MAX_LINES lines: the base and the scenarios ending farthest from it
+        final = cum[cum["date"] == cum["date"].max()].groupby("variant")["value"].median()
+        gap = (final - final.get(base_variant, 0.0)).abs().drop(base_variant, errors="ignore")
+        keep = [base_variant, *gap.sort_values(ascending=False).index[:MAX_LINES - 1]]
+        left_out = [v for v in variants if v not in keep]
+        variants = [v for v in variants if v in keep]
+    for i, variant in enumerate(variants):
+        rows = cum[cum["variant"] == variant]
+        fan = fan_over_runs(rows)
+        colour = PALETTE[i % len(PALETTE)]
+        is_base = variant == base_variant or len(variants) == 1
+        # One band only (the base's): overlapping bands of many scenarios hide the base line.
+        if is_base:
+            ax.fill_between(fan.index, fan["p5"], fan["p95"], color=colour, alpha=0.18, linewidth=0)
+        ax.plot(
+            fan.index,
+            fan["p50"],
+            color=colour,
+            linewidth=2.4 if is_base else 1.3,
+            zorder=4 if is_base else 3,
+            label=f"{variant}: median" + (f" (band p5–p95, {n_runs(rows)} runs)" if is_base else ""),
+        )
+
+    # Targets far above the curves would flatten them into the x axis; such targets are named in a note
+    # instead of drawn, and the title still says whether they were reached.
+    shown, off_scale = [], []
+    for name, target in sorted(rs.targets.items(), key=lambda kv: float(kv[1]["masks"])):
+        (shown if float(target["masks"]) <= 1.6 * data_max else off_scale).append((name, target))
+    top = max([data_max] + [float(t["masks"]) for _n, t in shown]) * 1.1
+    for name, target in shown:
+        masks = float(target["masks"])
+        ax.axhline(masks, color=GREY, linestyle="--", linewidth=1, zorder=1)
+        by = rs.target_by(name)
+        label = f"{name}: {fmt_count(masks)}" + (f" by {fmt_date(by)}" if by is not None else "")
+        ax.text(
+            0.01,
+            masks,
+            label,
+            transform=ax.get_yaxis_transform(),
+            va="bottom",
+            ha="left",
+            fontsize=8.5,
+            color="#333333",
+        )
+        if by is not None:
+            ax.axvline(by, color=GREY, linestyle=":", linewidth=1, zorder=1)
+            ax.plot([by], [masks], marker="D", color="#333333", markersize=6, zorder=5, linestyle="none")
+    if off_scale:
+        note = "Off scale: " + "; ".join(
+            f"{n} {fmt_count(float(t['masks']))}"
+            + (f" by {fmt_date(rs.target_by(n))}" if t.get("by") else "")
+            for n, t in off_scale
+        )
+        ax.text(0.01, 0.97, note, transform=ax.transAxes, va="top", ha="left", fontsize=8.5, color="#333333")
+    for obs in rs.manifest.get("observations") or []:  # what was seen (docs/calibration.md), ± 2 sd
+        if obs.get("kpi") != "cumulative_delivered":
+            continue
+        spread = 2.0 * float(obs["obs_sd"])
+        ax.errorbar([pd.Timestamp(obs["by"])], [float(obs["observed"])], yerr=[[spread], [spread]], fmt="s",
+                    color="#B03A2E", markersize=6, capsize=4, zorder=6,
+                    label=f"observed: {obs['name']} (± 2 sd)")
+        top = max(top, (float(obs["observed"]) + spread) * 1.05)
+    ax.set_ylim(0, top)
+    date_axis(ax, cum["date"].min(), end)
+    count_axis(ax)
+    ax.set_ylabel("Masks delivered, cumulative")
+    ax.set_xlabel(f"Date ({rs.start_date.year})")
+    if len(variants) > 3:  # a long legend goes beside the plot, not over the early curves
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    else:
+        ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.90) if off_scale else (0.0, 1.0))
+
+    base = rs.base_variant
+    parts = []
+    for name, target in sorted(rs.targets.items(), key=lambda kv: float(kv[1]["masks"])):
+        median_day = median_with_unreached(rs.target_reach_days(base, name))
+        masks = fmt_count(float(target["masks"]))
+        if math.isfinite(median_day):
+            parts.append(f"{masks} masks reached on {fmt_date(rs.day_to_date(median_day))} (median)")
+        else:
+            parts.append(f"{masks} not reached by {fmt_date(end)}")
+    finding = (
+        "; ".join(parts)
+        if parts
+        else (
+            f"{fmt_count(float(fan_over_runs(cum[cum['variant'] == base])['p50'].iloc[-1]))} masks delivered by "
+            f"{fmt_date(end)} (median)"
+        )
+    )
+    if len(variants) > 1:
+        finding += f" [{base}]"
+    headline(
+        fig,
+        finding,
+        "Cumulative masks delivered to all channels; lines: median over replications, "
+        "band: 5th–95th percentile of the base; dashed: targets, diamonds: target dates."
+        + (f" Not drawn (closest to the base): {', '.join(left_out)}." if left_out else ""),
+    )
+    caption = (
+        "Cumulative masks delivered per scenario: the line is the median run, the band the 5th–95th "
+        "percentile of the base's replications; dashed lines mark the targets and diamonds their dates."
+        + (f" {len(left_out)} scenarios ending closest to the base are left out: see the scenario comparison."
+           if left_out else "")
+    )
+    return fig, caption
+
+
+def draw_daily_output_by_kind(rs: ResultsSet, rolling_days: int = 7) -> tuple[Figure, str]:
+    base = rs.base_variant
+    rows = rs.series("sewn_by_kind", base)
+    if rows.empty:
+        raise ChartSkipped("series.parquet has no 'sewn_by_kind' series for the base scenario")
+    median = rows.groupby(["date", "key"])["value"].median().unstack("key").fillna(0.0).sort_index()
+    full = pd.date_range(median.index.min(), median.index.max(), freq="D")
+    median = median.reindex(full, fill_value=0.0)
+    totals = median.sum().sort_values(ascending=False)
+    totals = totals[totals > 0] if (totals > 0).any() else totals  # kinds that sew nothing (hubs) add no layer
+    median = median[list(totals.index)]
+    kinds = list(totals.index)  # largest kind at the bottom of the stack, where it is easiest to read
+    smooth = median.rolling(rolling_days, min_periods=1).mean() if rolling_days > 1 else median
+    fig = new_figure(9.5, 5.0)
+    ax = fig.add_subplot()
+    ax.stackplot(
+        smooth.index,
+        [smooth[k].to_numpy() for k in kinds],
+        labels=[str(k) for k in kinds],
+        colors=[PALETTE[i % len(PALETTE)] for i in range(len(kinds))],
+        alpha=0.9,
+        linewidth=0,
+    )
+    if rolling_days > 1:
+        # The raw daily totals as dots on days with output: a line through weekend zeros would draw a
+        # comb that hides the trend the smoothed areas show.
+        daily_total = median.sum(axis=1)
+        worked = daily_total[daily_total > 0]
+        ax.plot(
+            worked.index,
+            worked.to_numpy(),
+            linestyle="none",
+            marker="o",
+            markersize=3,
+            color="#444444",
+            label="all kinds, single days with output",
+        )
+    date_axis(ax, median.index.min(), median.index.max())
+    count_axis(ax)
+    ax.set_ylim(bottom=0)
+    unit = (f"per day (areas: {rolling_days}-day mean; dots: single days)" if rolling_days > 1 else "per day")
+    ax.set_ylabel(f"Masks sewn {unit}")
+    ax.set_xlabel(f"Date ({rs.start_date.year})")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the plot, never over the data
+    total = smooth.sum(axis=1)
+    peak_day = total.idxmax()
+    share = totals.iloc[0] / totals.sum() if totals.sum() > 0 else math.nan
+    smoothing = f" ({rolling_days}-day mean)" if rolling_days > 1 else ""
+    finding = (
+        f"Output peaked at {fmt_approx(total.max())} masks/day{smoothing} on {fmt_date(peak_day)}; "
+        f"{kinds[0]} sites sewed {fmt_pct(share)} of all masks"
+    )
+    headline(
+        fig,
+        finding,
+        f"Masks sewn per day by site kind, median over {n_runs(rows)} replications of "
+        f"scenario {base}; stacked areas add up to the network's output.",
+    )
+    return fig, (
+        f"Masks sewn per day by kind of site ({unit}, median over replications of scenario {base})"
+        + ("; dots are single days." if rolling_days > 1 else ".")
+    )
+
+
+CHARTS: dict[str, Draw] = {
+    "cumulative_delivered": draw_cumulative_delivered,
+    "daily_output_by_kind": draw_daily_output_by_kind,
+}
+
+
+def render(rs: ResultsSet, out_dir: Path) -> list[ChartOutcome]:
+    """Draw this family's charts into `out_dir`."""
+    return render_family(CHARTS, rs, out_dir)
