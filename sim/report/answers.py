@@ -110,7 +110,7 @@ def branches(rs: ResultsSet) -> dict[str, Any] | None:
         for r in table.itertuples():
             feeders = [f for f in str(r.feeder).split(" + ") if not f.startswith("(")]
             rows.append({"stage": stage_name(stage), "unit": words(r.unit), "unit_id": r.unit, "sites": r.sites,
-                         "feeder": " and ".join(words(f) for f in feeders) or "no route in",
+                         "feeder": " and ".join(words(f) for f in feeders) or "no site upstream (suppliers, own stock)",
                          "feeder_id": r.feeder, "feeds": sum(loads.get(f, 0) for f in feeders),
                          "starved": fmt_pct(r.starved), "low": fmt_pct(r.starved_low),
                          "high": fmt_pct(r.starved_high), "blocked": fmt_pct(r.blocked),

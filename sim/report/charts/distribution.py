@@ -56,7 +56,7 @@ def draw_fill_rate_by_channel(rs: ResultsSet) -> tuple[Figure, str]:
                 if mean < 0.005:
                     ax.plot([xi - width * 0.46, xi + width * 0.46], [0, 0], color=PALETTE[i % len(PALETTE)],
                             linewidth=3, solid_capstyle="butt", clip_on=False)
-    from sim.labels import words
+    from sim.report.labels import words
 
     ax.set_xticks(x, [words(ch) for ch in channels])
     pct_axis(ax)
