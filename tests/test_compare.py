@@ -119,4 +119,4 @@ def test_scenario_comparison_credits_the_sweep_not_the_lab(tmp_path):
         ("faster_lab", 40.0): 5_000_282, ("faster_lab", 80.0): 5_000_282})
     fig, _ = scenarios.draw_scenario_comparison(ResultsSet(lab_only))
     title = fig.get_suptitle().replace("\n", " ")
-    assert title.startswith("Scenario faster_lab at (packing.operators=") and "+282" in title, title
+    assert title.startswith("Faster lab at (packing.operators=") and "+282" in title, title

@@ -17,6 +17,7 @@ STAGE_NAMES: dict[str, str] = {
     "inspect": "inspection",
     "pack": "packaging",
     "transport": "transport",
+    "none": "no bottleneck",
 }
 
 

@@ -51,3 +51,10 @@ STAGE_PATHS: dict[str, tuple[str, ...]] = {
 
 def acts_on(path: str, stage: str) -> bool:
     return any(key in path for key in STAGE_PATHS.get(stage, (f".stages.{stage}",)))
+
+
+def variant_words(variant: str) -> str:
+    """A scenario in words; a sweep point keeps its paths as they are: 'more_smes (groups.smes.count=6)' ->
+    'More smes (groups.smes.count=6)'."""
+    name, _, point = str(variant).partition(" (")
+    return words(name) + (f" ({point}" if point else "")

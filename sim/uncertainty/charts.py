@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.report.formatting import fmt_count, round_sig
-from sim.report.style import PALETTE, STYLE, count_axis, date_axis, headline, new_figure, save_figure
+from sim.report.style import PALETTE, STYLE, count_axis, date_axis, headline, new_figure, pct_formatter, save_figure
 from sim.uncertainty.labels import INDEX_WORDS, capitalised, kpi_unit, kpi_words
 from sim.uncertainty.sensitivity import RANK_INDEX, ranking
 from sim.uncertainty.study import NOMINAL
@@ -99,7 +99,7 @@ def fan_chart(series: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, Any],
             count_axis(ax)
             ax.set_ylim(0, top)
             spread[key] = float(q[0.95].iloc[-1] - q[0.05].iloc[-1])
-        axes[0].set_ylabel("masks delivered, cumulative")
+        axes[0].set_ylabel("Masks delivered, cumulative")
         axes[0].legend(loc="upper left")
         ratio = spread["design"] / spread[NOMINAL] if spread[NOMINAL] > 0 else float("inf")
         finding = (f"The assumptions widen the final 5–95 % band {ratio:.0f}-fold over noise alone "
@@ -130,9 +130,9 @@ def bottleneck_agreement_chart(agreement: pd.DataFrame, out_dir: Path, name: str
         ax.axhline(0.9, color="#333333", linestyle="--", linewidth=0.9)
         ax.text(1.01, 0.9, "90 %: robust", transform=ax.transAxes, fontsize=8, va="center")
         ax.set_ylim(0, 1.0)
-        ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0))
-        ax.set_ylabel("share of design points")
-        ax.set_xlabel("week starting")
+        ax.yaxis.set_major_formatter(pct_formatter())
+        ax.set_ylabel("Share of design points")
+        ax.set_xlabel("Week starting")
         ax.tick_params(axis="x", labelrotation=45)
         for label in ax.get_xticklabels():
             label.set_horizontalalignment("right")

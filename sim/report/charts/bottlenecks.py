@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from sim.report.charts.base import ChartOutcome, ChartSkipped, Draw, render_family, week_ticks
 from sim.report.formatting import fmt_date, fmt_pct, stage_name
+from sim.report.labels import words
 from sim.report.style import headline, new_figure, pct_formatter
 from sim.results.results_set import ResultsSet
 
@@ -51,7 +52,7 @@ def draw_bottleneck_timeline(rs: ResultsSet) -> tuple[Figure, str]:
         fig,
         finding,
         f"Share of each week during which a stage was the network's bottleneck "
-        f"(active-period method), mean over replications of scenario {rs.base_variant}.",
+        f"(active-period method), mean over replications of scenario {words(rs.base_variant).lower()}.",
     )
     return fig, (
         "Share of each week during which each stage held back the whole network; the darkest cell of a "

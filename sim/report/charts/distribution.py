@@ -6,13 +6,41 @@ import math
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.report.charts.base import ChartOutcome, ChartSkipped, Draw, render_family
 from sim.report.formatting import fmt_approx, fmt_pct
-from sim.report.style import PALETTE, count_axis, headline, new_figure, pct_axis
+from sim.report.labels import words
+from sim.report.style import GREY, PALETTE, count_axis, headline, new_figure, pct_axis
 from sim.results.results_set import ResultsSet
 from sim.tables import FILL_RATE, kpi_key, kpi_name, kpis_of
+
+
+def _bars(ax: Axes, stats: list[tuple[float, float, float, int]], pct: bool) -> None:
+    """Horizontal bars, one per scenario (top to bottom), with 95 % error bars and the value written beside."""
+    means = np.array([s[0] for s in stats], dtype=float)
+    lows, highs = np.array([s[1] for s in stats], dtype=float), np.array([s[2] for s in stats], dtype=float)
+    err = np.nan_to_num(np.vstack([np.clip(means - lows, 0, None), np.clip(highs - means, 0, None)]))
+    y = np.arange(len(stats))
+    colours = [PALETTE[0] if i == 0 else GREY for i in y]  # the base in colour, the others grey
+    ax.barh(y, np.nan_to_num(means), 0.7, xerr=err, capsize=2.5, color=colours,
+            error_kw={"elinewidth": 1, "ecolor": "#333333"})
+    right = np.nanmax(np.where(np.isfinite(highs), np.maximum(highs, means), means)) if len(stats) else 1.0
+    for yi, mean, high in zip(y, means, highs, strict=True):
+        if not math.isfinite(mean):
+            continue
+        if mean < 0.005 * (1 if pct else max(right, 1)):  # a 0 bar has no length: a mark on the axis shows it
+            ax.plot([0, 0], [yi - 0.35, yi + 0.35], color="#333333", linewidth=3, solid_capstyle="butt", clip_on=False)
+        end = high if math.isfinite(high) else mean
+        ax.text(max(end, mean) + 0.02 * (1 if pct else right), yi, fmt_pct(mean) if pct else fmt_approx(mean),
+                va="center", ha="left", fontsize=7.5, color="#333333")
+    ax.set_xlim(0, 1.22 if pct else right * 1.3)
+    if pct:  # no tick past 100 %: the room on the right is for the values, not for impossible shares
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.set_axisbelow(True)
+    ax.grid(axis="x", color="#E5E5E5")
+    ax.grid(axis="y", visible=False)
 
 
 def draw_fill_rate_by_channel(rs: ResultsSet) -> tuple[Figure, str]:
@@ -24,84 +52,41 @@ def draw_fill_rate_by_channel(rs: ResultsSet) -> tuple[Figure, str]:
         raise ChartSkipped("runs.parquet has no fill_rate.<channel> columns")
     variants = rs.variants
     free = "masks_free" in runs.columns and rs.ok_runs["masks_free"].notna().any()
-    fig = new_figure(9.5, 4.8)
-    if free:
-        ax, ax_free = fig.subplots(1, 2, width_ratios=[3, 1])
-    else:
-        ax, ax_free = fig.subplots(1, 1), None
-    width = 0.8 / len(variants)
-    x = np.arange(len(channels))
-    for i, variant in enumerate(variants):
-        stats = [rs.kpi_interval(variant, kpi_name(FILL_RATE, ch)) for ch in channels]
-        means = np.array([s[0] for s in stats])
-        lows = np.array([s[1] for s in stats])
-        highs = np.array([s[2] for s in stats])
-        err = np.vstack([np.clip(means - lows, 0, None), np.clip(highs - means, 0, None)])
-        err = np.nan_to_num(err)
-        ax.bar(
-            x + (i - (len(variants) - 1) / 2) * width,
-            means,
-            width * 0.92,
-            yerr=err,
-            capsize=3,
-            color=PALETTE[i % len(PALETTE)],
-            label=f"{variant} (n={stats[0][3]})",
-            error_kw={"elinewidth": 1, "ecolor": "#333333"},
-        )
-        tops = np.where(np.isfinite(highs), np.maximum(highs, means), means)
-        for xi, mean, top in zip(x + (i - (len(variants) - 1) / 2) * width, means, tops, strict=True):
-            if math.isfinite(mean):  # a 0 % bar has no height: a flat mark (and a label when few bars) shows it
-                if len(variants) <= 3:
-                    ax.text(xi, top + 0.015, fmt_pct(mean), ha="center", va="bottom", fontsize=7.5, color="#333333")
-                if mean < 0.005:
-                    ax.plot([xi - width * 0.46, xi + width * 0.46], [0, 0], color=PALETTE[i % len(PALETTE)],
-                            linewidth=3, solid_capstyle="butt", clip_on=False)
-    from sim.report.labels import words
-
-    ax.set_xticks(x, [words(ch) for ch in channels])
-    pct_axis(ax)
-    ax.set_ylim(0, 1.18)
-    ax.set_ylabel("Fill rate (share of demand delivered)")
-    ax.set_xlabel("Channel")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    # Small multiples: a panel per channel (and one for the free masks), the scenarios as rows. Any number of
+    # scenarios stays readable, and the labels (in words) sit horizontally on the shared axis.
+    panels = len(channels) + int(free)
+    fig = new_figure(min(11.0, 2.2 + 2.6 * panels), 1.6 + 0.32 * len(variants) + 0.6)
+    axes = fig.subplots(1, panels, sharey=True, squeeze=False)[0]
+    for ax, channel in zip(axes, channels, strict=False):
+        _bars(ax, [rs.kpi_interval(v, kpi_name(FILL_RATE, channel)) for v in variants], pct=True)
+        pct_axis(ax, "x")
+        ax.set_title(words(channel), loc="left")
+        ax.set_xlabel("Fill rate")
+    axes[0].set_yticks(range(len(variants)), [words(v) for v in variants])
+    axes[0].invert_yaxis()  # the base on top
+    n = rs.kpi_interval(rs.base_variant, kpi_name(FILL_RATE, channels[0]))[3]
     base = rs.base_variant
     base_stats = {ch: rs.kpi_interval(base, kpi_name(FILL_RATE, ch)) for ch in channels}
     worst = min(channels, key=lambda ch: base_stats[ch][0] if math.isfinite(base_stats[ch][0]) else math.inf)
     m, lo, hi, _n = base_stats[worst]
     ci = f", 95 % CI {fmt_pct(lo)}–{fmt_pct(hi)}" if math.isfinite(lo) else ""
-    finding = f"Lowest fill rate: {worst} at {fmt_pct(m)} ({base}{ci})"
-    if ax_free is not None:
-        for i, variant in enumerate(variants):
-            mean, low, high, _n = rs.kpi_interval(variant, "masks_free")
-            err = np.nan_to_num([[max(mean - low, 0)], [max(high - mean, 0)]])
-            ax_free.bar(
-                [i],
-                [mean],
-                0.7,
-                yerr=err,
-                capsize=3,
-                color=PALETTE[i % len(PALETTE)],
-                error_kw={"elinewidth": 1, "ecolor": "#333333"},
-            )
-        ax_free.set_xticks(
-            range(len(variants)),
-            variants,
-            rotation=20 if len(variants) > 2 else 0,
-            ha="right" if len(variants) > 2 else "center",
-        )
-        ax_free.set_ylabel("Masks given free (price 0)")
-        ax_free.set_title("Free masks", loc="left")
-        count_axis(ax_free)
-        finding += f"; {fmt_approx(rs.kpi_interval(base, 'masks_free')[0])} masks given free (mean, {base})"
+    finding = f"Lowest fill rate: {words(worst).lower()} at {fmt_pct(m)} ({words(base).lower()}{ci})"
+    if free:
+        ax_free = axes[-1]
+        _bars(ax_free, [rs.kpi_interval(v, "masks_free") for v in variants], pct=False)
+        count_axis(ax_free, "x")
+        ax_free.set_title("Masks given free", loc="left")
+        ax_free.set_xlabel("Masks (price 0)")
+        finding += f"; {fmt_approx(rs.kpi_interval(base, 'masks_free')[0])} masks given free (mean)"
     headline(
         fig,
         finding,
-        "Mean over replications with 95 % confidence intervals (error bars); fill rate = "
-        "masks delivered / masks demanded per channel by the horizon.",
+        f"Mean over replications ({n} in the base) with 95 % confidence intervals; fill rate = masks delivered / "
+        "masks demanded per channel by the horizon; the base in colour.",
     )
     return fig, (
         "Share of each channel's demand delivered by the horizon, with 95 % confidence intervals, and the "
-        "masks given free."
+        "masks given free; one panel per channel, one row per scenario."
     )
 
 

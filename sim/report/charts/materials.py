@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from sim.report.charts.base import ChartOutcome, ChartSkipped, Draw, fan_over_runs, render_family
 from sim.report.formatting import MATERIAL_UNITS, fmt_approx, fmt_date, fmt_pct, stage_name
+from sim.report.labels import words
 from sim.report.style import PALETTE, count_axis, date_axis, headline, new_figure, pct_axis
 from sim.results.results_set import ResultsSet, missing_columns
 
@@ -24,47 +25,48 @@ def draw_material_stocks(rs: ResultsSet) -> tuple[Figure, str]:
     )
     if stock.empty and starve.empty:
         raise ChartSkipped("no 'stock' series and no cut/sew starved_h in daily.parquet")
-    panels = int(not stock.empty) + int(not starve.empty)
-    fig = new_figure(9.5, 2.2 + 2.4 * panels)
+    if not stock.empty:
+        stock["material"] = stock["key"].astype(str).str.rsplit(":", n=1).str[-1]
+        stock["unit"] = stock["material"].map(lambda m: MATERIAL_UNITS.get(str(m), "pieces"))
+    # One panel per unit (m² of fabric, m of elastic, pieces): a shared axis would compare metres with
+    # square metres.
+    units = list(dict.fromkeys(stock["unit"])) if not stock.empty else []
+    panels = len(units) + int(not starve.empty)
+    fig = new_figure(9.5, 1.6 + 1.9 * panels)
     axes = fig.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
     parts: list[str] = []
     ax_iter = iter(axes)
     first: pd.Timestamp | None = None
     last: pd.Timestamp | None = None
     if not stock.empty:
-        ax = next(ax_iter)
-        stock["material"] = stock["key"].astype(str).str.rsplit(":", n=1).str[-1]
-        by_material = stock.groupby(["material", "run_id", "date"], as_index=False)["value"].sum()
+        by_material = stock.groupby(["unit", "material", "run_id", "date"], as_index=False)["value"].sum()
         worst: tuple[float, str, pd.Timestamp, float, float] | None = None
-        for i, (material, rows) in enumerate(by_material.groupby("material")):
-            fan = fan_over_runs(rows)
-            unit = MATERIAL_UNITS.get(str(material), "units")
-            colour = PALETTE[i % len(PALETTE)]
-            ax.fill_between(fan.index, fan["p5"], fan["p95"], color=colour, alpha=0.18, linewidth=0)
-            ax.plot(fan.index, fan["p50"], color=colour, linewidth=2, label=f"{material} ({unit})")
-            # The scarcest material is the one with the deepest fall from an earlier level (drawdown):
-            # a stock that only builds up from a low opening level is not short.
-            median = fan["p50"]
-            earlier_peak = median.cummax()
-            fall = (1 - median / earlier_peak.where(earlier_peak > 0)).fillna(0.0)
-            trough = fall.idxmax()
-            if worst is None or fall[trough] > worst[0]:
-                worst = (
-                    float(fall[trough]),
-                    str(material),
-                    trough,
-                    float(median[trough]),
-                    float(earlier_peak[trough]),
-                )
-        ax.set_ylabel("Stock at end of day\n(all sites, own unit)")
-        count_axis(ax)
-        ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the data, not over it
+        colours = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(sorted(set(by_material["material"])))}
+        for unit in units:
+            ax = next(ax_iter)
+            for material, rows in by_material[by_material["unit"] == unit].groupby("material"):
+                fan = fan_over_runs(rows)
+                colour = colours[material]
+                ax.fill_between(fan.index, fan["p5"], fan["p95"], color=colour, alpha=0.18, linewidth=0)
+                ax.plot(fan.index, fan["p50"], color=colour, linewidth=2, label=words(str(material)))
+                # The scarcest material is the one with the deepest fall from an earlier level (drawdown):
+                # a stock that only builds up from a low opening level is not short.
+                median = fan["p50"]
+                earlier_peak = median.cummax()
+                fall = (1 - median / earlier_peak.where(earlier_peak > 0)).fillna(0.0)
+                trough = fall.idxmax()
+                if worst is None or fall[trough] > worst[0]:
+                    worst = (float(fall[trough]), str(material), trough, float(median[trough]),
+                             float(earlier_peak[trough]))
+            ax.set_ylabel(f"Stock, {unit}\n(all sites, end of day)")
+            count_axis(ax)
+            ax.set_ylim(bottom=0)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the data, not over it
         first, last = by_material["date"].min(), by_material["date"].max()
         if worst is not None and worst[0] > 0:
-            unit = MATERIAL_UNITS.get(worst[1], "units")
+            unit = MATERIAL_UNITS.get(worst[1], "pieces")
             parts.append(
-                f"{worst[1].capitalize()} stock fell {fmt_pct(worst[0])} to {fmt_approx(worst[3])} "
+                f"{words(worst[1])} stock fell {fmt_pct(worst[0])} to {fmt_approx(worst[3])} "
                 f"{unit} on {fmt_date(worst[2])}"
             )
         elif worst is not None:
@@ -107,11 +109,11 @@ def draw_material_stocks(rs: ResultsSet) -> tuple[Figure, str]:
         fig,
         finding,
         f"Material stocks summed over sites (median, band p5–p95) and the share of shift "
-        f"time cutting and sewing waited for input (days without shifts left out); scenario {base}.",
+        f"time cutting and sewing waited for input (days without shifts left out); scenario {words(base).lower()}.",
     )
     return fig, (
-        "Material stocks summed over sites (top) and the share of shift time cutting and sewing waited "
-        "for input (bottom)."
+        "Material stocks summed over sites, one panel per unit (top), and the share of shift time cutting and "
+        "sewing waited for input (bottom)."
     )
 
 

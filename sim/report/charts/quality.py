@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from sim.report.charts.base import ChartOutcome, ChartSkipped, Draw, fan_over_runs, render_family
 from sim.report.formatting import fmt_approx, fmt_date
+from sim.report.labels import words
 from sim.report.style import GREY, PALETTE, count_axis, date_axis, headline, new_figure
 from sim.results.results_set import ResultsSet
 
@@ -82,7 +83,7 @@ def draw_certification_queue(rs: ResultsSet) -> tuple[Figure, str]:
     headline(
         fig,
         finding,
-        f"Certification lab at end of day: median over replications of scenario {base}, band p5–p95 "
+        f"Certification lab at end of day: median over replications of scenario {words(base).lower()}, band p5–p95 "
         + ("(the network's own audits; dotted grey: every sender, for context)"
            if any(not p[4].empty for p in present) else "(every sender: these results do not split the queue)")
         + "; waits are single days on which tests started.",

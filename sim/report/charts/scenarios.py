@@ -11,7 +11,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.report.charts.base import MAIN_KPI, ChartOutcome, ChartSkipped, Draw, render_family
-from sim.report.formatting import fmt_count, fmt_signed_approx
+from sim.report.formatting import fmt_signed_approx
+from sim.report.labels import target_label, variant_words, words
 from sim.report.style import PALETTE, count_axis, headline, new_figure
 from sim.results.results_set import ResultsSet, paired_difference
 from sim.tables import DAY_TARGET, PARAM_PREFIX, kpi_family, kpi_name
@@ -23,7 +24,7 @@ def _comparison_kpis(rs: ResultsSet) -> list[tuple[str, str, bool]]:
     kpis: list[tuple[str, str, bool]] = [(MAIN_KPI, "Masks delivered by the horizon", True)]
     for name, target in sorted(rs.targets.items(), key=lambda kv: float(kv[1]["masks"])):
         kpis.append(
-            (kpi_name(DAY_TARGET, name), f"Days to reach {name} ({fmt_count(float(target['masks']))})", False)
+            (kpi_name(DAY_TARGET, name), f"Days to reach {target_label(name, target)}", False)
         )
     kpis += [
         ("mean_lead_time_days", "Mean lead time, cutting to delivery (days)", False),
@@ -62,7 +63,7 @@ def _comparison_references(rs: ResultsSet) -> dict[str, tuple[str, str]]:
             ref = base_at.get(point_of[v])
             if ref is not None:
                 point = v.removeprefix(scenario_of[v]).strip()
-                refs[v] = (ref, f"Scenario {scenario_of[v]}" + (f" at {point}" if point else ""))
+                refs[v] = (ref, words(scenario_of[v]) + (f" at {point}" if point else ""))
         else:
             refs[v] = (base_variant, f"Sweep point {v.removeprefix(base).strip()}")
     return refs
@@ -93,10 +94,10 @@ def draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
             xerr = np.nan_to_num([[max(mean - low, 0)], [max(high - mean, 0)]])
             ax.errorbar([mean], [y], xerr=xerr, fmt="o", color=colour, capsize=4, markersize=7, linewidth=1.5)
             if variant == base:
-                ticks.append(f"{variant} (reference, n={n})")
+                ticks.append(f"{variant_words(variant)} (reference, n={n})")
                 continue
             if variant not in refs:
-                ticks.append(f"{variant} (n={n})\nno base run at this point")
+                ticks.append(f"{variant_words(variant)} (n={n})\nno base run at this point")
                 continue
             ref = refs[variant][0]
             diff, dlo, dhi = paired_difference(rs.kpi_by_replication(ref, column),
@@ -105,7 +106,8 @@ def draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
                 text = f"Δ {diff:+.1f} [{dlo:+.1f}, {dhi:+.1f}] days".replace("-", "−")
             else:
                 text = f"Δ {fmt_signed_approx(diff)} [{fmt_signed_approx(dlo)}, {fmt_signed_approx(dhi)}]"
-            ticks.append(f"{variant} (n={n})\n{text}" + ("" if ref == base else f" vs {ref}"))
+            versus = "" if ref == base else f" vs {variant_words(ref)}"
+            ticks.append(f"{variant_words(variant)} (n={n})\n{text}{versus}")
         ax.set_yticks(range(len(ordered))[::-1], ticks)
         ax.set_ylim(-0.6, len(ordered) - 0.4)
         ax.grid(axis="x", color="#E5E5E5")
@@ -123,11 +125,11 @@ def draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
         d, lo, hi = diffs[best]
         ref, change = refs[best]
         ci = f" (95 % CI {fmt_signed_approx(lo)} to {fmt_signed_approx(hi)})" if math.isfinite(lo) else ""
-        finding = f"{change} delivers {fmt_signed_approx(d)} masks vs {ref}{ci}"
+        finding = f"{change} delivers {fmt_signed_approx(d)} masks vs {variant_words(ref).lower()}{ci}"
         if math.isfinite(lo) and lo <= 0 <= hi:
             finding += ": not distinguishable from the base with these replications"
     else:
-        finding = f"{len(others)} scenarios compared with {base}"
+        finding = f"{len(others)} scenarios compared with {variant_words(base).lower()}"
     headline(
         fig,
         finding,

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.report.branches import group_of
 from sim.report.charts.base import (
     MAX_NAMED_COHORTS,
     ChartOutcome,
@@ -22,7 +23,9 @@ from sim.report.charts.base import (
     week_start,
     week_ticks,
 )
+from sim.report.data import base_scenario_config
 from sim.report.formatting import fmt_date, fmt_pct, stage_name
+from sim.report.labels import words
 from sim.report.style import GREY, LIGHT_GREY, PALETTE, date_axis, headline, new_figure, pct_axis, pct_formatter
 from sim.results.results_set import ResultsSet, median_with_unreached
 
@@ -39,10 +42,13 @@ def draw_rampup_cohorts(
     if rows.empty:
         raise ChartSkipped(f"cohorts.parquet has no rows for the base scenario {base}")
     rows["cid"] = rows["site"].astype(str) + " · " + rows["cohort"].astype(str)
+    rows["cid_words"] = rows["site"].map(lambda s: words(str(s))) + " · " + rows["cohort"].map(
+        lambda c: words(str(c)).lower())
     if "stage" in rows.columns and rows["stage"].nunique() > 1:
         # The model writes a cohort once per stage it staffs; without the stage, cutting and sewing curves
         # of the same cohort would be merged into one median.
         rows["cid"] = rows["cid"] + " (" + rows["stage"].astype(str) + ")"
+        rows["cid_words"] = rows["cid_words"] + " (" + rows["stage"].map(lambda s: stage_name(str(s))) + ")"
     # Drawn: the share of the skilled standard rate, so cohorts of different kinds compare (a prison cohort at
     # its ceiling works at 20 % of it). The learning milestone stays 80 % of the cohort's own ceiling.
     drawn = "efficiency" if "efficiency" in rows.columns else metric
@@ -63,7 +69,7 @@ def draw_rampup_cohorts(
     # role and size only label the curves: a table without them still draws.
     rows = rows.assign(role=rows.get("role", ""), size=rows.get("size", np.nan))
     meta = rows.groupby("cid").agg(site=("site", "first"), group=("group", "first"), role=("role", "first"),
-                                   size=("size", "max"))
+                                   size=("size", "max"), words=("cid_words", "first"))
     if highlight:
         chosen = set(highlight)
         named = [c for c in curves.columns if c in chosen or meta.loc[c, "site"] in chosen]
@@ -101,7 +107,7 @@ def draw_rampup_cohorts(
             color=PALETTE[i % len(PALETTE)],
             linewidth=2,
             linestyle=styles[(i // len(PALETTE)) % len(styles)],
-            label=f"{cid} ({', '.join(str(x) for x in (m['role'], int_or_none(m['size'])) if x)})",
+            label=f"{m['words']} ({', '.join(str(x) for x in (m['role'], int_or_none(m['size'])) if x)})",
         )
     reference = "their own ceiling" if metric == "standard_share" else "skilled standard"
     if drawn == metric:  # the milestone is on the drawn scale only when both are the same measure
@@ -153,6 +159,9 @@ def draw_rampup_cohorts(
     )
 
 
+MAX_HEATMAP_ROWS = 40  # beyond this, the members of a site group share one row
+
+
 def draw_utilisation_heatmap(rs: ResultsSet, stage: str = "sew") -> tuple[Figure, str]:
     daily = require(
         rs.table("daily"), "daily", ("site", "kind", "stage", "date", "working_h", "off_shift_h")
@@ -163,6 +172,14 @@ def draw_utilisation_heatmap(rs: ResultsSet, stage: str = "sew") -> tuple[Figure
         raise ChartSkipped(f"daily.parquet has no '{stage}' rows for the base scenario")
     rows["shift_h"] = 24.0 - rows["off_shift_h"]
     rows["week"] = week_start(rs, rows["date"])
+    pooled = rows["site"].nunique() > MAX_HEATMAP_ROWS
+    if pooled:  # one row per site group (its members pooled), named sites alone: a page, not 140 tiny rows
+        groups = set((base_scenario_config(rs).get("groups") or {}).keys())
+        unit = rows["site"].map(lambda s: group_of(str(s), groups))
+        members = rows.groupby(unit)["site"].nunique()
+        rows["site"] = unit.map(lambda u: f"{words(u)} ({members[u]} sites)" if members[u] > 1 else words(u))
+    else:
+        rows["site"] = rows["site"].map(lambda s: words(str(s)))
     # Ratio of sums over the week and the replications: days without a shift weigh nothing, instead of
     # producing 0/0 or a 100 % from one short day.
     agg = rows.groupby(["site", "week"])[["working_h", "shift_h"]].sum()
@@ -191,7 +208,7 @@ def draw_utilisation_heatmap(rs: ResultsSet, stage: str = "sew") -> tuple[Figure
     for spine in ax.spines.values():
         spine.set_visible(False)
     week_ticks(ax, list(util.columns))
-    ax.set_yticks(range(n_sites), [str(s) for s in util.index], fontsize=label_size)
+    ax.set_yticks(range(n_sites), list(util.index), fontsize=label_size)
     ax.set_xlabel("Week starting")
     annotated = n_sites * n_weeks <= 200 and n_weeks <= 14
     if annotated:
@@ -217,7 +234,7 @@ def draw_utilisation_heatmap(rs: ResultsSet, stage: str = "sew") -> tuple[Figure
     for _kind, first, _last in blocks[1:]:
         ax.axhline(first - 0.5, color="white", linewidth=2.5)
     right = ax.secondary_yaxis("right")
-    right.set_yticks([(a + b) / 2 for _k, a, b in blocks], [k for k, _a, _b in blocks])
+    right.set_yticks([(a + b) / 2 for _k, a, b in blocks], [words(k) for k, _a, _b in blocks])
     right.tick_params(length=0)
     right.spines["right"].set_visible(False)
     bar = fig.colorbar(
@@ -230,7 +247,7 @@ def draw_utilisation_heatmap(rs: ResultsSet, stage: str = "sew") -> tuple[Figure
         format=pct_formatter(),
         location="bottom",
     )
-    bar.set_label(f"Working hours / shift hours of stage '{stage}' (grey: not started or no shift)")
+    bar.set_label(f"Working hours / shift hours of {stage_name(stage)} (grey: not started or no shift)")
     overall = float(agg["working_h"].sum() / agg["shift_h"].sum()) if agg["shift_h"].sum() > 0 else math.nan
     per_site = rows.groupby("site")[["working_h", "shift_h"]].sum()
     per_site = per_site["working_h"] / per_site["shift_h"].where(per_site["shift_h"] > 0)
@@ -242,8 +259,9 @@ def draw_utilisation_heatmap(rs: ResultsSet, stage: str = "sew") -> tuple[Figure
     headline(
         fig,
         finding,
-        f"Utilisation of stage '{stage}' per site and week{' (numbers in %)' if annotated else ''}, "
-        f"pooled over replications of scenario {base}; sites sorted by kind, then start date.",
+        f"Utilisation of {stage_name(stage)} per site and week{' (numbers in %)' if annotated else ''}, "
+        f"pooled over replications of scenario {words(base).lower()}; sites sorted by kind, then start date"
+        + ("; the members of each site group pooled into one row." if pooled else "."),
     )
     return fig, (
         f"Share of shift hours each site's {stage_name(stage)} stage was working, per week; low values mean "
