@@ -37,7 +37,7 @@ def _bars(ax: Axes, stats: list[tuple[float, float, float, int]], pct: bool) -> 
                 va="center", ha="left", fontsize=7.5, color="#333333")
     ax.set_xlim(0, 1.22 if pct else right * 1.3)
     if pct:  # no tick past 100 %: the room on the right is for the values, not for impossible shares
-        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+        ax.set_xticks([0, 0.5, 1.0])
     ax.set_axisbelow(True)
     ax.grid(axis="x", color="#E5E5E5")
     ax.grid(axis="y", visible=False)

@@ -32,7 +32,9 @@ def _comparison_kpis(rs: ResultsSet) -> list[tuple[str, str, bool]]:
     ]
     # A day-to-target that some runs never reach has no meaningful mean: it is left to the report's
     # probability table rather than drawn with a biased interval.
-    return [k for k in kpis if k[0] in ok.columns and ok[k[0]].notna().all() and len(ok) > 0][:4]
+    # A KPI equal in every run (a target every scenario reaches the same day) says nothing about the scenarios.
+    return [k for k in kpis if k[0] in ok.columns and ok[k[0]].notna().all() and len(ok) > 0
+            and ok[k[0]].nunique() > 1][:4]
 
 
 def _in_days(kpi: str) -> bool:
@@ -90,7 +92,7 @@ def draw_scenario_comparison(rs: ResultsSet) -> tuple[Figure, str]:
         for j, variant in enumerate(ordered):
             mean, low, high, n = rs.kpi_interval(variant, column)
             y = len(ordered) - 1 - j
-            colour = PALETTE[variants.index(variant) % len(PALETTE)]
+            colour = PALETTE[0] if variant == base else "#555555"  # the base in colour, like every chart
             xerr = np.nan_to_num([[max(mean - low, 0)], [max(high - mean, 0)]])
             ax.errorbar([mean], [y], xerr=xerr, fmt="o", color=colour, capsize=4, markersize=7, linewidth=1.5)
             if variant == base:

@@ -109,22 +109,26 @@ def draw_cumulative_delivered(rs: ResultsSet) -> tuple[Figure, str]:
             ax.plot(fan.index, fan["p50"], color=colour, linewidth=2.4 if is_base else 1.3, zorder=4 if is_base
                     else 3, label=f"{words(variant)}: median" + (f" (band p5–p95, {n} runs)" if is_base else ""))
     for i, ax in enumerate(axes[:len(variants)]):
-        _targets_on(ax, rs, shown, labelled=i == 0)
+        _targets_on(ax, rs, shown, labelled=i == 0 and not small_multiples)
         top = max(top, _observations_on(ax, rs))
     for ax in axes[:len(variants)]:
         ax.set_ylim(0, top)
         date_axis(ax, cum["date"].min(), rs.end_date)
         count_axis(ax)
-    if off_scale:
-        note = "Off scale: " + "; ".join(f"{target_label(n, t)}" + (f" by {fmt_date(rs.target_by(n))}"
-                                                                    if t.get("by") else "") for n, t in off_scale)
+    def listed(targets: list[tuple[str, dict[str, Any]]]) -> str:
+        return "; ".join(target_label(n, t) + (f" by {fmt_date(rs.target_by(n))}" if t.get("by") else "")
+                         for n, t in targets)
+
+    note = f"Off scale: {listed(off_scale)}." if off_scale else ""
+    if off_scale and not small_multiples:  # small panels have no room: the note goes below the chart
         axes[0].text(0.01, 0.97, note, transform=axes[0].transAxes, va="top", ha="left", fontsize=8,
                      color="#333333")
     if small_multiples:
         fig.supylabel("Masks delivered, cumulative", fontsize=9.5)
         fig.supxlabel(f"Date ({rs.start_date.year})", fontsize=9.5)
-        for ax in axes:
-            ax.tick_params(axis="x", labelrotation=0, labelsize=7.5)
+        for i, ax in enumerate(axes[:len(variants)]):
+            # dates under every panel with no panel below it (shared axes hide them on the inner ones)
+            ax.tick_params(axis="x", labelsize=7.5, labelbottom=i + columns >= len(variants))
     else:
         ax = axes[0]
         ax.set_ylabel("Masks delivered, cumulative")
@@ -133,8 +137,10 @@ def draw_cumulative_delivered(rs: ResultsSet) -> tuple[Figure, str]:
     drawn = ("one panel per scenario: median over replications and band 5th–95th percentile, the base's median "
              "in grey on the others" if small_multiples else
              "lines: median over replications, band: 5th–95th percentile of the base")
+    targets = f"dashed: {listed(shown)}" if small_multiples and shown else "dashed: targets"
     headline(fig, _finding(rs, cum, len(variants) > 1),
-             f"Cumulative masks delivered to all channels; {drawn}; dashed: targets, diamonds: target dates.")
+             f"Cumulative masks delivered to all channels; {drawn}; {targets}; diamonds: target dates."
+             + (f" {note}" if small_multiples else ""))
     caption = ("Cumulative masks delivered per scenario (" + drawn + "); dashed lines mark the targets and "
                "diamonds their dates.")
     return fig, caption
