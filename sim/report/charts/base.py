@@ -110,3 +110,9 @@ def render_chart(name: str, draw: Draw, rs: ResultsSet, out_dir: Path) -> ChartO
 def render_family(charts: dict[str, Draw], rs: ResultsSet, out_dir: Path) -> list[ChartOutcome]:
     """Every chart of one family, in order."""
     return [render_chart(name, draw, rs, out_dir) for name, draw in charts.items()]
+
+
+def map_unique(values: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """`values.map(fn)` calling `fn` once per distinct value: tables hold millions of rows, a few hundred ids."""
+    mapped = values.map({v: fn(v) for v in values.unique()})
+    return mapped.astype(str) if isinstance(mapped.dtype, pd.CategoricalDtype) else mapped

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.report.charts.base import ChartOutcome, ChartSkipped, Draw, fan_over_runs, render_family
+from sim.report.charts.base import ChartOutcome, ChartSkipped, Draw, fan_over_runs, map_unique, render_family
 from sim.report.formatting import MATERIAL_UNITS, fmt_approx, fmt_date, fmt_pct, stage_name
 from sim.report.labels import words
 from sim.report.style import PALETTE, count_axis, date_axis, headline, new_figure, pct_axis
@@ -27,7 +27,7 @@ def draw_material_stocks(rs: ResultsSet) -> tuple[Figure, str]:
         raise ChartSkipped("no 'stock' series and no cut/sew starved_h in daily.parquet")
     if not stock.empty:
         stock["material"] = stock["key"].astype(str).str.rsplit(":", n=1).str[-1]
-        stock["unit"] = stock["material"].map(lambda m: MATERIAL_UNITS.get(str(m), "pieces"))
+        stock["unit"] = map_unique(stock["material"], lambda m: MATERIAL_UNITS.get(str(m), "pieces"))
     # One panel per unit (m² of fabric, m of elastic, pieces): a shared axis would compare metres with
     # square metres.
     units = list(dict.fromkeys(stock["unit"])) if not stock.empty else []

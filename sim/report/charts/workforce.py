@@ -18,6 +18,7 @@ from sim.report.charts.base import (
     ChartSkipped,
     Draw,
     int_or_none,
+    map_unique,
     render_family,
     require,
     week_start,
@@ -42,13 +43,13 @@ def draw_rampup_cohorts(
     if rows.empty:
         raise ChartSkipped(f"cohorts.parquet has no rows for the base scenario {base}")
     rows["cid"] = rows["site"].astype(str) + " · " + rows["cohort"].astype(str)
-    rows["cid_words"] = rows["site"].map(lambda s: words(str(s))) + " · " + rows["cohort"].map(
+    rows["cid_words"] = map_unique(rows["site"], lambda s: words(str(s))) + " · " + map_unique(rows["cohort"],
         lambda c: words(str(c)).lower())
     if "stage" in rows.columns and rows["stage"].nunique() > 1:
         # The model writes a cohort once per stage it staffs; without the stage, cutting and sewing curves
         # of the same cohort would be merged into one median.
         rows["cid"] = rows["cid"] + " (" + rows["stage"].astype(str) + ")"
-        rows["cid_words"] = rows["cid_words"] + " (" + rows["stage"].map(lambda s: stage_name(str(s))) + ")"
+        rows["cid_words"] = rows["cid_words"] + " (" + map_unique(rows["stage"], lambda s: stage_name(str(s))) + ")"
     # Drawn: the share of the skilled standard rate, so cohorts of different kinds compare (a prison cohort at
     # its ceiling works at 20 % of it). The learning milestone stays 80 % of the cohort's own ceiling.
     drawn = "efficiency" if "efficiency" in rows.columns else metric
@@ -175,11 +176,11 @@ def draw_utilisation_heatmap(rs: ResultsSet, stage: str = "sew") -> tuple[Figure
     pooled = rows["site"].nunique() > MAX_HEATMAP_ROWS
     if pooled:  # one row per site group (its members pooled), named sites alone: a page, not 140 tiny rows
         groups = set((base_scenario_config(rs).get("groups") or {}).keys())
-        unit = rows["site"].map(lambda s: group_of(str(s), groups))
+        unit = map_unique(rows["site"], lambda s: group_of(str(s), groups))
         members = rows.groupby(unit)["site"].nunique()
-        rows["site"] = unit.map(lambda u: f"{words(u)} ({members[u]} sites)" if members[u] > 1 else words(u))
+        rows["site"] = map_unique(unit, lambda u: f"{words(u)} ({members[u]} sites)" if members[u] > 1 else words(u))
     else:
-        rows["site"] = rows["site"].map(lambda s: words(str(s)))
+        rows["site"] = map_unique(rows["site"], lambda s: words(str(s)))
     # Ratio of sums over the week and the replications: days without a shift weigh nothing, instead of
     # producing 0/0 or a 100 % from one short day.
     agg = rows.groupby(["site", "week"])[["working_h", "shift_h"]].sum()
