@@ -55,11 +55,18 @@ def group_of(site: str, groups: set[str]) -> str:
 
 def site_shares(rs: ResultsSet, until_day: float | None = None) -> pd.DataFrame:
     """One row per run × site × stage of the base: hours working, starved, blocked up to `until_day`
-    (default: the horizon) and the starved/blocked shares of the shift time."""
-    daily = rs.table("daily")
-    if daily is None or daily.empty:
+    (default: the horizon) and the starved/blocked shares of the shift time. Computed once per results set."""
+    key = ("site_shares", until_day)
+    if key not in rs.derived:
+        rs.derived[key] = _site_shares(rs, until_day)
+    return rs.derived[key]
+
+
+def _site_shares(rs: ResultsSet, until_day: float | None) -> pd.DataFrame:
+    rows = rs.rows_of("daily", rs.base_variant, ("run_id", "site", "kind", "stage", "day", "working_h",
+                                                  "starved_h", "blocked_h"))
+    if rows is None or rows.empty:
         return pd.DataFrame()
-    rows = daily[daily["variant"] == rs.base_variant]
     if until_day is not None and np.isfinite(until_day):
         rows = rows[rows["day"] <= until_day]
     sums = rows.groupby(["run_id", "site", "kind", "stage"], observed=True)[
@@ -121,12 +128,9 @@ def feeder_loads(scenario: dict[str, Any]) -> dict[str, int]:
 def stage_spread(rs: ResultsSet) -> pd.DataFrame:
     """Weeks × stage: the network bottleneck share's mean and range across replications (base), and in how
     many replications each stage was the week's main bottleneck."""
-    table = rs.table("bottlenecks")
-    if table is None or table.empty:
+    per_run = rs.network_shares(rs.base_variant)
+    if per_run.empty:
         return pd.DataFrame()
-    rows = table[(table["level"] == "network") & (table["variant"] == rs.base_variant)]
-    per_run = rows.pivot_table(index=["run_id", "week_start"], columns="stage", values="share", aggfunc="sum",
-                               fill_value=0.0)
     top = per_run.idxmax(axis=1).rename("top").reset_index()
     out = []
     for week, part in per_run.groupby(level="week_start"):

@@ -89,15 +89,11 @@ def target_answers(rs: ResultsSet) -> list[dict[str, Any]]:
 def stage_answer(rs: ResultsSet) -> dict[str, Any] | None:
     """The stage binding the whole network most over the run, its mean share of the time and the range of that
     share across replications."""
-    table = rs.table("bottlenecks")
-    if table is None or table.empty:
+    weekly = rs.network_shares(rs.base_variant)
+    if weekly.empty:
         return None
-    rows = table[(table["level"] == "network") & (table["variant"] == rs.base_variant)]
-    if rows.empty:
-        return None
-    per_run = rows.pivot_table(index="run_id", columns="stage", values="share", aggfunc="sum", fill_value=0.0)
-    weeks = rows.groupby("run_id")["week_start"].nunique()
-    per_run = per_run.div(weeks, axis=0).drop(columns=[c for c in per_run.columns if c == "none"])
+    per_run = weekly.groupby(level="run_id").mean()  # over the run's weeks (0 where a stage never bound)
+    per_run = per_run.drop(columns=[c for c in per_run.columns if c == "none"])
     mean = per_run.mean().sort_values(ascending=False)
     stage = str(mean.index[0])
     return {"stage": stage_name(stage), "id": stage, "mean": fmt_pct(float(mean.iloc[0])),

@@ -79,6 +79,8 @@ class ResultsSet:
             raise FileNotFoundError(f"results directory {self.dir} does not exist")
         self._tables: dict[str, pd.DataFrame | None] = {}
         self._manifest: dict[str, Any] | None = None
+        # Aggregates that several charts and sections read (site shares of shift time, ...), computed once.
+        self.derived: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
         return f"ResultsSet({str(self.dir)!r})"
@@ -166,11 +168,28 @@ class ResultsSet:
         if runs is not None and "run_id" in df.columns:
             ok = runs[runs["status"] == "ok"]
             variant_of = dict(zip(ok["run_id"], ok["variant"], strict=True))
-            df = df[df["run_id"].isin(variant_of)].copy()
-            df["variant"] = df["run_id"].map(variant_of)
+            # Vectorised over the run ids, not the rows (millions at a thousand runs): codes of each row's run,
+            # its variant looked up once per run; rows of failed runs dropped only when there are any.
+            codes, run_ids = pd.factorize(df["run_id"])
+            variants = np.array([variant_of.get(r) for r in run_ids], dtype=object)
+            kept = np.array([r in variant_of for r in run_ids], dtype=bool)
+            if not kept.all():
+                keep_rows = kept[codes] & (codes >= 0)
+                df, codes = df[keep_rows].copy(), codes[keep_rows]
+            df["variant"] = pd.array(variants[codes], dtype="str") if len(codes) else pd.Series([], dtype="str")
         else:
             df["variant"] = df["scenario"]
         return df
+
+    def rows_of(self, name: str, variant: str, columns: Iterable[str]) -> pd.DataFrame | None:
+        """The rows of one variant, only `columns` (those present): a narrow copy, cheap on tables of millions
+        of rows (no copy of the columns nobody reads, no row filter when every row is of that variant)."""
+        table = self.table(name)
+        if table is None:
+            return None
+        wanted = [c for c in dict.fromkeys(columns) if c in table.columns]
+        mine = table["variant"] == variant
+        return table[wanted] if mine.all() else table.loc[mine, wanted]
 
     @staticmethod
     def _variant_labels(runs: pd.DataFrame) -> pd.Series:
@@ -341,22 +360,29 @@ class ResultsSet:
         share, low, high = wilson_interval(k, n)
         return (share, low, high, k, n)
 
+    def network_shares(self, variant: str) -> pd.DataFrame:
+        """(run_id, week_start) × stage: the share of each week a stage held the whole network back, in each ok
+        run of `variant` (0 where the stage never did). Computed once per variant."""
+        key = ("network_shares", variant)
+        if key not in self.derived:
+            table = self.table("bottlenecks")
+            if table is None or table.empty or missing_columns(table, ("level", "stage", "share", "week_start")):
+                self.derived[key] = pd.DataFrame()
+            else:
+                rows = table[(table["level"] == "network") & (table["variant"] == variant)]
+                self.derived[key] = (rows.groupby(["run_id", "week_start", "stage"])["share"].sum()
+                                     .unstack("stage", fill_value=0.0) if not rows.empty else pd.DataFrame())
+        return self.derived[key]
+
     def weekly_bottlenecks(self, variant: str | None = None) -> pd.DataFrame:
         """Weeks × stages mean network bottleneck share over the ok runs of `variant` (base by default).
 
         A stage missing from a run's week had share 0 in that run: zeros are filled before averaging, so
         a stage that was the bottleneck in one replication only is not inflated.
         """
-        table = self.table("bottlenecks")
-        if table is None or table.empty or missing_columns(table, ("level", "stage", "share", "week_start")):
+        per_run = self.network_shares(variant or self.base_variant)
+        if per_run.empty:
             return pd.DataFrame()
-        variant = variant or self.base_variant
-        rows = table[(table["level"] == "network") & (table["variant"] == variant)]
-        if rows.empty:
-            return pd.DataFrame()
-        per_run = rows.pivot_table(
-            index=["run_id", "week_start"], columns="stage", values="share", aggfunc="sum", fill_value=0.0
-        )
         matrix = per_run.groupby(level="week_start").mean()
         stages = [s for s in FLOW_STAGES if s in matrix.columns] + sorted(
             s for s in matrix.columns if s not in FLOW_STAGES

@@ -19,7 +19,8 @@ def draw_material_stocks(rs: ResultsSet) -> tuple[Figure, str]:
     stock = rs.series("stock", base).copy()
     daily = rs.table("daily")
     starve = (
-        daily[(daily["variant"] == base) & daily["stage"].isin(["cut", "sew"])].copy()
+        rs.rows_of("daily", base, ("run_id", "stage", "date", "starved_h", "off_shift_h")).query(
+            "stage in ['cut', 'sew']").copy()
         if not missing_columns(daily, ("stage", "date", "starved_h", "off_shift_h"))
         else pd.DataFrame()
     )

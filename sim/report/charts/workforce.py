@@ -39,26 +39,31 @@ def draw_rampup_cohorts(
         metric = "efficiency"  # a writer without ceilings: plot efficiency against the skilled standard
     table = require(table, "cohorts", ("site", "group", "cohort", "date", metric))
     base = rs.base_variant
-    rows = table[table["variant"] == base].copy()
+    # Only the columns drawn, and a cohort keyed by an integer code: the table has a row per run × cohort ×
+    # day (millions at a thousand runs), so no per-row string work.
+    drawn = "efficiency" if "efficiency" in table.columns else metric
+    needed = [c for c in dict.fromkeys(("site", "cohort", "stage", "group", "date", "role", "size", "present",
+                                        metric, drawn)) if c in table.columns]
+    rows = rs.rows_of("cohorts", base, needed)
     if rows.empty:
         raise ChartSkipped(f"cohorts.parquet has no rows for the base scenario {base}")
-    rows["cid"] = rows["site"].astype(str) + " · " + rows["cohort"].astype(str)
-    rows["cid_words"] = map_unique(rows["site"], lambda s: words(str(s))) + " · " + map_unique(rows["cohort"],
-        lambda c: words(str(c)).lower())
-    if "stage" in rows.columns and rows["stage"].nunique() > 1:
-        # The model writes a cohort once per stage it staffs; without the stage, cutting and sewing curves
-        # of the same cohort would be merged into one median.
-        rows["cid"] = rows["cid"] + " (" + rows["stage"].astype(str) + ")"
-        rows["cid_words"] = rows["cid_words"] + " (" + map_unique(rows["stage"], lambda s: stage_name(str(s))) + ")"
+    # The model writes a cohort once per stage it staffs; without the stage, cutting and sewing curves of the
+    # same cohort would be merged into one median.
+    keys = ["site", "cohort"] + (["stage"] if "stage" in rows.columns and rows["stage"].nunique() > 1 else [])
+    grouped = rows.groupby(keys, sort=False, dropna=False)
+    rows = rows.assign(cid=grouped.ngroup().to_numpy())
+    ids = grouped.size().reset_index()[keys]  # one row per cohort, in the order of the codes
+    ids["words"] = [words(str(r.site)) + " · " + words(str(r.cohort)).lower()
+                    + (f" ({stage_name(str(r.stage))})" if "stage" in keys else "") for r in ids.itertuples()]
+    ids["name"] = [" · ".join(str(getattr(r, k)) for k in keys[:2]) for r in ids.itertuples()]
     # Drawn: the share of the skilled standard rate, so cohorts of different kinds compare (a prison cohort at
     # its ceiling works at 20 % of it). The learning milestone stays 80 % of the cohort's own ceiling.
-    drawn = "efficiency" if "efficiency" in rows.columns else metric
     curves = rows.groupby(["cid", "date"])[metric].median().unstack("cid").sort_index()
     plotted = rows.groupby(["cid", "date"])[drawn].median().unstack("cid").sort_index()
     # A cohort's curve starts on its first active day: before that it is not on the job, and zeros
     # there would drag the group envelope down to the axis.
-    active = rows.assign(active=(rows.get("present", 1) > 0) & (rows[metric] > 0))
-    first_day = active[active["active"]].groupby("cid")["date"].min()
+    present = rows["present"] > 0 if "present" in rows.columns else True
+    first_day = rows.loc[present & (rows[metric] > 0)].groupby("cid")["date"].min()
     for cid in curves.columns:
         start = first_day.get(cid)
         if start is None:  # never on the job in this scenario: no curve at all
@@ -68,12 +73,13 @@ def draw_rampup_cohorts(
             curves.loc[curves.index < start, cid] = np.nan
             plotted.loc[plotted.index < start, cid] = np.nan
     # role and size only label the curves: a table without them still draws.
-    rows = rows.assign(role=rows.get("role", ""), size=rows.get("size", np.nan))
-    meta = rows.groupby("cid").agg(site=("site", "first"), group=("group", "first"), role=("role", "first"),
-                                   size=("size", "max"), words=("cid_words", "first"))
+    per_cohort = rows.groupby("cid").agg(group=("group", "first"),
+                                         **({"role": ("role", "first")} if "role" in rows.columns else {}),
+                                         **({"size": ("size", "max")} if "size" in rows.columns else {}))
+    meta = ids.join(per_cohort).assign(role=lambda m: m.get("role", ""), size=lambda m: m.get("size", np.nan))
     if highlight:
         chosen = set(highlight)
-        named = [c for c in curves.columns if c in chosen or meta.loc[c, "site"] in chosen]
+        named = [c for c in curves.columns if meta.loc[c, "name"] in chosen or meta.loc[c, "site"] in chosen]
     else:
         named = [c for c in curves.columns if not meta.loc[c, "group"]]
         if len(named) > MAX_NAMED_COHORTS:  # keep the largest; the rest join the grey envelope
@@ -164,11 +170,10 @@ MAX_HEATMAP_ROWS = 40  # beyond this, the members of a site group share one row
 
 
 def draw_utilisation_heatmap(rs: ResultsSet, stage: str = "sew") -> tuple[Figure, str]:
-    daily = require(
-        rs.table("daily"), "daily", ("site", "kind", "stage", "date", "working_h", "off_shift_h")
-    )
+    require(rs.table("daily"), "daily", ("site", "kind", "stage", "date", "working_h", "off_shift_h"))
     base = rs.base_variant
-    rows = daily[(daily["stage"] == stage) & (daily["variant"] == base)].copy()
+    rows = rs.rows_of("daily", base, ("site", "kind", "stage", "date", "working_h", "off_shift_h"))
+    rows = rows[rows["stage"] == stage].copy()
     if rows.empty:
         raise ChartSkipped(f"daily.parquet has no '{stage}' rows for the base scenario")
     rows["shift_h"] = 24.0 - rows["off_shift_h"]
