@@ -31,6 +31,13 @@ from sim.report.templating import data_uri, render
 from sim.results.results_set import ResultsSet
 
 REPORT_NAME = "report.html"
+# The columns of the big tables that the charts and sections read: the others are never loaded (each row gets
+# its variant from its run id).
+REPORT_COLUMNS = {
+    "daily": ("run_id", "day", "date", "site", "kind", "stage", "working_h", "starved_h", "blocked_h", "off_shift_h"),
+    "cohorts": ("run_id", "date", "site", "group", "cohort", "stage", "role", "size", "present", "standard_share",
+                "efficiency"),
+}
 
 
 def _charts(outcomes: list[ChartOutcome]) -> dict[str, Any]:
@@ -117,7 +124,7 @@ def write_report(results_dir: str | Path) -> Path:
     from sim.manifest import atomic_write_bytes
     from sim.report.summary import write_summary_page
 
-    rs = ResultsSet(results_dir)
+    rs = ResultsSet(results_dir, columns=REPORT_COLUMNS)
     outcomes = render_all(rs, rs.dir / "charts")
     final = rs.dir / REPORT_NAME
     # Write then rename, so a reader (or a browser left open) never sees half a page.

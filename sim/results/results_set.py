@@ -73,8 +73,11 @@ class ResultsSet:
     Date columns are parsed to pandas Timestamps whatever the writer used (date32, string, datetime).
     """
 
-    def __init__(self, results_dir: str | Path) -> None:
+    def __init__(self, results_dir: str | Path, columns: dict[str, Iterable[str]] | None = None) -> None:
+        """`columns`: for some tables, the only columns to read (those the file has); a thousand runs' daily and
+        cohorts tables hold tens of millions of rows, and their unread columns would cost gigabytes."""
         self.dir = Path(results_dir)
+        self.columns = {name: list(cols) for name, cols in (columns or {}).items()}
         if not self.dir.is_dir():
             raise FileNotFoundError(f"results directory {self.dir} does not exist")
         self._tables: dict[str, pd.DataFrame | None] = {}
@@ -147,12 +150,11 @@ class ResultsSet:
         return self._tables[name]
 
     def _load(self, name: str) -> pd.DataFrame | None:
-        from sim.manifest import read_results_table
 
         path = self.dir / f"{name}.parquet"
         if not path.exists():
             return None
-        df = read_results_table(path)
+        df = self._read(path, self.columns.get(name))
         if name != "runs" and df.empty:
             # The runner writes an id-columns-only frame when no run produced the table: treat it as absent.
             return None
@@ -190,6 +192,25 @@ class ResultsSet:
         wanted = [c for c in dict.fromkeys(columns) if c in table.columns]
         mine = table["variant"] == variant
         return table[wanted] if mine.all() else table.loc[mine, wanted]
+
+    @staticmethod
+    def _read(path: Path, columns: list[str] | None) -> pd.DataFrame:
+        from sim.manifest import read_results_table
+
+        if columns is None:
+            return read_results_table(path)
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            schema = pq.read_schema(path)
+            wanted = [c for c in columns if c in schema.names]
+            # Identifiers (run ids, sites, stages) repeat over millions of rows: read as categories, a code per row.
+            ids = [c for c in wanted if pa.types.is_string(schema.field(c).type)
+                   or pa.types.is_large_string(schema.field(c).type)]
+            return pq.read_table(path, columns=wanted, read_dictionary=ids).to_pandas()
+        except Exception:
+            return read_results_table(path)
 
     @staticmethod
     def _variant_labels(runs: pd.DataFrame) -> pd.Series:

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from sim.report.charts.base import ChartOutcome, ChartSkipped, Draw, fan_over_runs, n_runs, render_family
 from sim.report.formatting import fmt_approx, fmt_count, fmt_date, fmt_pct
-from sim.report.labels import target_label, words
+from sim.report.labels import in_sentence, target_label, words
 from sim.report.style import GREY, PALETTE, count_axis, date_axis, headline, new_figure
 from sim.results.results_set import ResultsSet, median_with_unreached
 
@@ -196,7 +196,7 @@ def draw_daily_output_by_kind(rs: ResultsSet, rolling_days: int = 7) -> tuple[Fi
     smoothing = f" ({rolling_days}-day mean)" if rolling_days > 1 else ""
     finding = (
         f"Output peaked at {fmt_approx(total.max())} masks/day{smoothing} on {fmt_date(peak_day)}; "
-        f"{words(str(kinds[0]))} sites sewed {fmt_pct(share)} of all masks"
+        f"{in_sentence(str(kinds[0]))} sites sewed {fmt_pct(share)} of all masks"
     )
     headline(
         fig,
