@@ -26,7 +26,8 @@ def _bars(ax: Axes, stats: list[tuple[float, float, float, int]], pct: bool) -> 
     colours = [PALETTE[0] if i == 0 else GREY for i in y]  # the base in colour, the others grey
     ax.barh(y, np.nan_to_num(means), 0.7, xerr=err, capsize=2.5, color=colours,
             error_kw={"elinewidth": 1, "ecolor": "#333333"})
-    right = np.nanmax(np.where(np.isfinite(highs), np.maximum(highs, means), means)) if len(stats) else 1.0
+    tops = np.where(np.isfinite(highs), np.maximum(highs, means), means)
+    right = float(np.nanmax(tops)) if np.isfinite(tops).any() and np.nanmax(tops) > 0 else 1.0  # all 0: a unit axis
     for yi, mean, high in zip(y, means, highs, strict=True):
         if not math.isfinite(mean):
             continue
