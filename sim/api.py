@@ -6,7 +6,7 @@
     results.runs, results.daily, results.summary
 
 Nothing is written unless `out=` is given (then the folder is exactly what `resilience run --no-report`
-writes, and `sim.charts` / `sim.report` can draw from it). The tables follow the contract of
+writes, and `sim.report.charts` / `sim.report` can draw from it). The tables follow the contract of
 `sim/results/tables.py` (docs/results.md); the numbers are those of the command line for the same seed.
 """
 

@@ -243,8 +243,8 @@ def _target_medians(out: Path | None) -> dict[tuple[str, str, str], tuple[float,
         return {}
     import numpy as np
 
-    from sim.charts import median_with_unreached
     from sim.results.folder import read_results_table
+    from sim.results.results_set import median_with_unreached
     from sim.results.tables import PARAM_PREFIX, point_labels
 
     runs = read_results_table(out / "runs.parquet")
@@ -302,8 +302,8 @@ def write_charts_and_report(out: Path, screenshot: bool = False) -> None:
     made = len(list((out / "charts").glob("*.png")))
     print(f"\n{made} charts in {out / 'charts'}; report: {report}; printable summary: {out / 'summary.html'}")
     if screenshot:
-        from sim.screenshot import screenshot as render
-        from sim.summary import MAX_PAGES, SUMMARY_NAME, SUMMARY_PDF, pdf_pages, print_pdf
+        from sim.report.screenshot import screenshot as render
+        from sim.report.summary import MAX_PAGES, SUMMARY_NAME, SUMMARY_PDF, pdf_pages, print_pdf
 
         try:
             # the first screen as a reader's browser shows it, then the printed summary (A4 at 96 dpi)

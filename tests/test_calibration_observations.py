@@ -142,8 +142,10 @@ def test_a_run_shows_its_cumulative_observations_on_the_cumulative_chart(tmp_pat
     import matplotlib as mpl
     import yaml
 
-    from sim.charts import STYLE, ResultsSet, _draw_cumulative_delivered
     from sim.cli import main
+    from sim.report.charts.throughput import draw_cumulative_delivered
+    from sim.report.style import STYLE
+    from sim.results.results_set import ResultsSet
 
     (tmp_path / "base.yaml").write_text(yaml.safe_dump(scenario_data()))
     (tmp_path / "e.yaml").write_text(yaml.safe_dump({"name": "e", "base": "base.yaml", "replications": 2,
@@ -156,7 +158,7 @@ def test_a_run_shows_its_cumulative_observations_on_the_cumulative_chart(tmp_pat
     rs = ResultsSet(out)
     assert rs.manifest["observations"][0]["observed"] == 30_000
     with mpl.rc_context(STYLE):
-        fig, _ = _draw_cumulative_delivered(rs)
+        fig, _ = draw_cumulative_delivered(rs)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "observed: seen (± 2 sd)" in labels
     fig.savefig(tmp_path / "cumulative.png")

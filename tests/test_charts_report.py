@@ -21,9 +21,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from sim import charts
-from sim.charts import ChartSkipped, ResultsSet, fmt_date, fmt_date_long, fmt_pct, make_all
-from sim.report import build_html, write_report
+from sim.report import charts, write_report
+from sim.report.charts import ChartSkipped, draw_chart, make_all
+from sim.report.formatting import fmt_count, fmt_date, fmt_date_long, fmt_pct, stage_name
+from sim.report.page import build_html
+from sim.results.results_set import ResultsSet, t_interval, wilson_interval
 from tests.conftest import FAILED_RUN
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,7 +43,7 @@ def drawn(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     """Every public chart function called once, into its own directory."""
     out = tmp_path_factory.mktemp("charts")
     rs = ResultsSet(results_dir)
-    return {name: getattr(charts, name)(rs, out) for name in CHART_NAMES}
+    return {name: draw_chart(name, rs, out) for name in CHART_NAMES}
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +97,7 @@ def test_cumulative_title_states_median_target_dates(results_dir: Path, drawn: d
     reached = 0
     for name, target in manifest["targets"].items():
         median_day = float(np.median(base[f"day_target.{name}"].fillna(np.inf)))  # never reached counts as +inf
-        masks = charts.fmt_count(float(target["masks"]))
+        masks = fmt_count(float(target["masks"]))
         if math.isfinite(median_day):
             reached += 1
             expected = fmt_date(start + pd.Timedelta(days=math.floor(median_day)))
@@ -115,8 +117,8 @@ def test_bottleneck_title_states_the_switch(results_dir: Path, drawn: dict[str, 
     assert dominant.nunique() > 1  # the fixture's bottleneck moves (certification first, then sewing)
     title = _title(drawn["bottleneck_timeline"])
     first_week = fmt_date(dominant.index[0])
-    assert title.startswith(f"Bottleneck moved: {charts.stage_name(dominant.iloc[0])} (week")
-    assert first_week in title and f"→ {charts.stage_name(dominant.iloc[-1])} (week" in title, title
+    assert title.startswith(f"Bottleneck moved: {stage_name(dominant.iloc[0])} (week")
+    assert first_week in title and f"→ {stage_name(dominant.iloc[-1])} (week" in title, title
 
 
 def test_daily_output_title_peak_matches_data(results_dir: Path, drawn: dict[str, Path]) -> None:
@@ -156,7 +158,7 @@ def test_missing_data_is_skipped_with_reason(results_dir: Path, tmp_path: Path) 
     (one / "cohorts.parquet").unlink()
     (one / "bottlenecks.parquet").unlink()
     with pytest.raises(ChartSkipped, match="only one scenario"):
-        charts.scenario_comparison(one, tmp_path / "c")
+        draw_chart("scenario_comparison", one, tmp_path / "c")
     assert not (tmp_path / "c" / "scenario_comparison.png").exists()
     paths = make_all(one)
     assert {n for n, p in paths.items() if p is None} == {
@@ -183,9 +185,9 @@ def test_a_summary_without_the_contract_columns_is_an_error(results_dir: Path, t
 
 
 def test_intervals() -> None:
-    mean, low, high = charts.t_interval([1.0, 2.0, 3.0])
+    mean, low, high = t_interval([1.0, 2.0, 3.0])
     assert (mean, high - mean) == (2.0, pytest.approx(4.302653 / math.sqrt(3), rel=1e-5))
-    share, low, high = charts.wilson_interval(0, 3)
+    share, low, high = wilson_interval(0, 3)
     assert (share, low) == (0.0, 0.0) and high == pytest.approx(0.5615, abs=1e-4)
 
 
@@ -196,7 +198,7 @@ def test_report_embeds_every_chart_and_nothing_external(report: tuple[Path, str]
     uris = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(uris) == len(CHART_NAMES) == page.count("<img ")
     for name in CHART_NAMES:
-        assert f"id=chart-{name}>" in page
+        assert f'id="chart-{name}">' in page
     assert not re.search(r'(src|href)="(?!data:|#)', page), "external reference in a self-contained page"
     assert "<script" not in page and "@media print" in page
     assert (
@@ -223,11 +225,11 @@ def test_report_headline_answers(results_dir: Path, report: tuple[Path, str]) ->
     ]
     top = week0.groupby("stage")["share"].sum().div(len(base)).sort_values(ascending=False)
     start = pd.Timestamp(manifest["start_date"])
-    assert f"week of {fmt_date_long(start)}: <b>{charts.stage_name(top.index[0])}, {fmt_pct(top.iloc[0])}</b>" in page
+    assert f"week of {fmt_date_long(start)}: <b>{stage_name(top.index[0])}, {fmt_pct(top.iloc[0])}</b>" in page
     # ranking by mean masks delivered, failed run left out
     means = ok.groupby("scenario")["masks_delivered"].mean().sort_values(ascending=False)
     ranking = page[page.index("<ol class=ranking>") :]
-    assert ranking.index(f"<b title='{means.index[0]}'>") < ranking.index(f"<b title='{means.index[1]}'>")
+    assert ranking.index(f'<b title="{means.index[0]}">') < ranking.index(f'<b title="{means.index[1]}">')
     failed = page[page.index("id=failed-runs") :]
     assert FAILED_RUN in failed and "ValidationError" in failed
 
@@ -254,7 +256,7 @@ def test_report_escapes_text_from_the_results(results_dir: Path, tmp_path: Path)
                                     "source": "<script>alert('x')</script>"})
     (copy / "manifest.json").write_text(json.dumps(manifest))
     page = build_html(ResultsSet(copy), [])
-    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert "&lt;b&gt;free &amp; fast&lt;/b&gt;" in page
 
 
@@ -274,7 +276,7 @@ def test_report_uses_summary_csv_when_present(results_dir: Path, tmp_path: Path)
     page = build_html(ResultsSet(copy), [])
     ranking = page[page.index("<ol class=ranking>") :]
     assert "7.8 M masks delivered" in ranking and "95 % CI 7.7 M–7.8 M" in ranking
-    assert ranking.index("<b title='base'>") < ranking.index("<b title='more_smes'>")  # order follows the summary
+    assert ranking.index('<b title="base">') < ranking.index('<b title="more_smes">')  # order follows the summary
 
 
 # ------------------------------------------------------------------------------------------ browser

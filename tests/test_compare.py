@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import charts
 from sim.cli import main
+from sim.report.charts import scenarios
 from sim.results.analysis import match_scenarios
+from sim.results.results_set import ResultsSet
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,11 +103,11 @@ def test_scenario_comparison_credits_the_sweep_not_the_lab(tmp_path):
     folder = write_runs(tmp_path / "swept", {
         ("base", 40.0): 5_000_000, ("base", 80.0): 6_200_000,
         ("faster_lab", 40.0): 5_000_282, ("faster_lab", 80.0): 6_200_282})
-    rs = charts.ResultsSet(folder)
-    refs = charts._comparison_references(rs)
+    rs = ResultsSet(folder)
+    refs = scenarios._comparison_references(rs)
     lab80 = next(v for v in refs if v.startswith("faster_lab") and "80" in v)
     assert refs[lab80][0].startswith("base") and "80" in refs[lab80][0]
-    fig, _ = charts._draw_scenario_comparison(rs)
+    fig, _ = scenarios.draw_scenario_comparison(rs)
     title = fig.get_suptitle().replace("\n", " ")
     assert title.startswith("Sweep point (packing.operators=80.0) delivers +1.2"), title
     assert "faster_lab" not in title
@@ -114,6 +115,6 @@ def test_scenario_comparison_credits_the_sweep_not_the_lab(tmp_path):
     lab_only = write_runs(tmp_path / "lab", {
         ("base", 40.0): 5_000_000, ("base", 80.0): 5_000_000,
         ("faster_lab", 40.0): 5_000_282, ("faster_lab", 80.0): 5_000_282})
-    fig, _ = charts._draw_scenario_comparison(charts.ResultsSet(lab_only))
+    fig, _ = scenarios.draw_scenario_comparison(ResultsSet(lab_only))
     title = fig.get_suptitle().replace("\n", " ")
-    assert title.startswith("Scenario faster_lab at (packing.operators=") and "+282" in title, title
+    assert title.startswith("Faster lab at (packing.operators=") and "+282" in title, title

@@ -23,8 +23,7 @@ BASE = ("sim.errors", "sim.yamlsafe", "sim.distributions", "sim.public_holidays"
         "sim.rng", "sim.timebase", "sim.spec")
 FRONT_DOORS = ("sim.cli", "sim.api", "sim.__main__")
 STUDIES = ("sim.experiment", "sim.uncertainty", "sim.calibration", "sim.decisions", "sim.regress")
-PRESENTATION = ("sim.charts", "sim.report", "sim.summary", "sim.first_screen", "sim.report_data", "sim.branches",
-                "sim.labels", "sim.screenshot")
+PRESENTATION = ("sim.report",)
 RESULT_READERS = ("sim.results.analysis", "sim.results.folder")
 CORE = ("sim.model", "sim.metrics", "sim.allocation", "sim.results.bottleneck")
 

@@ -1,6 +1,6 @@
 """Charts of a calibration: each observation against the model's range before and after, the marginal of each
 parameter before and after, and a pairs plot of the parameters the observations constrained. Style and saving
-as in sim.charts (PNG and SVG)."""
+as in sim.report.style (PNG and SVG)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.history_matching import Calibration
-from sim.charts import PALETTE, STYLE, _figure, _headline, _save, fmt_pct
+from sim.report.formatting import fmt_pct
+from sim.report.style import PALETTE, STYLE, headline, new_figure, save_figure
 
 MAX_PAIRS = 6
 PAIR_POINTS = 3000
@@ -45,7 +46,7 @@ def observations_chart(cal: Calibration, waves: pd.DataFrame, out_dir: Path) -> 
     after = waves[waves["nonimplausible"]]
     rng = np.random.default_rng(0)
     with mpl.rc_context(STYLE):
-        fig = _figure(4.0 * cols, 3.2 * rows + 0.6)
+        fig = new_figure(4.0 * cols, 3.2 * rows + 0.6)
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
         for ax, t in zip(axes, targets, strict=False):
             col = f"mean.{t.name}"
@@ -71,11 +72,11 @@ def observations_chart(cal: Calibration, waves: pd.DataFrame, out_dir: Path) -> 
         axes[0].legend(loc="best", fontsize=7)
         shares = [w.share_left for w in cal.waves if not math.isnan(w.share_left)]
         left = f"{fmt_pct(shares[-1], 1)} of the parameter space is left" if shares else "no wave finished"
-        _headline(fig, f"Model runs against the observations: {left}",
+        headline(fig, f"Model runs against the observations: {left}",
                   "Each dot is the mean of one design point's runs: in the first wave (a Latin hypercube of the "
                   "whole space), and among the points kept after the last wave. Bands: the observation ± 2 sd of "
                   "its error, and ± 3 sd of observation error and model discrepancy together.")
-        return _save(fig, out_dir, "calibration_observations")
+        return save_figure(fig, out_dir, "calibration_observations")
 
 
 def marginals_chart(cal: Calibration, out_dir: Path) -> Path:
@@ -87,7 +88,7 @@ def marginals_chart(cal: Calibration, out_dir: Path) -> Path:
     kept_unit = cal.nonimplausible_sample()
     kept = cal.box.to_values(kept_unit) if len(kept_unit) else np.empty((0, len(names)))
     with mpl.rc_context(STYLE):
-        fig = _figure(4.0 * cols, 2.6 * rows + 0.6)
+        fig = new_figure(4.0 * cols, 2.6 * rows + 0.6)
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
         for j, (ax, name) in enumerate(zip(axes, names, strict=False)):
             a = _axis_values(cal, name, prior[:, j])
@@ -107,9 +108,9 @@ def marginals_chart(cal: Calibration, out_dir: Path) -> Path:
         axes[0].legend(loc="best", fontsize=7)
         finding = ("What the observations say about each parameter" if len(kept) else
                    "Nothing is left: under these ranges no parameter values meet every observation")
-        _headline(fig, finding, "Grey: the declared distribution (a large sample of it). Blue: the part of that "
+        headline(fig, finding, "Grey: the declared distribution (a large sample of it). Blue: the part of that "
                                 "sample no observation rules out, after the last wave.")
-        return _save(fig, out_dir, "calibration_marginals")
+        return save_figure(fig, out_dir, "calibration_marginals")
 
 
 def pairs_chart(cal: Calibration, chosen: list[str], out_dir: Path) -> Path | None:
@@ -126,7 +127,7 @@ def pairs_chart(cal: Calibration, chosen: list[str], out_dir: Path) -> Path | No
     highs = cal.box.to_values(np.ones((1, cal.box.dim)))[0]
     k = len(chosen)
     with mpl.rc_context({**STYLE, "axes.grid": False}):
-        fig = _figure(2.3 * k, 2.3 * k + 0.5)
+        fig = new_figure(2.3 * k, 2.3 * k + 0.5)
         axes = fig.subplots(k, k, squeeze=False)
         for r in range(k):
             for c in range(k):
@@ -157,10 +158,10 @@ def pairs_chart(cal: Calibration, chosen: list[str], out_dir: Path) -> Path | No
                     if _is_date(cal, name) and not (axis is ax.yaxis and r == c):
                         axis.set_major_formatter(mpl.dates.DateFormatter("%d %b"))
                 ax.tick_params(labelsize=7)
-        _headline(fig, "Parameter values not ruled out, two by two",
+        headline(fig, "Parameter values not ruled out, two by two",
                   "The parameters the observations constrained; each dot a value of the non-implausible set; "
                   "axes span the declared ranges, so empty corners are what the observations ruled out.")
-        return _save(fig, out_dir, "calibration_pairs")
+        return save_figure(fig, out_dir, "calibration_pairs")
 
 
 def draw_all(cal: Calibration, exp: Any, waves: pd.DataFrame, out_dir: Path) -> list[Path]:

@@ -1,4 +1,4 @@
-"""Charts of the decision layer, in the project's style (sim.charts.STYLE, Okabe–Ito palette): levers ranked
+"""Charts of the decision layer, in the project's style (sim.report.style.STYLE, Okabe–Ito palette): levers ranked
 with their intervals, the stress matrix as a heatmap, P(target) against a lever's amount."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.charts import DPI, GREY, PALETTE, STYLE
+from sim.report.labels import words
+from sim.report.style import DPI, GREY, PALETTE, STYLE
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -53,9 +54,9 @@ def lever_chart(table: pd.DataFrame, primary: str, path: Path) -> Path:
         ax.barh(y, gain, color=colors, alpha=0.85)
         ax.errorbar(gain, y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
         ax.axvline(0, color="black", lw=0.8)
-        labels = [f"{r.lever}\n{_money(r.euros)}, {r.people:.0f} people" for r in main.itertuples()]
+        labels = [f"{words(r.lever)}\n{_money(r.euros)}, {r.people:.0f} people" for r in main.itertuples()]
         ax.set_yticks(y, labels)
-        ax.set_xlabel(f"days gained on {primary} vs base (95 % interval; grey: not significant)")
+        ax.set_xlabel(f"Days gained on {words(primary).lower()} vs base (95 % interval; grey: not significant)")
         for yi, r in zip(y, main.itertuples(), strict=True):
             per = "" if math.isnan(r.days_per_meur) else f"  {r.days_per_meur:.1f} d per €M"
             ax.annotate(f"{r.days_gained:+.1f} d{per}", (max(r.days_gained_high if not math.isnan(
@@ -66,11 +67,12 @@ def lever_chart(table: pd.DataFrame, primary: str, path: Path) -> Path:
         ax.set_xlim(xmin - 0.1 * (xmax - xmin + 1), xmax + 0.45 * (xmax - xmin + 1))
         best = main.iloc[-1]
         if best["days_gained_low"] > 0:
-            title = (f"{best['lever']} buys most days on {primary} per euro: {best['days_gained']:+.1f} days "
+            title = (f"{words(best['lever'])} buys most days on {words(primary).lower()} per euro: "
+                     f"{best['days_gained']:+.1f} days "
                      f"for {_money(best['euros'])}")
         else:
-            title = f"No lever gains a day on {primary} beyond the noise (95 % intervals)"
-        fig.suptitle(title, x=0.01, ha="left")
+            title = f"No lever gains a day on {words(primary).lower()} beyond the noise (95 % intervals)"
+        fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
         return _save(fig, path)
 
 
@@ -78,7 +80,7 @@ def stress_heatmap(table: pd.DataFrame, primary: str | None, path: Path) -> Path
     """Shocks × measures, each cell the mean (interval below), colour scaled per column by the worst shock."""
     columns: list[tuple[str, str, str]] = []
     for target in [t for t in table.loc[table["metric"] == "delay_days", "target"].unique()]:
-        columns.append(("delay_days", target, f"delay on\n{target} (days)"))
+        columns.append(("delay_days", target, f"delay on\n{words(target).lower()} (days)"))
     columns += [("masks_lost_delivered", "", "masks lost\n(delivered)"),
                 ("deepest_drop_share", "", "deepest drop\nin daily output"),
                 ("recovery_days", "", "days to recover\npre-shock rate"),
@@ -113,7 +115,7 @@ def stress_heatmap(table: pd.DataFrame, primary: str | None, path: Path) -> Path
                 ax.text(j, i, text[i][j] or "–", ha="center", va="center", fontsize=8)
         ax.set_xticks(range(len(columns)), [c[2] for c in columns])
         ax.xaxis.tick_top()
-        ax.set_yticks(range(len(shocks)), shocks)
+        ax.set_yticks(range(len(shocks)), [words(s) for s in shocks])
         ax.tick_params(length=0)
         ax.grid(False)
         for spine in ax.spines.values():
@@ -121,8 +123,8 @@ def stress_heatmap(table: pd.DataFrame, primary: str | None, path: Path) -> Path
         first = next((j for j, c in enumerate(columns) if c[0] == "delay_days" and c[1] == primary), None)
         worst_col = first if first is not None else len(columns) - 4
         worst = shocks[int(np.nanargmax(values[:, worst_col]))] if np.isfinite(values[:, worst_col]).any() else "?"
-        fig.suptitle(f"Stress matrix: {worst} does the most damage (mean and 95 % interval vs base; darker = worse)",
-                     x=0.01, ha="left")
+        fig.suptitle(f"Stress matrix: {words(worst).lower()} does the most damage (mean and 95 % interval vs base; "
+                     "darker = worse)", x=0.01, ha="left", fontweight="bold")
         return _save(fig, path)
 
 
@@ -152,8 +154,8 @@ def what_it_takes_chart(answer: dict[str, Any], path: Path) -> Path:
             lo, hi, step = bounds
             ax.set_xlim(lo - step / 2, hi + step / 2)
         unit = answer["units"].get(lever, "unit")
-        ax.set_xlabel(f"{lever} ({unit})")
-        ax.set_ylabel(f"P({answer['target']} by {answer['by']})")
+        ax.set_xlabel(f"{words(lever)} ({unit})")
+        ax.set_ylabel(f"P({words(answer['target']).lower()} by {answer['by']})")
         ax.set_ylim(-0.03, 1.03)
         if answer["reachable"]:
             amount = answer["answer"]["amounts"][lever]
@@ -168,5 +170,5 @@ def what_it_takes_chart(answer: dict[str, Any], path: Path) -> Path:
                 ax.text(0.02, 0.55, "\n".join(why[1].split("; ")), transform=ax.transAxes, fontsize=8.5,
                         va="center", color="black", wrap=True)
         ax.legend(loc="best", fontsize=8)
-        fig.suptitle(title, x=0.01, ha="left")
+        fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
         return _save(fig, path)

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.bottleneck import bottleneck_shares, group_activity
 from sim.entities.site import Site, StageUnit
 from sim.metrics import BLOCKED, OFF_SHIFT, STARVED, STATE_NAMES, WORKING
+from sim.results.bottleneck import bottleneck_shares, group_activity
 from sim.timebase import HOURS_PER_DAY
 
 if TYPE_CHECKING:

@@ -1,5 +1,5 @@
 """Charts of a study: ranked parameters with intervals per KPI, and cumulative delivered under parameter
-uncertainty beside the same under noise alone. Drawn with the style of sim.charts; PNG and SVG."""
+uncertainty beside the same under noise alone. Drawn with the style of sim.report.style; PNG and SVG."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 
-from sim.charts import PALETTE, STYLE, _count_axis, _date_axis, _figure, _headline, _save, fmt_count, round_sig
+from sim.report.formatting import fmt_count, round_sig
+from sim.report.style import PALETTE, STYLE, count_axis, date_axis, headline, new_figure, pct_formatter, save_figure
 from sim.uncertainty.labels import INDEX_WORDS, capitalised, kpi_unit, kpi_words
 from sim.uncertainty.sensitivity import RANK_INDEX, ranking
 from sim.uncertainty.study import NOMINAL
@@ -31,7 +32,7 @@ def ranking_chart(table: pd.DataFrame, kpi: str, method: str, labels: dict[str, 
     rows = table[table["kpi"] == kpi]
     words = kpi_words(kpi, targets, start)
     with mpl.rc_context({**STYLE, "axes.grid.axis": "x"}):
-        fig = _figure(9.5, 1.3 + 0.36 * len(ranked))
+        fig = new_figure(9.5, 1.3 + 0.36 * len(ranked))
         ax = fig.add_subplot()
         ypos = np.arange(len(ranked))[::-1]
         ax.hlines(ypos, ranked["ci_low"], ranked["ci_high"], color=PALETTE[0], linewidth=2.4, alpha=0.55)
@@ -49,7 +50,7 @@ def ranking_chart(table: pd.DataFrame, kpi: str, method: str, labels: dict[str, 
         if index == "mu_star":
             ax.set_xlabel(f"mean absolute change across the parameter's range ({unit})")
             if unit == "masks":
-                _count_axis(ax, "x")
+                count_axis(ax, "x")
         elif index == "ST":
             ax.set_xlabel("share of the variance (Sobol index)")
         else:
@@ -58,9 +59,9 @@ def ranking_chart(table: pd.DataFrame, kpi: str, method: str, labels: dict[str, 
         ax.legend(loc="lower right")
         top = ranked.iloc[0]
         finding = f"{capitalised(words)}: most influential is {labels.get(top['parameter'], top['parameter'])}"
-        _headline(fig, finding, f"{len(ranked)} most influential of the uncertain parameters ({method} design); "
+        headline(fig, finding, f"{len(ranked)} most influential of the uncertain parameters ({method} design); "
                                 "bars: 95 % bootstrap intervals.")
-        return _save(fig, out_dir, name)
+        return save_figure(fig, out_dir, name)
 
 
 def fan_chart(series: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, Any], start: dt.date,
@@ -76,7 +77,7 @@ def fan_chart(series: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, Any],
         return None
     top = float(cum["value"].max()) * 1.08
     with mpl.rc_context(STYLE):
-        fig = _figure(10.5, 4.6)
+        fig = new_figure(10.5, 4.6)
         axes = fig.subplots(1, 2, sharey=True)
         spread = {}
         for ax, (key, rows, title) in zip(axes, panels, strict=True):
@@ -94,18 +95,18 @@ def fan_chart(series: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, Any],
                             fontsize=8, color="#333333")
             n = rows["run_id"].nunique()
             ax.set_title(f"{title} ({n} runs)")
-            _date_axis(ax, dates.min(), dates.max())
-            _count_axis(ax)
+            date_axis(ax, dates.min(), dates.max())
+            count_axis(ax)
             ax.set_ylim(0, top)
             spread[key] = float(q[0.95].iloc[-1] - q[0.05].iloc[-1])
-        axes[0].set_ylabel("masks delivered, cumulative")
+        axes[0].set_ylabel("Masks delivered, cumulative")
         axes[0].legend(loc="upper left")
         ratio = spread["design"] / spread[NOMINAL] if spread[NOMINAL] > 0 else float("inf")
         finding = (f"The assumptions widen the final 5–95 % band {ratio:.0f}-fold over noise alone "
                    f"({fmt_count(round_sig(spread['design']))} vs {fmt_count(round_sig(spread[NOMINAL]))} masks)")
-        _headline(fig, finding, "Left: every design point (parameters drawn over their ranges); right: the nominal "
+        headline(fig, finding, "Left: every design point (parameters drawn over their ranges); right: the nominal "
                                 "point's replications. Dashed: targets.")
-        return _save(fig, out_dir, name)
+        return save_figure(fig, out_dir, name)
 
 
 def bottleneck_agreement_chart(agreement: pd.DataFrame, out_dir: Path, name: str = "uncertainty_bottleneck"
@@ -113,13 +114,13 @@ def bottleneck_agreement_chart(agreement: pd.DataFrame, out_dir: Path, name: str
     """Per week, the share of design points in which each stage is the network's main bottleneck."""
     if agreement.empty:
         return None
-    from sim.charts import stage_name
+    from sim.report.formatting import stage_name
     from sim.results.tables import FLOW_STAGES
 
     table = agreement.pivot_table(index="week_start", columns="stage", values="share_of_points", fill_value=0.0)
     stages = [s for s in FLOW_STAGES if s in table.columns] + [s for s in table.columns if s not in FLOW_STAGES]
     with mpl.rc_context(STYLE):
-        fig = _figure(10, 4.2)
+        fig = new_figure(10, 4.2)
         ax = fig.add_subplot()
         bottom = np.zeros(len(table))
         labels = [f"{d.day} {d.strftime('%b')}" for d in pd.to_datetime(table.index)]
@@ -129,15 +130,15 @@ def bottleneck_agreement_chart(agreement: pd.DataFrame, out_dir: Path, name: str
         ax.axhline(0.9, color="#333333", linestyle="--", linewidth=0.9)
         ax.text(1.01, 0.9, "90 %: robust", transform=ax.transAxes, fontsize=8, va="center")
         ax.set_ylim(0, 1.0)
-        ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0))
-        ax.set_ylabel("share of design points")
-        ax.set_xlabel("week starting")
+        ax.yaxis.set_major_formatter(pct_formatter())
+        ax.set_ylabel("Share of design points")
+        ax.set_xlabel("Week starting")
         ax.tick_params(axis="x", labelrotation=45)
         for label in ax.get_xticklabels():
             label.set_horizontalalignment("right")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 0.8))
         robust = agreement.groupby("week_start")["share_of_points"].max() >= 0.9
-        _headline(fig, f"The main bottleneck is the same in ≥ 90 % of design points in {int(robust.sum())} of "
+        headline(fig, f"The main bottleneck is the same in ≥ 90 % of design points in {int(robust.sum())} of "
                        f"{len(robust)} weeks",
                   "Per week: in what share of the design points each stage is the network's main bottleneck.")
-        return _save(fig, out_dir, name)
+        return save_figure(fig, out_dir, name)

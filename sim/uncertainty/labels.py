@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from sim.charts import fmt_count, fmt_date, round_sig, stage_name
+from sim.report.formatting import fmt_count, fmt_date, round_sig, stage_name
 
 INDEX_WORDS = {"mu_star": "μ*", "mu": "μ", "sigma": "σ", "S1": "S1", "ST": "ST", "spearman": "ρ"}
 

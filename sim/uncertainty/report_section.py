@@ -1,19 +1,19 @@
 """The report section "What drives the answer", as an HTML fragment (empty when the results directory holds
 no study). It reads design.parquet, parameters.csv, sensitivity.parquet and the usual tables, draws its
-charts into charts/ and embeds them as data URIs, like the rest of the page."""
+charts into charts/ and embeds them as data URIs, like the rest of the page (templates/uncertainty.html.j2,
+autoescaped)."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
 import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sim.charts import fmt_count, stage_name
+from sim.report.formatting import fmt_count, stage_name
+from sim.report.templating import data_uri, render
 from sim.uncertainty.charts import bottleneck_agreement_chart, fan_chart, ranking_chart
 from sim.uncertainty.labels import INDEX_WORDS, capitalised, fmt_effect, fmt_interval, kpi_words
 from sim.uncertainty.sensitivity import ALL, RANK_INDEX, SENSITIVITY_FILE, ranking
@@ -21,18 +21,6 @@ from sim.uncertainty.study import DESIGN_FILE, NOMINAL, PARAMETERS_FILE
 
 ROBUST_SHARE = 0.9
 NEGLIGIBLE = 0.1  # below this fraction of the leading parameter's index, a parameter "hardly matters"
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _img(path: Path | None, alt: str) -> str:
-    if path is None:
-        return ""
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
-            f"<figcaption><span class=file>(charts/{_e(path.name)}, SVG alongside)</span></figcaption></figure>")
 
 
 def headline_kpis(table: pd.DataFrame) -> list[str]:
@@ -84,7 +72,7 @@ def bottleneck_agreement(bottlenecks: pd.DataFrame, runs: pd.DataFrame) -> pd.Da
     return out.reset_index()
 
 
-def _robustness(agreement: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, Any]) -> str:
+def _robustness(agreement: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, Any]) -> list[dict[str, Any]]:
     items = []
     if not agreement.empty:
         lead = agreement.loc[agreement.groupby("week_start")["share_of_points"].idxmax()].sort_values("week_start")
@@ -96,40 +84,36 @@ def _robustness(agreement: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, 
                     f"Weeks of {first.day} {first.strftime('%B')} to {last.day} {last.strftime('%B')}")
             low, high = weeks["share_of_points"].min(), weeks["share_of_points"].max()
             share = f"{low:.0%}" if round(low, 2) == round(high, 2) else f"{low:.0%}–{high:.0%}"
-            robust = bool(weeks["robust"].iloc[0])
-            items.append(f"<li>{when}: {_e(stage_name(weeks['stage'].iloc[0]))} limits the network in {share} of "
-                         f"design points — <b>{'robust' if robust else 'not robust'}</b></li>")
+            items.append({"text": f"{when}: {stage_name(weeks['stage'].iloc[0])} limits the network in {share} of "
+                                  "design points", "robust": bool(weeks["robust"].iloc[0])})
     design = runs[(runs["scenario"] != NOMINAL) & (runs["status"] == "ok")]
     for name, target in targets.items():
         column = f"reached_by_date.{name}"
         if not target.get("by") or column not in design.columns:
             continue
         share = float(design[column].mean())
-        verdict = "robust" if share >= ROBUST_SHARE or share <= 1 - ROBUST_SHARE else "not robust"
         by = dt.date.fromisoformat(str(target["by"]))
-        items.append(f"<li>{_e(fmt_count(float(target['masks'])))} by {by.day} {by.strftime('%B')}: reached in "
-                     f"{share:.0%} of design points — <b>{verdict}</b></li>")
-    return f"<ul>{''.join(items)}</ul>" if items else "<p>No bottleneck or dated target to judge.</p>"
+        items.append({"text": f"{fmt_count(float(target['masks']))} by {by.day} {by.strftime('%B')}: reached in "
+                              f"{share:.0%} of design points",
+                      "robust": share >= ROBUST_SHARE or share <= 1 - ROBUST_SHARE})
+    return items
 
 
-def _variance_table(table: pd.DataFrame, kpis: list[str], targets: dict[str, Any], start: dt.date) -> str:
+def _variance_rows(table: pd.DataFrame, kpis: list[str], targets: dict[str, Any],
+                   start: dt.date) -> list[dict[str, str]]:
     rows = []
     for kpi in kpis:
         share = table[(table["kpi"] == kpi) & (table["parameter"] == ALL) & (table["index"] == "parameter_share")]
         if share.empty:
             continue
         r = share.iloc[0]
-        rows.append(f"<tr><td>{_e(kpi_words(kpi, targets, start))}</td><td class=num>{r['value']:.0%}</td>"
-                    f"<td class=num>{r['ci_low']:.0%}–{r['ci_high']:.0%}</td>"
-                    f"<td class=num>{1 - r['value']:.0%}</td></tr>")
-    if not rows:
-        return ""
-    return ("<table><thead><tr><th>KPI</th><th>variance due to the parameters</th><th>95 % interval</th>"
-            f"<th>due to replication noise</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+        rows.append({"kpi": kpi_words(kpi, targets, start), "share": f"{r['value']:.0%}",
+                     "interval": f"{r['ci_low']:.0%}–{r['ci_high']:.0%}", "noise": f"{1 - r['value']:.0%}"})
+    return rows
 
 
 def _other_kpis(table: pd.DataFrame, kpis: list[str], labels: dict[str, str], targets: dict[str, Any],
-                start: dt.date) -> str:
+                start: dt.date) -> list[dict[str, str]]:
     rows = []
     for kpi in dict.fromkeys(table["kpi"]):
         if kpi in kpis:
@@ -137,22 +121,15 @@ def _other_kpis(table: pd.DataFrame, kpis: list[str], labels: dict[str, str], ta
         ranked = ranking(table, kpi).head(3)
         if ranked.empty:
             continue
-        cells = "; ".join(f"{_e(labels.get(r['parameter'], r['parameter']))} "
-                          f"({INDEX_WORDS[r['index']]} {_e(fmt_effect(r['value'], kpi, r['index']))})"
+        cells = "; ".join(f"{labels.get(r['parameter'], r['parameter'])} "
+                          f"({INDEX_WORDS[r['index']]} {fmt_effect(r['value'], kpi, r['index'])})"
                           for _, r in ranked.iterrows())
-        rows.append(f"<tr><td>{_e(kpi_words(kpi, targets, start))}</td><td>{cells}</td></tr>")
-    if not rows:
-        return ""
-    return ("<h3>Other KPIs: the three leading parameters</h3><table><thead><tr><th>KPI</th><th>parameters</th>"
-            f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+        rows.append({"kpi": kpi_words(kpi, targets, start), "parameters": cells})
+    return rows
 
 
-def _parameters(params: pd.DataFrame) -> str:
-    rows = "".join(f"<tr><td>{_e(r['label'])}</td><td><code>{_e(r['parameter'])}</code></td>"
-                   f"<td>{_e(r['distribution'])}</td><td>{_e(r['source'])}</td></tr>" for _, r in params.iterrows())
-    return (f"<details><summary>The {len(params)} uncertain parameters, their ranges and sources</summary><table>"
-            f"<thead><tr><th>parameter</th><th>path</th><th>range</th><th>source</th></tr></thead><tbody>{rows}"
-            "</tbody></table></details>")
+def _chart(path: Path | None, alt: str) -> dict[str, str] | None:
+    return None if path is None else {"uri": data_uri(path), "alt": alt, "file": path.name}
 
 
 def section_html(results_dir: str | Path) -> str:
@@ -170,37 +147,25 @@ def section_html(results_dir: str | Path) -> str:
     design = pd.read_parquet(out / DESIGN_FILE)
     runs = pd.read_parquet(out / "runs.parquet")
     charts = out / "charts"
-    kpis = headline_kpis(table)
-    n_points = int((design["kind"] == "design").sum())
-    n_nominal = int((runs["scenario"] == NOMINAL).sum())
-    parts = [
-        "<section id=uncertainty><h2>What drives the answer</h2>",
-        f"<p>{len(params)} assumptions were varied over their plausible ranges in a {_e(method)} design of {n_points} "
-        f"points (plus the nominal point, every assumption at its base value, run {n_nominal} times for the noise "
-        "alone). Elsewhere in this report, scenario <i>base</i> pools every design point and scenario "
-        f"<i>{NOMINAL}</i> is the nominal point. Index: {_e(_index_words(method))}</p>",
-    ]
-    for kpi in kpis:
+    kpis = []
+    for kpi in headline_kpis(table):
         text = sentence(table, kpi, labels, targets, start)
         chart = ranking_chart(table, kpi, method, labels, targets, start, charts,
                               f"uncertainty_rank_{kpi.replace('.', '_')}")
-        parts.append(f"<h3>{_e(capitalised(kpi_words(kpi, targets, start)))}</h3><p class=answer>{_e(text)}</p>"
-                     + _img(chart, text))
-    parts.append("<h3>How much is the assumptions, how much is chance?</h3>")
-    parts.append(_variance_table(table, kpis, targets, start))
+        kpis.append({"title": capitalised(kpi_words(kpi, targets, start)), "sentence": text,
+                     "chart": _chart(chart, text)})
     series = pd.read_parquet(out / "series.parquet", columns=["run_id", "day", "series", "key", "value"])
-    parts.append(_img(fan_chart(series, runs, targets, start, charts), "cumulative delivered under uncertainty"))
-    parts.append("<h3>Which conclusions hold across the ranges?</h3><p>A conclusion is called robust when it holds "
-                 f"in at least {ROBUST_SHARE:.0%} of the design points.</p>")
     bottlenecks = pd.read_parquet(out / "bottlenecks.parquet")
     agreement = bottleneck_agreement(bottlenecks, runs)
-    parts.append(_robustness(agreement, runs, targets))
-    parts.append(_img(bottleneck_agreement_chart(agreement, charts), "bottleneck agreement across design points"))
-    parts.append(_other_kpis(table, kpis, labels, targets, start))
-    parts.append(_parameters(params))
-    parts.append("<p class=meta>Full table: sensitivity.csv (kpi, parameter, method, index, value, ci_low, ci_high); "
-                 "design points: design.parquet. See docs/uncertainty.md.</p></section>")
-    return "\n".join(p for p in parts if p)
+    return render(
+        "uncertainty.html.j2", n_params=len(params), method=method, n_points=int((design["kind"] == "design").sum()),
+        n_nominal=int((runs["scenario"] == NOMINAL).sum()), nominal=NOMINAL, index_words=_index_words(method),
+        kpis=kpis, variance=_variance_rows(table, headline_kpis(table), targets, start),
+        fan=_chart(fan_chart(series, runs, targets, start, charts), "cumulative delivered under uncertainty"),
+        robust_share=f"{ROBUST_SHARE:.0%}", robustness=_robustness(agreement, runs, targets),
+        agreement=_chart(bottleneck_agreement_chart(agreement, charts), "bottleneck agreement across design points"),
+        others=_other_kpis(table, headline_kpis(table), labels, targets, start),
+        parameters=params.to_dict("records"))
 
 
 def _index_words(method: str) -> str:

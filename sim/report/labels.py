@@ -51,3 +51,18 @@ STAGE_PATHS: dict[str, tuple[str, ...]] = {
 
 def acts_on(path: str, stage: str) -> bool:
     return any(key in path for key in STAGE_PATHS.get(stage, (f".stages.{stage}",)))
+
+
+def variant_words(variant: str) -> str:
+    """A scenario in words; a sweep point keeps its paths as they are: 'more_smes (groups.smes.count=6)' ->
+    'More smes (groups.smes.count=6)'."""
+    name, _, point = str(variant).partition(" (")
+    return words(name) + (f" ({point}" if point else "")
+
+
+def in_sentence(identifier: str) -> str:
+    """words() for the middle of a sentence: 'textile' -> 'textile', 'esat' -> 'ESAT', 'roubaix_pilot' -> 'Roubaix
+    pilot' (a name or an abbreviation keeps its capital)."""
+    text = words(identifier)
+    first = re.split(r"[_.\s]+", str(identifier))[0].lower()
+    return text if first in _WORDS else text[:1].lower() + text[1:]

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from sim.first_screen import environment, first_screen_html
-from sim.labels import words
+from sim.report.first_screen import first_screen_html
+from sim.report.labels import words
+from sim.report.screenshot import CHROMIUM_FLAGS, find_chromium
+from sim.report.templating import data_uri, render
 from sim.runs.atomic import atomic_write_bytes
-from sim.screenshot import CHROMIUM_FLAGS, find_chromium
 
 if TYPE_CHECKING:
-    from sim.charts import ChartOutcome, ResultsSet
+    from sim.report.charts.base import ChartOutcome
+    from sim.results.results_set import ResultsSet
 
 SUMMARY_NAME = "summary.html"
 SUMMARY_PDF = "summary.pdf"
@@ -27,7 +29,6 @@ KEY_CHARTS = ("cumulative_delivered", "bottleneck_timeline")
 
 
 def build_summary(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
-    from sim.report_data import data_uri
 
     charts = [{"name": o.name, "uri": data_uri(o.path), "title": o.title, "caption": o.caption}
               for o in outcomes if o.name in KEY_CHARTS and o.path is not None]
@@ -38,7 +39,8 @@ def build_summary(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
                                   "interval)."})
     meta = (f"Start {rs.start_date:%d %B %Y}, simulated to {rs.end_date:%d %B %Y}, "
             f"{len(rs.ok_runs)} runs finished")
-    return environment().get_template("summary.html.j2").render(
+    return render(
+        "summary.html.j2",
         title=words(rs.experiment), meta=meta, first_screen=Markup(first_screen_html(rs)), charts=charts,
         folder=rs.dir.name)
 

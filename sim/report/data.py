@@ -1,24 +1,18 @@
 """What the report's pages compute from a results folder for the reader: the parameter rows with their
 assumption flags, the parameters behind the headline, and images inlined as data URIs. Shared by the long
-report (sim.report), its first screen (sim.first_screen) and the printable summary (sim.summary), below all
-three so that none of them imports another's page code."""
+report (sim.report.page), its first screen (sim.report.first_screen) and the printable summary
+(sim.report.summary), below all three so that none of them imports another's page code."""
 
 from __future__ import annotations
 
-import base64
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sim.charts import stage_name
+from sim.report.formatting import stage_name
 
 if TYPE_CHECKING:
-    from sim.charts import ResultsSet
-
-
-def data_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    from sim.results.results_set import ResultsSet
 
 
 def base_scenario_config(rs: ResultsSet) -> dict[str, Any]:
@@ -56,7 +50,7 @@ def headline_drivers(rs: ResultsSet, rows: list[dict[str, Any]], limit: int = 8)
     """(rows, how they were chosen): the parameters behind the headline. From the uncertainty study's
     sensitivity.csv when the results hold one (largest index on the first headline KPI); otherwise the
     assumptions (GUESS first) that act on the stages binding the network."""
-    from sim.labels import acts_on
+    from sim.report.labels import acts_on
 
     sensitivity = rs.dir / "sensitivity.csv"
     if sensitivity.exists():
@@ -95,3 +89,12 @@ def assumption_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
     return {"total": len(rows), "assumed": sum(r["assumed"] for r in rows), "guess": sum(r["guess"] for r in rows),
             "defaults": sum(r["default"] for r in rows), "defaults_assumed": sum(r["assumed"] and r["default"]
                                                                                   for r in rows)}
+
+
+def levers_table(rs: ResultsSet) -> tuple[pd.DataFrame, str] | None:
+    """levers.csv of the decision layer and its primary target (the first listed); None when absent or empty."""
+    path = rs.dir / "levers.csv"
+    if not path.exists():
+        return None
+    table = pd.read_csv(path)
+    return None if table.empty else (table, str(table["target"].iloc[0]))

@@ -4,41 +4,31 @@
    replications; P(by its date) with a Wilson interval; for a target the runs do not reach, P(reached by the
    horizon) and a projected date, labelled as a straight-line projection beyond the model);
 2. What holds us back, and where? (the stage that binds the network, with its spread across replications,
-   beside the branches whose sites wait for their supplier: sim.branches);
+   beside the branches whose sites wait for their supplier: sim.report.branches);
 3. Which lever buys how many days? (levers.csv of the decision layer, by days gained);
 4. What did we assume? (the assumptions count and the parameters behind the headline: sim.report).
 
 One statistic per quantity: a date is the median over replications (a run that never reaches a target counts
 as later than any), a number of masks is the mean; every figure says which. Identifiers get words
-(sim.labels) with the id kept as a tooltip. Rendered by a Jinja2 template with autoescaping.
+(sim.report.labels) with the id kept as a tooltip. Rendered by a Jinja2 template with autoescaping.
 """
 
 from __future__ import annotations
 
 import math
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from sim.charts import fmt_date_long, fmt_pct, stage_name
-from sim.labels import target_label, words
+from sim.report.formatting import fmt_date_long, fmt_pct, stage_name
+from sim.report.labels import target_label, words
+from sim.report.templating import render
+from sim.results.results_set import wilson_interval
 
 if TYPE_CHECKING:
-    from sim.charts import ResultsSet
+    from sim.results.results_set import ResultsSet
 
-TEMPLATES = Path(__file__).parent / "templates"
 PROJECTION_WINDOW_DAYS = 14
-
-
-@cache
-def environment() -> Any:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2", "html"]),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
 def _date(rs: ResultsSet, day: float) -> str:
@@ -46,8 +36,6 @@ def _date(rs: ResultsSet, day: float) -> str:
 
 
 def _wilson(k: int, n: int) -> tuple[float, float, float]:
-    from sim.results.analysis import wilson_interval
-
     return wilson_interval(k, n)
 
 
@@ -101,15 +89,11 @@ def target_answers(rs: ResultsSet) -> list[dict[str, Any]]:
 def stage_answer(rs: ResultsSet) -> dict[str, Any] | None:
     """The stage binding the whole network most over the run, its mean share of the time and the range of that
     share across replications."""
-    table = rs.table("bottlenecks")
-    if table is None or table.empty:
+    weekly = rs.network_shares(rs.base_variant)
+    if weekly.empty:
         return None
-    rows = table[(table["level"] == "network") & (table["variant"] == rs.base_variant)]
-    if rows.empty:
-        return None
-    per_run = rows.pivot_table(index="run_id", columns="stage", values="share", aggfunc="sum", fill_value=0.0)
-    weeks = rows.groupby("run_id")["week_start"].nunique()
-    per_run = per_run.div(weeks, axis=0).drop(columns=[c for c in per_run.columns if c == "none"])
+    per_run = weekly.groupby(level="run_id").mean()  # over the run's weeks (0 where a stage never bound)
+    per_run = per_run.drop(columns=[c for c in per_run.columns if c == "none"])
     mean = per_run.mean().sort_values(ascending=False)
     stage = str(mean.index[0])
     return {"stage": stage_name(stage), "id": stage, "mean": fmt_pct(float(mean.iloc[0])),
@@ -120,7 +104,7 @@ def stage_answer(rs: ResultsSet) -> dict[str, Any] | None:
 
 
 def branch_answers(rs: ResultsSet, scenario: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
-    from sim.branches import branch_table, feeder_loads
+    from sim.report.branches import branch_table, feeder_loads
 
     table = branch_table(rs, scenario)
     if table.empty:
@@ -139,13 +123,12 @@ def branch_answers(rs: ResultsSet, scenario: dict[str, Any], limit: int = 3) -> 
 
 
 def lever_answers(rs: ResultsSet, limit: int = 3) -> dict[str, Any] | None:
-    path = rs.dir / "levers.csv"
-    if not path.exists():
+    from sim.report.data import levers_table
+
+    found = levers_table(rs)
+    if found is None:
         return None
-    table = pd.read_csv(path)
-    if table.empty:
-        return None
-    primary = str(table["target"].iloc[0])
+    table, primary = found
     main = table[table["target"] == primary].sort_values("days_gained", ascending=False)
     items = []
     for r in main.head(limit).itertuples():
@@ -179,7 +162,7 @@ def parameter_label(path: str) -> str:
 
 
 def first_screen_context(rs: ResultsSet) -> dict[str, Any]:
-    from sim.report_data import assumption_counts, assumption_rows, base_scenario_config, headline_drivers
+    from sim.report.data import assumption_counts, assumption_rows, base_scenario_config, headline_drivers
 
     scenario = base_scenario_config(rs)
     rows = assumption_rows(rs)
@@ -200,4 +183,4 @@ def first_screen_context(rs: ResultsSet) -> dict[str, Any]:
 
 
 def first_screen_html(rs: ResultsSet) -> str:
-    return environment().get_template("first_screen.html.j2").render(**first_screen_context(rs))
+    return render("first_screen.html.j2", **first_screen_context(rs))

@@ -1,6 +1,6 @@
 """Constraints per branch of the network and per site, with their spread across replications.
 
-The network bottleneck (sim.bottleneck) names one stage group a week; it can hide a branch that is held back by
+The network bottleneck (sim.results.bottleneck) names one stage group a week; it can hide a branch that is held back by
 its own supplier: forty workshops starved of kits behind one cutting centre while "packaging" binds the whole.
 Here every producing site's shift time (working + starved + blocked hours, daily.parquet) is split into the
 share spent waiting for input (starved) and waiting for room downstream (blocked), per replication; a branch is
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from sim.charts import ResultsSet
+    from sim.results.results_set import ResultsSet
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,18 @@ def group_of(site: str, groups: set[str]) -> str:
 
 def site_shares(rs: ResultsSet, until_day: float | None = None) -> pd.DataFrame:
     """One row per run × site × stage of the base: hours working, starved, blocked up to `until_day`
-    (default: the horizon) and the starved/blocked shares of the shift time."""
-    daily = rs.table("daily")
-    if daily is None or daily.empty:
+    (default: the horizon) and the starved/blocked shares of the shift time. Computed once per results set."""
+    key = ("site_shares", until_day)
+    if key not in rs.derived:
+        rs.derived[key] = _site_shares(rs, until_day)
+    return rs.derived[key]
+
+
+def _site_shares(rs: ResultsSet, until_day: float | None) -> pd.DataFrame:
+    rows = rs.rows_of("daily", rs.base_variant, ("run_id", "site", "kind", "stage", "day", "working_h",
+                                                  "starved_h", "blocked_h"))
+    if rows is None or rows.empty:
         return pd.DataFrame()
-    rows = daily[daily["variant"] == rs.base_variant]
     if until_day is not None and np.isfinite(until_day):
         rows = rows[rows["day"] <= until_day]
     sums = rows.groupby(["run_id", "site", "kind", "stage"], observed=True)[
@@ -73,14 +80,17 @@ def site_shares(rs: ResultsSet, until_day: float | None = None) -> pd.DataFrame:
 
 
 def branch_table(rs: ResultsSet, scenario: dict[str, Any], until_day: float | None = None,
-                 stage: str = "sew") -> pd.DataFrame:
+                 stage: str = "sew", shares: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (feeder, group of sites it feeds) for the `stage` of the fed sites: how many sites, the share
     of their shift spent waiting for input (hours-weighted over the branch, mean and range across replications),
-    the share blocked, and the three sites waiting most. Sorted by the hours lost waiting."""
-    shares = site_shares(rs, until_day)
+    the share blocked, and the three sites waiting most. Sorted by the hours lost waiting. `shares`: the
+    site_shares(rs, until_day) the caller already has."""
+    shares = site_shares(rs, until_day) if shares is None else shares
     if shares.empty:
         return pd.DataFrame()
     shares = shares[shares["stage"] == stage].copy()
+    if shares.empty:
+        return pd.DataFrame()
     groups = set((scenario.get("groups") or {}).keys())
     feeds = feeders(scenario)
     shares["unit"] = [group_of(s, groups) for s in shares["site"]]
@@ -118,12 +128,9 @@ def feeder_loads(scenario: dict[str, Any]) -> dict[str, int]:
 def stage_spread(rs: ResultsSet) -> pd.DataFrame:
     """Weeks × stage: the network bottleneck share's mean and range across replications (base), and in how
     many replications each stage was the week's main bottleneck."""
-    table = rs.table("bottlenecks")
-    if table is None or table.empty:
+    per_run = rs.network_shares(rs.base_variant)
+    if per_run.empty:
         return pd.DataFrame()
-    rows = table[(table["level"] == "network") & (table["variant"] == rs.base_variant)]
-    per_run = rows.pivot_table(index=["run_id", "week_start"], columns="stage", values="share", aggfunc="sum",
-                               fill_value=0.0)
     top = per_run.idxmax(axis=1).rename("top").reset_index()
     out = []
     for week, part in per_run.groupby(level="week_start"):
