@@ -162,3 +162,27 @@ def test_a_run_shows_its_cumulative_observations_on_the_cumulative_chart(tmp_pat
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "observed: seen (± 2 sd)" in labels
     fig.savefig(tmp_path / "cumulative.png")
+
+
+def test_waves_simulate_only_up_to_the_last_observed_day_plus_a_margin():
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from pydantic import TypeAdapter
+
+    from sim.calibration.command import HORIZON_MARGIN_DAYS, observed_horizon
+    from sim.calibration.observations import Observation
+
+    parse = TypeAdapter(Observation).validate_python
+    scenario = SimpleNamespace(start=dt.date(2020, 3, 30), horizon_days=120)
+    observed = {"late_april": parse({"kpi": "channel_delivered", "channels": ["charities"], "by": "2020-04-30",
+                                     "value": 125_000, "sd": 10_000, "source": "test"}),
+                "may": parse({"kpi": "output", "kind": "prison", "from": "2020-05-18", "to": "2020-05-29",
+                              "value": 5_500, "sd": 275, "source": "test"})}
+    assert observed_horizon(observed, scenario) == 61 + HORIZON_MARGIN_DAYS  # 29 May is day 60
+    # never longer than the scenario's own horizon
+    assert observed_horizon(observed, SimpleNamespace(start=scenario.start, horizon_days=40)) == 40
+    # the day a target is reached is censored at the horizon: the whole horizon is kept
+    observed["day_2m"] = parse({"kpi": "target_day", "target": "first_goal", "value": 50, "sd": 5,
+                                "source": "test"})
+    assert observed_horizon(observed, scenario) == 120

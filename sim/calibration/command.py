@@ -48,6 +48,28 @@ def targets_of(exp: Any) -> list[Target]:
     return out
 
 
+# Days simulated past the last observed day: the daily tables' last day is closed at the horizon, so the
+# observed days stay clear of it (a margin, not a model parameter).
+HORIZON_MARGIN_DAYS = 7
+
+
+def observed_horizon(observations: Any, scenario: Any) -> int:
+    """The days a wave's runs need: up to the last observed day (plus a margin), not the scenario's whole
+    horizon. Nothing before a day depends on what comes after it in the model except which draw of a stream
+    lands on which day (absences and breakdowns are drawn as arrays over the whole horizon), so the observed
+    values have the same distribution, not the same draws; every point of a wave runs the same horizon, so
+    common random numbers still hold between points. The 2020 runs take about a third less CPU (13.5 s ->
+    8.6 s, 120 -> 68 days). An observation of the day a target is reached needs the whole horizon (it is
+    censored at it)."""
+    from sim.calibration.observations import TargetDay
+
+    if any(isinstance(obs, TargetDay) for obs in observations.values()):
+        return int(scenario.horizon_days)
+    last = max(max(obs.dates().values()) for obs in observations.values())
+    needed = (last - scenario.start).days + 1 + HORIZON_MARGIN_DAYS
+    return min(int(scenario.horizon_days), needed)
+
+
 class WaveRunner:
     """evaluate(wave, values) for history matching: the wave's points × replications as RunSpecs through
     `run_specs` into `<folder>/wave_<n>/`, then each run's observations read off the combined tables."""
@@ -59,11 +81,14 @@ class WaveRunner:
         self.replications = replications
         self.base = scenario_dict(exp.base)
         self.base_set = exp.spec.scenarios[exp.spec.base_scenario].set
+        self.horizon_days = observed_horizon(exp.spec.observations, exp.base)
+
 
     def scenario_at(self, overrides: dict[str, Any]) -> Any:
         data = json.loads(json.dumps(self.base))
         apply_overrides(data, self.base_set, f"{self.exp.file}: scenarios (base).set")
         apply_overrides(data, overrides, f"{self.exp.file}: uncertain")
+        data["horizon_days"] = self.horizon_days
         return validate_scenario(data, f"{self.exp.file} (calibration point)")
 
     def __call__(self, wave: int, values: np.ndarray) -> np.ndarray:

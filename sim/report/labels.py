@@ -20,6 +20,9 @@ _WORDS = {"esat": "ESAT", "esats": "ESATs", "ea": "EA", "sme": "SME", "smes": "S
 def words(identifier: str) -> str:
     """'esat_amiens' -> 'ESAT Amiens', 'insertion_workshops.03' -> 'insertion workshops no. 3'."""
     text = str(identifier)
+    if "+" in text:  # a pair of shocks, 'elastic_shortage+absenteeism_wave'
+        first, *rest = (words(part) for part in text.split("+"))
+        return " + ".join([first, *(part[:1].lower() + part[1:] if part[1:2].islower() else part for part in rest)])
     member = re.fullmatch(r"(.+?)[._#-](\d+)", text)
     if member:
         return f"{words(member[1])} no. {int(member[2])}"

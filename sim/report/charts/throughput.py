@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +101,9 @@ def draw_cumulative_delivered(rs: ResultsSet) -> tuple[Figure, str]:
                 ax.plot(base_fan.index, base_fan["p50"], color=GREY, linewidth=1.2, zorder=3)
             ax.fill_between(fan.index, fan["p5"], fan["p95"], color=colour, alpha=0.2, linewidth=0)
             ax.plot(fan.index, fan["p50"], color=colour, linewidth=2, zorder=4)
-            ax.set_title(f"{words(variant)} ({n} runs)", loc="left", fontsize=9, fontweight="bold" if is_base
-                         else "normal")
+            # wrapped: a pair of shocks' name is wider than its panel
+            ax.set_title(textwrap.fill(f"{words(variant)} ({n} runs)", 36), loc="left", fontsize=9,
+                         fontweight="bold" if is_base else "normal")
         else:
             # One band only (the base's): overlapping bands of several scenarios hide the base line.
             if is_base:
