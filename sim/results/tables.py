@@ -2,8 +2,8 @@
 
 The writers (`sim.model.collect`, `sim.runs`, `sim.results.analysis`) validate what they write against
 `TABLES`; the reader (`sim.results.results_set.ResultsSet`) reads the columns named here and nothing else;
-`docs/results.md` is generated from this module (`python -m sim.results.tables`, checked by the test suite). KPI names are
-`<prefix><key>` for per-entity families (`fill_rate.<channel>`) or a plain name (`masks_delivered`): code
+`docs/results.md` is generated from this module (`python -m sim.results.tables`, checked by the test suite).
+KPI names are `<prefix><key>` for per-entity families (`fill_rate.<channel>`) or a plain name (`masks_delivered`): code
 builds and parses them with `kpi_name` / `kpi_key` / `kpi_family` instead of spelling prefixes itself.
 """
 
