@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import analysis
+from sim.results import analysis
 from sim.results.tables import (
     DATE_COLUMNS,
     DAY_TARGET,
