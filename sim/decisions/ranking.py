@@ -9,6 +9,7 @@ first, by days gained per million euros, then the others by days gained.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 from typing import Any
@@ -114,7 +115,9 @@ def lever_sentence(table: pd.DataFrame, primary: str, start_date: Any,
     for when, group in nothing.groupby(nothing["from"].fillna("").astype(str), sort=True):
         names = ", ".join(group["lever"].tolist())
         binding = constraint_from(when) if constraint_from is not None else None
-        reason = (f"from {when or 'the start'} the binding constraint is {binding}, not what "
+        # '2020-04-06' -> '6 April': the sentence is read on the decision page
+        day = f"{dt.date.fromisoformat(when[:10]).day} {dt.date.fromisoformat(when[:10]):%B}" if when else "the start"
+        reason = (f"from {day} the binding constraint is {binding}, not what "
                   f"{'it adds' if len(group) == 1 else 'they add'}" if binding else
                   f"what {'it adds' if len(group) == 1 else 'they add'} is not the constraint on that target")
         parts.append(f"{names} buy{'s' if len(group) == 1 else ''} no day measurable within the interval: {reason}")
