@@ -227,3 +227,11 @@ def test_printed_summary_fits_two_pages(reported: Path, tmp_path: Path) -> None:
     assert 'id="first-screen"' in text and text.count("<img ") >= 2
     pages = pdf_pages(print_pdf(summary, tmp_path / "summary.pdf"))
     assert 1 <= pages <= MAX_PAGES
+
+
+def test_a_mapping_written_in_the_experiment_file_reads_in_words():
+    from sim.report.labels import readable_value
+
+    assert readable_value("{minutes_per_mask: 0.4, operators: 20}") == "minutes per mask 0.4, operators 20"
+    assert readable_value("0.4") == "0.4"
+    assert readable_value("{tri: [1, 2, 4]}") == "{tri: [1, 2, 4]}"  # not a flat mapping: as written

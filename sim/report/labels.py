@@ -69,3 +69,15 @@ def in_sentence(identifier: str) -> str:
     text = words(identifier)
     first = re.split(r"[_.\s]+", str(identifier))[0].lower()
     return text if first in _WORDS else text[:1].lower() + text[1:]
+
+
+def readable_value(value: object) -> str:
+    """A value as written in the experiment file, for a reader: a YAML flow mapping
+    '{minutes_per_mask: 0.4, operators: 20}' reads 'minutes per mask 0.4, operators 20'."""
+    text = str(value).strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return text
+    items = [item.split(":", 1) for item in text[1:-1].split(",") if item.strip()]
+    if not all(len(item) == 2 for item in items):
+        return text  # not a flat mapping: shown as written
+    return ", ".join(f"{words(key.strip()).lower()} {val.strip()}" for key, val in items)

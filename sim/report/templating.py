@@ -16,8 +16,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 def environment() -> Any:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2", "html"]),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    from sim.report.labels import readable_value
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2", "html"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["readable"] = readable_value
+    return env
 
 
 def render(template: str, **context: Any) -> str:
