@@ -191,21 +191,17 @@ class Dispatcher:
             return min(hub_lanes, key=lambda lane: lane.dest.received)  # type: ignore[union-attr]
         best: Lane | None = None
         best_score = math.inf
-        # the hot loop of a cutting centre with tens of destinations: attributes read directly
-        if not self._in_masks:
-            for lane, buffer, team, start_h in self._scan:
+        # the hot loop of a cutting centre with tens of destinations: attributes read directly, and the
+        # lot-count room test inline unless some destination counts its room in masks
+        in_masks = self._in_masks
+        for lane, buffer, team, start_h in self._scan:
+            if in_masks:
+                if not buffer.has_space():
+                    continue
+            else:
                 capacity = buffer.capacity_lots
                 if capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity:
                     continue
-                score = (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
-                if start_h > now:
-                    score += start_h - now
-                if score < best_score:
-                    best, best_score = lane, score
-            return best
-        for lane, buffer, team, start_h in self._scan:
-            if not buffer.has_space():
-                continue
             score = (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
             if start_h > now:
                 score += start_h - now
