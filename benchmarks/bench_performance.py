@@ -281,23 +281,31 @@ def cli_overhead(repeat: int) -> dict[str, float]:
 
 def _tile_results(source: Path, target: Path, copies: int) -> None:
     """A results directory of `copies` x the replications of `source`: the same tables under new replication
-    numbers and run ids (the cost of charts and report depends on the tables' sizes, not on their values)."""
-    import pandas as pd
+    numbers and run ids (the cost of charts and report depends on the tables' sizes, not on their values).
+    Built with pyarrow, the copies sharing the source's columns but run_id and replication (a thousand runs'
+    cohorts table is tens of millions of rows, which a pandas concatenation would hold several times over), and
+    written in one go, in row groups as the runner's pandas.to_parquet writes them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
     target.mkdir(parents=True)
     manifest = json.loads((source / "manifest.json").read_text())
-    runs = pd.read_parquet(source / "runs.parquet")
-    n = len(runs)
+    n = pq.read_metadata(source / "runs.parquet").num_rows
     for name in ("runs", "daily", "series", "cohorts", "bottlenecks"):
-        frame = pd.read_parquet(source / f"{name}.parquet")
+        table = pq.read_table(source / f"{name}.parquet")
+        # Each copy only renames its runs: the run ids of the source, dictionary-encoded once, get new names.
+        run_ids = pc.dictionary_encode(table["run_id"]).combine_chunks()
+        sources = [str(r).rsplit("/r", 1) for r in run_ids.dictionary.to_pylist()]
+        id_type, replication_type = table.schema.field("run_id").type, table.schema.field("replication").type
         parts = []
         for k in range(copies):
-            part = frame.copy()
-            part["replication"] = part["replication"] + k * n
-            part["run_id"] = part["run_id"].str.replace(r"/r\d+$", "", regex=True) + [
-                f"/r{r:04d}" for r in part["replication"]]
-            parts.append(part)
-        pd.concat(parts, ignore_index=True).to_parquet(target / f"{name}.parquet", index=False)
+            names = pa.array([f"{stem}/r{int(r) + k * n:04d}" for stem, r in sources])
+            part = table.set_column(table.schema.get_field_index("run_id"), "run_id",
+                                    pa.DictionaryArray.from_arrays(run_ids.indices, names).cast(id_type))
+            parts.append(part.set_column(table.schema.get_field_index("replication"), "replication",
+                                         pc.add(table["replication"], pa.scalar(k * n, replication_type))))
+        pq.write_table(pa.concat_tables(parts), target / f"{name}.parquet")
     template = manifest["runs"][0]
     manifest["runs"] = [{**template, "run_id": template["run_id"].rsplit("/r", 1)[0] + f"/r{r:04d}",
                          "replication": r} for r in range(n * copies)]
