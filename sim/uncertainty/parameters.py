@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import stats
 
 Bound = float | dt.date
 DISTRIBUTIONS = ("uniform", "triangular", "loguniform", "truncnormal", "discrete")
@@ -128,6 +127,10 @@ class UncertainParameter(BaseModel):
     # ------------------------------------------------------------------------------------- sampling
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Unit values in [0, 1] -> parameter values (floats; day ordinals for dates), by the quantile function."""
+        # scipy.stats imported here, not with the module: it costs a second, which every report paid (the report
+        # imports this module through its uncertainty section) though only sampling a design needs it.
+        from scipy import stats
+
         u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
         if self.uniform is not None:
             a, b = (_ordinal(v) for v in self.uniform)
