@@ -105,7 +105,7 @@ def branches(rs: ResultsSet) -> dict[str, Any] | None:
         return None
     loads = feeder_loads(scenario)
     rows = []
-    for stage in [s for s in ("cut", "sew", "inspect", "pack") if s in set(shares["stage"])]:
+    for stage in [s for s in ("cut", "sew", "inspect", "pack") if s in set(shares["stage"].unique())]:
         table = branch_table(rs, scenario, stage=stage, shares=shares)
         for r in table.itertuples():
             feeders = [f for f in str(r.feeder).split(" + ") if not f.startswith("(")]

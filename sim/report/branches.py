@@ -62,16 +62,18 @@ def site_shares(rs: ResultsSet, until_day: float | None = None) -> pd.DataFrame:
     return rs.derived[key]
 
 
+HOURS = ("working_h", "starved_h", "blocked_h")
+
+
 def _site_shares(rs: ResultsSet, until_day: float | None) -> pd.DataFrame:
-    rows = rs.rows_of("daily", rs.base_variant, ("run_id", "site", "kind", "stage", "day", "working_h",
-                                                  "starved_h", "blocked_h"))
-    if rows is None or rows.empty:
+    # Summed while daily.parquet is read (a row per run × day × site × stage: millions at a thousand runs).
+    rows = rs.rows("daily", rs.base_variant)
+    if rows is None or not len(rows) or any(c not in rows.columns for c in ("run_id", "site", "kind", "stage", *HOURS)):
         return pd.DataFrame()
     if until_day is not None and np.isfinite(until_day):
-        rows = rows[rows["day"] <= until_day]
-    sums = rows.groupby(["run_id", "site", "kind", "stage"], observed=True)[
-        ["working_h", "starved_h", "blocked_h"]].sum().reset_index()
-    shift = sums[["working_h", "starved_h", "blocked_h"]].sum(axis=1)
+        rows = rows.where(rows.number("day") <= until_day)
+    sums = rows.sums(("run_id", "site", "kind", "stage"), {h: rows.number(h) for h in HOURS})
+    shift = sums[list(HOURS)].sum(axis=1)
     sums = sums[shift > 0].copy()
     shift = shift[shift > 0]
     sums["starved_share"] = sums["starved_h"] / shift
@@ -93,9 +95,12 @@ def branch_table(rs: ResultsSet, scenario: dict[str, Any], until_day: float | No
         return pd.DataFrame()
     groups = set((scenario.get("groups") or {}).keys())
     feeds = feeders(scenario)
-    shares["unit"] = [group_of(s, groups) for s in shares["site"]]
-    shares["feeder"] = [" + ".join(feeds.get(u, feeds.get(s, ["(no route in)"])))
-                        for u, s in zip(shares["unit"], shares["site"], strict=True)]
+    # Per site, not per row (a row per run × site: hundreds of thousands at a thousand runs).
+    codes, sites = pd.factorize(shares["site"])
+    units = [group_of(str(site), groups) for site in sites]
+    shares["unit"] = pd.array(units, dtype="str")[codes]
+    shares["feeder"] = pd.array([" + ".join(feeds.get(u, feeds.get(str(site), ["(no route in)"])))
+                                 for u, site in zip(units, sites, strict=True)], dtype="str")[codes]
     out = []
     for (feeder, unit), part in shares.groupby(["feeder", "unit"]):
         per_run = part.groupby("run_id")[["working_h", "starved_h", "blocked_h"]].sum()

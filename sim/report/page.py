@@ -31,13 +31,10 @@ from sim.report.templating import data_uri, render
 from sim.results.results_set import ResultsSet
 
 REPORT_NAME = "report.html"
-# The columns of the big tables that the charts and sections read: the others are never loaded (each row gets
-# its variant from its run id).
-REPORT_COLUMNS = {
-    "daily": ("run_id", "day", "date", "site", "kind", "stage", "working_h", "starved_h", "blocked_h", "off_shift_h"),
-    "cohorts": ("run_id", "date", "site", "group", "cohort", "stage", "role", "size", "present", "standard_share",
-                "efficiency"),
-}
+# The columns of series.parquet that the charts and sections read, identifiers read as categories (a thousand
+# runs' series are millions of rows). daily and cohorts are never read as frames: the charts and sections
+# aggregate them while they are read (ResultsSet.rows, sim.results.scan).
+REPORT_COLUMNS = {"series": ("run_id", "scenario", "day", "date", "series", "key", "value")}
 
 
 def _charts(outcomes: list[ChartOutcome]) -> dict[str, Any]:

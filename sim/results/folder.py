@@ -37,7 +37,7 @@ def read_results_table(path: Path) -> Any:
     except FileNotFoundError:
         raise ResultsError(f"{path}: missing: is {Path(path).parent} a folder written by 'resilience run'?") from None
     except (pyarrow.ArrowException, OSError, ValueError) as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable(path, exc) from None
 
 
 def check_results_folder(out: Path) -> None:
@@ -57,10 +57,10 @@ def check_results_folder(out: Path) -> None:
         try:
             pq.ParquetFile(path).metadata  # noqa: B018 - reading the footer is the check
         except (pyarrow.ArrowException, OSError, ValueError) as exc:
-            raise _unreadable(path, exc) from None
+            raise unreadable(path, exc) from None
 
 
-def _unreadable(path: Path, exc: Exception) -> ResultsError:
+def unreadable(path: Path, exc: Exception) -> ResultsError:
     """A Parquet file pyarrow cannot read, told in one line with the first words of pyarrow's reason."""
     text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
     first = text.split(". ")[0].split(": ")[-1]

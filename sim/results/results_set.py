@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.results import analysis
+from sim.results.scan import CodedTable, Rows
 from sim.results.tables import (
     DATE_COLUMNS,
     DAY_TARGET,
@@ -32,8 +33,9 @@ class TableMissing(LookupError):
         self.reason = reason
 
 
-def missing_columns(table: pd.DataFrame | None, columns: Iterable[str]) -> list[str]:
-    """Columns of `columns` absent from `table` (all of them if the table is absent)."""
+def missing_columns(table: pd.DataFrame | Rows | None, columns: Iterable[str]) -> list[str]:
+    """Columns of `columns` absent from `table` (a frame, or the rows of a table read as codes; all of them if the
+    table is absent)."""
     return list(columns) if table is None else [c for c in columns if c not in table.columns]
 
 
@@ -89,6 +91,7 @@ class ResultsSet:
         if not self.dir.is_dir():
             raise FileNotFoundError(f"results directory {self.dir} does not exist")
         self._tables: dict[str, pd.DataFrame | None] = {}
+        self._coded: dict[str, CodedTable | None] = {}
         self._manifest: dict[str, Any] | None = None
         # Aggregates that several charts and sections read (site shares of shift time, ...), computed once.
         self.derived: dict[Any, Any] = {}
@@ -121,10 +124,9 @@ class ResultsSet:
         start = self.manifest.get("start_date")
         if start:
             return pd.Timestamp(start).normalize()
-        for name in ("series", "daily"):
-            table = self.table(name)
-            if table is not None and not table.empty:
-                return table["date"].min()
+        spans = self._date_spans()
+        if spans:
+            return spans[0][0]
         raise ValueError(f"{self.dir}: no start_date in manifest.json and no dated table")
 
     @property
@@ -181,25 +183,33 @@ class ResultsSet:
             # Vectorised over the run ids, not the rows (millions at a thousand runs): codes of each row's run,
             # its variant looked up once per run; rows of failed runs dropped only when there are any.
             codes, run_ids = pd.factorize(df["run_id"])
-            variants = np.array([variant_of.get(r) for r in run_ids], dtype=object)
             kept = np.array([r in variant_of for r in run_ids], dtype=bool)
             if not kept.all():
                 keep_rows = kept[codes] & (codes >= 0)
                 df, codes = df[keep_rows].copy(), codes[keep_rows]
-            df["variant"] = pd.array(variants[codes], dtype="str") if len(codes) else pd.Series([], dtype="str")
+            df["variant"] = _labels(codes, [variant_of.get(r) for r in run_ids], df.index)
         else:
             df["variant"] = df["scenario"]
         return df
 
-    def rows_of(self, name: str, variant: str, columns: Iterable[str]) -> pd.DataFrame | None:
-        """The rows of one variant, only `columns` (those present): a narrow copy, cheap on tables of millions
-        of rows (no copy of the columns nobody reads, no row filter when every row is of that variant)."""
-        table = self.table(name)
-        if table is None:
+    def rows(self, name: str, variant: str | None = None) -> Rows | None:
+        """The rows of the ok runs (of `variant`) of a per-run table, to aggregate while reading (sim.results.scan)
+        instead of a pandas frame of its rows (tens of millions at a thousand runs); None if the file is absent or
+        empty. Identifiers and dates are read once as integer codes and kept; numbers are read when asked for."""
+        if name not in RUN_TABLES:
+            raise KeyError(f"rows of the per-run tables only ({', '.join(RUN_TABLES)}), not {name!r}")
+        if name not in self._coded:
+            path = self.dir / f"{name}.parquet"
+            self._coded[name] = _coded_table(path) if path.exists() else None
+        table = self._coded[name]
+        if table is None or table.num_rows == 0:
             return None
-        wanted = [c for c in dict.fromkeys(columns) if c in table.columns]
-        mine = table["variant"] == variant
-        return table[wanted] if mine.all() else table.loc[mine, wanted]
+        runs = self.table("runs")
+        if runs is None or "run_id" not in table.columns:  # no runs table: the variant is the scenario
+            return table.rows() if variant is None else table.rows().where_in("scenario", [variant])
+        ok = runs[runs["status"] == "ok"]
+        return table.rows().where_in("run_id", ok["run_id"] if variant is None else
+                                     ok.loc[ok["variant"] == variant, "run_id"])
 
     @staticmethod
     def _read(path: Path, columns: list[str] | None) -> pd.DataFrame:
@@ -279,12 +289,26 @@ class ResultsSet:
                     return v
         return variants[0] if variants else self.base_scenario
 
+    def _date_spans(self) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+        """(first, last) date of series.parquet, then of daily.parquet (ok runs), for those that have rows; computed
+        once (the report asks for the horizon dozens of times)."""
+        if "date_spans" in self.derived:
+            return self.derived["date_spans"]
+        spans = []
+        series = self.table("series")
+        if series is not None and not series.empty:
+            spans.append((series["date"].min(), series["date"].max()))
+        daily = self.rows("daily")
+        if daily is not None and len(daily) and "date" in daily.columns:
+            dates = daily.observed("date")
+            spans.append((dates[0], dates[-1]) if len(dates) else (pd.NaT, pd.NaT))
+        self.derived["date_spans"] = spans
+        return spans
+
     @property
     def end_date(self) -> pd.Timestamp:
         """Last simulated day present in the dated tables."""
-        ends = [
-            t["date"].max() for n in ("series", "daily") if (t := self.table(n)) is not None and not t.empty
-        ]
+        ends = [last for _first, last in self._date_spans()]
         if not ends:
             raise ValueError(f"{self.dir}: no dated table")
         return max(ends)
@@ -394,13 +418,18 @@ class ResultsSet:
         run of `variant` (0 where the stage never did). Computed once per variant."""
         key = ("network_shares", variant)
         if key not in self.derived:
-            table = self.table("bottlenecks")
-            if table is None or table.empty or missing_columns(table, ("level", "stage", "share", "week_start")):
+            # Summed while bottlenecks.parquet is read (its site-level rows, most of them, are never a frame).
+            rows = self.rows("bottlenecks", variant)
+            network = (rows.where_in("level", ["network"]) if rows is not None and not missing_columns(
+                rows, ("run_id", "level", "stage", "share", "week_start")) else None)
+            if network is None or not len(network):
                 self.derived[key] = pd.DataFrame()
             else:
-                rows = table[(table["level"] == "network") & (table["variant"] == variant)]
-                self.derived[key] = (rows.groupby(["run_id", "week_start", "stage"])["share"].sum()
-                                     .unstack("stage", fill_value=0.0) if not rows.empty else pd.DataFrame())
+                sums = network.sums(("run_id", "week_start", "stage"), {"share": network.number("share")})
+                # Identifiers as text, as pandas reads them: runs and stages in alphabetical order, not the file's.
+                sums = sums.astype({"run_id": str, "stage": str})
+                self.derived[key] = (sums.groupby(["run_id", "week_start", "stage"])["share"].sum()
+                                     .unstack("stage", fill_value=0.0))
         return self.derived[key]
 
     def weekly_bottlenecks(self, variant: str | None = None) -> pd.DataFrame:
@@ -419,6 +448,26 @@ class ResultsSet:
         return matrix[stages].sort_index()
 
 
+
+
+def _labels(codes: np.ndarray, labels: list[str | None], index: pd.Index) -> pd.Series:
+    """labels[code] for each row as a string column, built by pyarrow from the codes (not one Python string a row)."""
+    import pyarrow as pa
+
+    strings = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), pa.array(labels, type=pa.string()))
+    return pd.Series(pd.array(strings.cast(pa.string()), dtype="str"), index=index)
+
+
+def _coded_table(path: Path) -> CodedTable:
+    """A big table read column by column; a file pyarrow cannot read is one ResultsError line."""
+    import pyarrow
+
+    from sim.results.folder import unreadable
+
+    try:
+        return CodedTable(path)
+    except (pyarrow.ArrowException, OSError, ValueError) as exc:
+        raise unreadable(path, exc) from None
 
 
 def as_results(results: ResultsSet | str | Path) -> ResultsSet:

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from sim.report.formatting import fmt_date
 from sim.report.style import STYLE, save_figure
 from sim.results.results_set import ResultsSet, TableMissing, missing_columns
+from sim.results.scan import Rows
 
 MAIN_KPI = "masks_delivered"
 
@@ -64,6 +65,20 @@ def require(table: pd.DataFrame | None, name: str, columns: Iterable[str]) -> pd
     if missing:
         raise ChartSkipped(f"{name}.parquet lacks column(s) {', '.join(missing)}")
     return table
+
+
+def require_rows(rs: ResultsSet, name: str, columns: Iterable[str], variant: str) -> Rows:
+    """The rows of `variant` in a per-run table, read as codes to aggregate while reading (sim.results.scan), or
+    ChartSkipped as `require` says it: the table is missing, has no row of an ok run, or lacks columns."""
+    every = rs.rows(name)
+    if every is None or not len(every):
+        raise ChartSkipped(f"{name}.parquet is missing or empty")
+    missing = missing_columns(every, columns)
+    if missing:
+        raise ChartSkipped(f"{name}.parquet lacks column(s) {', '.join(missing)}")
+    rows = rs.rows(name, variant)
+    assert rows is not None  # the file has rows
+    return rows
 
 
 def n_runs(rows: pd.DataFrame) -> int:

@@ -14,25 +14,32 @@ from sim.report.style import PALETTE, count_axis, date_axis, headline, new_figur
 from sim.results.results_set import ResultsSet, missing_columns
 
 
+def _starved_per_day(rs: ResultsSet, base: str) -> pd.DataFrame:
+    """Per cutting or sewing stage, run and date: hours starved and hours on shift of all sites, summed while
+    daily.parquet is read (no frame of its rows); empty without those rows or columns."""
+    daily = rs.rows("daily", base)
+    if daily is None or missing_columns(daily, ("stage", "date", "starved_h", "off_shift_h")):
+        return pd.DataFrame()
+    rows = daily.where_in("stage", ("cut", "sew"))
+    if not len(rows):
+        return pd.DataFrame()
+    return rows.sums(("stage", "run_id", "date"), {"starved_h": rows.number("starved_h"),
+                                                   "shift_h": 24.0 - rows.number("off_shift_h")})
+
+
 def draw_material_stocks(rs: ResultsSet) -> tuple[Figure, str]:
     base = rs.base_variant
     stock = rs.series("stock", base).copy()
-    daily = rs.table("daily")
-    starve = (
-        rs.rows_of("daily", base, ("run_id", "stage", "date", "starved_h", "off_shift_h")).query(
-            "stage in ['cut', 'sew']").copy()
-        if not missing_columns(daily, ("stage", "date", "starved_h", "off_shift_h"))
-        else pd.DataFrame()
-    )
-    if stock.empty and starve.empty:
+    per_day = _starved_per_day(rs, base)
+    if stock.empty and per_day.empty:
         raise ChartSkipped("no 'stock' series and no cut/sew starved_h in daily.parquet")
     if not stock.empty:
-        stock["material"] = stock["key"].astype(str).str.rsplit(":", n=1).str[-1]
+        stock["material"] = map_unique(stock["key"], lambda key: str(key).rsplit(":", 1)[-1])
         stock["unit"] = map_unique(stock["material"], lambda m: MATERIAL_UNITS.get(str(m), "pieces"))
     # One panel per unit (m² of fabric, m of elastic, pieces): a shared axis would compare metres with
     # square metres.
-    units = list(dict.fromkeys(stock["unit"])) if not stock.empty else []
-    panels = len(units) + int(not starve.empty)
+    units = list(stock["unit"].unique()) if not stock.empty else []  # in order of appearance
+    panels = len(units) + int(not per_day.empty)
     fig = new_figure(9.5, 1.6 + 1.9 * panels)
     axes = fig.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
     parts: list[str] = []
@@ -42,7 +49,7 @@ def draw_material_stocks(rs: ResultsSet) -> tuple[Figure, str]:
     if not stock.empty:
         by_material = stock.groupby(["unit", "material", "run_id", "date"], as_index=False)["value"].sum()
         worst: tuple[float, str, pd.Timestamp, float, float] | None = None
-        colours = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(sorted(set(by_material["material"])))}
+        colours = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(sorted(set(by_material["material"].unique())))}
         for unit in units:
             ax = next(ax_iter)
             for material, rows in by_material[by_material["unit"] == unit].groupby("material"):
@@ -72,10 +79,8 @@ def draw_material_stocks(rs: ResultsSet) -> tuple[Figure, str]:
             )
         elif worst is not None:
             parts.append("No material stock fell during the horizon")
-    if not starve.empty:
+    if not per_day.empty:
         ax = next(ax_iter)
-        starve["shift_h"] = 24.0 - starve["off_shift_h"]
-        per_day = starve.groupby(["stage", "run_id", "date"], as_index=False)[["starved_h", "shift_h"]].sum()
         per_day["value"] = per_day["starved_h"] / per_day["shift_h"].where(per_day["shift_h"] > 0)
         for stage, rows in per_day.groupby("stage"):
             med = rows.dropna(subset=["value"]).groupby("date")["value"].median()
@@ -99,8 +104,8 @@ def draw_material_stocks(rs: ResultsSet) -> tuple[Figure, str]:
         ax.set_ylim(bottom=0)
         ax.set_ylabel("Starved, share of\nshift hours (all sites)")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-        first = starve["date"].min() if first is None else min(first, starve["date"].min())
-        last = starve["date"].max() if last is None else max(last, starve["date"].max())
+        first = per_day["date"].min() if first is None else min(first, per_day["date"].min())
+        last = per_day["date"].max() if last is None else max(last, per_day["date"].max())
     assert first is not None and last is not None
     for ax in axes:
         date_axis(ax, first, last)

@@ -70,7 +70,7 @@ def draw_cumulative_delivered(rs: ResultsSet) -> tuple[Figure, str]:
         raise ChartSkipped("series.parquet has no 'cum_delivered' series")
     cum = cum[cum["key"].astype(str) == "all"] if (cum["key"].astype(str) == "all").any() else cum
     data_max = float(cum["value"].max())
-    variants = [v for v in rs.variants if v in set(cum["variant"])]
+    variants = [v for v in rs.variants if v in set(cum["variant"].unique())]
     base_variant = rs.base_variant
     fans = {v: fan_over_runs(cum[cum["variant"] == v]) for v in variants}
     # Targets far above the curves would flatten them into the x axis; such targets are named in a note
@@ -153,7 +153,9 @@ def draw_daily_output_by_kind(rs: ResultsSet, rolling_days: int = 7) -> tuple[Fi
     rows = rs.series("sewn_by_kind", base)
     if rows.empty:
         raise ChartSkipped("series.parquet has no 'sewn_by_kind' series for the base scenario")
-    median = rows.groupby(["date", "key"])["value"].median().unstack("key").fillna(0.0).sort_index()
+    # Kinds as text: read as categories, they would come out in the file's order, not the alphabetical one.
+    kind = rows["key"].astype(str)
+    median = rows.groupby(["date", kind])["value"].median().unstack("key").fillna(0.0).sort_index()
     full = pd.date_range(median.index.min(), median.index.max(), freq="D")
     median = median.reindex(full, fill_value=0.0)
     totals = median.sum().sort_values(ascending=False)

@@ -20,7 +20,7 @@ from sim.report.charts.base import (
     int_or_none,
     map_unique,
     render_family,
-    require,
+    require_rows,
     week_start,
     week_ticks,
 )
@@ -31,39 +31,60 @@ from sim.report.style import GREY, LIGHT_GREY, PALETTE, date_axis, headline, new
 from sim.results.results_set import ResultsSet, median_with_unreached
 
 
-def draw_rampup_cohorts(
-    rs: ResultsSet, metric: str = "standard_share", highlight: Sequence[str] | None = None
-) -> tuple[Figure, str]:
-    table = rs.table("cohorts")
-    if metric == "standard_share" and table is not None and "standard_share" not in table.columns:
-        metric = "efficiency"  # a writer without ceilings: plot efficiency against the skilled standard
-    table = require(table, "cohorts", ("site", "group", "cohort", "date", metric))
-    base = rs.base_variant
-    # Only the columns drawn, and a cohort keyed by an integer code: the table has a row per run × cohort ×
-    # day (millions at a thousand runs), so no per-row string work.
-    drawn = "efficiency" if "efficiency" in table.columns else metric
-    needed = [c for c in dict.fromkeys(("site", "cohort", "stage", "group", "date", "role", "size", "present",
-                                        metric, drawn)) if c in table.columns]
-    rows = rs.rows_of("cohorts", base, needed)
-    if rows.empty:
+def _cohort_curves(rs: ResultsSet, base: str, metric: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
+    """Dates × cohorts: the median over the base's replications of `metric` (the curves the milestone is read on)
+    and of efficiency (the curves drawn, or `metric` without it), blank before each cohort's first active day; each
+    cohort's labels; the column drawn. Computed while cohorts.parquet is read (a row per run × cohort × day:
+    millions at a thousand runs), in one pass of groups per cohort and date; a cohort numbered in order of first
+    appearance."""
+    rows = require_rows(rs, "cohorts", ("site", "group", "cohort", "date", metric), base)
+    if not len(rows):
         raise ChartSkipped(f"cohorts.parquet has no rows for the base scenario {base}")
+    # Drawn: the share of the skilled standard rate, so cohorts of different kinds compare (a prison cohort at
+    # its ceiling works at 20 % of it). The learning milestone stays 80 % of the cohort's own ceiling.
+    drawn = "efficiency" if "efficiency" in rows.columns else metric
+    values = rows.number(metric)
+    # A cohort's curve starts on its first active day (`active` counts its rows at work): before that it is
+    # not on the job, and zeros there would drag the group envelope down to the axis.
+    active = values > 0
+    if "present" in rows.columns:
+        active &= rows.number("present") > 0
+    labels = [c for c in ("group", "role") if c in rows.columns]
+
+    def per_day(keys: list[str]) -> pd.DataFrame:
+        return rows.aggregate(
+            [*keys, "date"], sums={"active": active}, firsts=labels, keep_missing=[*keys, "date"],
+            maxima={"size": rows.number("size")} if "size" in rows.columns else {},
+            medians={metric: values, drawn: values if drawn == metric else rows.number(drawn)})
+
     # The model writes a cohort once per stage it staffs; without the stage, cutting and sewing curves of the
-    # same cohort would be merged into one median.
-    keys = ["site", "cohort"] + (["stage"] if "stage" in rows.columns and rows["stage"].nunique() > 1 else [])
-    grouped = rows.groupby(keys, sort=False, dropna=False)
-    rows = rows.assign(cid=grouped.ngroup().to_numpy())
-    ids = grouped.size().reset_index()[keys]  # one row per cohort, in the order of the codes
+    # same cohort would be merged into one median. With a single stage the stage is no key.
+    keys = ["site", "cohort"] + (["stage"] if "stage" in rows.columns else [])
+    groups = per_day(keys)
+    if "stage" in keys and groups["stage"].nunique() <= 1:
+        keys = ["site", "cohort"]
+        if groups["stage"].isna().any():  # rows without a stage join their cohort's other rows
+            groups = per_day(keys)
+    groups = groups.sort_values("first_row", kind="stable")  # cohorts in order of first appearance
+    cohort = groups.groupby(keys, sort=False, dropna=False)
+    groups["cid"] = cohort.ngroup()
+    ids = cohort.size().reset_index()[keys]  # one row per cohort, in the order of the codes
     ids["words"] = [words(str(r.site)) + " · " + words(str(r.cohort)).lower()
                     + (f" ({stage_name(str(r.stage))})" if "stage" in keys else "") for r in ids.itertuples()]
     ids["name"] = [" · ".join(str(getattr(r, k)) for k in keys[:2]) for r in ids.itertuples()]
-    # Drawn: the share of the skilled standard rate, so cohorts of different kinds compare (a prison cohort at
-    # its ceiling works at 20 % of it). The learning milestone stays 80 % of the cohort's own ceiling.
-    curves = rows.groupby(["cid", "date"])[metric].median().unstack("cid").sort_index()
-    plotted = rows.groupby(["cid", "date"])[drawn].median().unstack("cid").sort_index()
-    # A cohort's curve starts on its first active day: before that it is not on the job, and zeros
-    # there would drag the group envelope down to the axis.
-    present = rows["present"] > 0 if "present" in rows.columns else True
-    first_day = rows.loc[present & (rows[metric] > 0)].groupby("cid")["date"].min()
+    # role and size only label the curves: a table without them still draws. A label is the cohort's first row's
+    # (the table's first value, as pandas' first(), unless that row lacks it: then the first row that has it).
+    per_cohort = groups.groupby("cid").agg(**{c: (c, "first") for c in labels},
+                                           **({"size": ("size", "max")} if "size" in groups.columns else {}))
+    if any(groups.groupby("cid")[c].nth(0).isna().any() for c in labels):
+        seen = rows.distinct([*keys, *labels])
+        seen["cid"] = seen.groupby(keys, sort=False, dropna=False).ngroup()
+        per_cohort[labels] = seen.groupby("cid")[labels].first()
+    meta = ids.join(per_cohort).assign(role=lambda m: m.get("role", ""), size=lambda m: m.get("size", np.nan))
+    dated = groups[groups["date"].notna()]
+    curves = dated.pivot(index="date", columns="cid", values=metric).sort_index()
+    plotted = dated.pivot(index="date", columns="cid", values=drawn).sort_index()
+    first_day = dated[dated["active"] > 0].groupby("cid")["date"].min()
     for cid in curves.columns:
         start = first_day.get(cid)
         if start is None:  # never on the job in this scenario: no curve at all
@@ -72,11 +93,17 @@ def draw_rampup_cohorts(
         else:
             curves.loc[curves.index < start, cid] = np.nan
             plotted.loc[plotted.index < start, cid] = np.nan
-    # role and size only label the curves: a table without them still draws.
-    per_cohort = rows.groupby("cid").agg(group=("group", "first"),
-                                         **({"role": ("role", "first")} if "role" in rows.columns else {}),
-                                         **({"size": ("size", "max")} if "size" in rows.columns else {}))
-    meta = ids.join(per_cohort).assign(role=lambda m: m.get("role", ""), size=lambda m: m.get("size", np.nan))
+    return curves, plotted, meta, drawn
+
+
+def draw_rampup_cohorts(
+    rs: ResultsSet, metric: str = "standard_share", highlight: Sequence[str] | None = None
+) -> tuple[Figure, str]:
+    every = rs.rows("cohorts")
+    if metric == "standard_share" and every is not None and "standard_share" not in every.columns:
+        metric = "efficiency"  # a writer without ceilings: plot efficiency against the skilled standard
+    base = rs.base_variant
+    curves, plotted, meta, drawn = _cohort_curves(rs, base, metric)
     if highlight:
         chosen = set(highlight)
         named = [c for c in curves.columns if meta.loc[c, "name"] in chosen or meta.loc[c, "site"] in chosen]
@@ -170,13 +197,16 @@ MAX_HEATMAP_ROWS = 40  # beyond this, the members of a site group share one row
 
 
 def draw_utilisation_heatmap(rs: ResultsSet, stage: str = "sew") -> tuple[Figure, str]:
-    require(rs.table("daily"), "daily", ("site", "kind", "stage", "date", "working_h", "off_shift_h"))
     base = rs.base_variant
-    rows = rs.rows_of("daily", base, ("site", "kind", "stage", "date", "working_h", "off_shift_h"))
-    rows = rows[rows["stage"] == stage].copy()
-    if rows.empty:
+    daily = require_rows(rs, "daily", ("site", "kind", "stage", "date", "working_h", "off_shift_h"), base)
+    daily = daily.where_in("stage", [stage])
+    if not len(daily):
         raise ChartSkipped(f"daily.parquet has no '{stage}' rows for the base scenario")
-    rows["shift_h"] = 24.0 - rows["off_shift_h"]
+    # Summed per site and date over the replications while daily.parquet is read (a row per run × day × site ×
+    # stage); `shifts` counts the rows with shift hours, for the date each site started.
+    shift_h = 24.0 - daily.number("off_shift_h")
+    rows = daily.sums(("site", "kind", "date"), {"working_h": daily.number("working_h"), "shift_h": shift_h,
+                                                 "shifts": shift_h > 0})
     rows["week"] = week_start(rs, rows["date"])
     pooled = rows["site"].nunique() > MAX_HEATMAP_ROWS
     if pooled:  # one row per site group (its members pooled), named sites alone: a page, not 140 tiny rows
@@ -190,7 +220,7 @@ def draw_utilisation_heatmap(rs: ResultsSet, stage: str = "sew") -> tuple[Figure
     # producing 0/0 or a 100 % from one short day.
     agg = rows.groupby(["site", "week"])[["working_h", "shift_h"]].sum()
     util = (agg["working_h"] / agg["shift_h"].where(agg["shift_h"] > 0)).unstack("week")
-    starts = rows[rows["shift_h"] > 0].groupby("site")["date"].min()
+    starts = rows[rows["shifts"] > 0].groupby("site")["date"].min()
     kinds = rows.groupby("site")["kind"].first()
     order = sorted(util.index, key=lambda s: (str(kinds[s]), starts.get(s, pd.Timestamp.max), str(s)))
     util = util.loc[order]
