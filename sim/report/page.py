@@ -35,6 +35,15 @@ REPORT_NAME = "report.html"
 # runs' series are millions of rows). daily and cohorts are never read as frames: the charts and sections
 # aggregate them while they are read (ResultsSet.rows, sim.results.scan).
 REPORT_COLUMNS = {"series": ("run_id", "scenario", "day", "date", "series", "key", "value")}
+# What the charts and sections read of the big tables, in the order they need it: read ahead in a background
+# thread while the first charts are drawn (ResultsSet.prefetch). (table, identifier and date columns, numbers)
+READ_AHEAD = (
+    ("daily", ("date",), ()),  # the horizon, on the first chart
+    ("bottlenecks", ("level", "week_start", "stage"), ("share",)),
+    ("cohorts", ("site", "cohort", "stage", "date", "group", "role"),
+     ("standard_share", "present", "efficiency", "size")),
+    ("daily", ("site", "kind", "stage"), ()),
+)
 
 
 def _charts(outcomes: list[ChartOutcome]) -> dict[str, Any]:
@@ -122,11 +131,15 @@ def write_report(results_dir: str | Path) -> Path:
     from sim.runs.atomic import atomic_write_bytes
 
     rs = ResultsSet(results_dir, columns=REPORT_COLUMNS)
-    outcomes = render_all(rs, rs.dir / "charts")
-    final = rs.dir / REPORT_NAME
-    # Write then rename, so a reader (or a browser left open) never sees half a page.
-    atomic_write_bytes(final, build_html(rs, outcomes).encode("utf-8"))
-    write_summary_page(rs, outcomes)  # the printable two-page form, beside the long one
+    rs.prefetch(READ_AHEAD)
+    try:
+        outcomes = render_all(rs, rs.dir / "charts")
+        final = rs.dir / REPORT_NAME
+        # Write then rename, so a reader (or a browser left open) never sees half a page.
+        atomic_write_bytes(final, build_html(rs, outcomes).encode("utf-8"))
+        write_summary_page(rs, outcomes)  # the printable two-page form, beside the long one
+    finally:
+        rs.close()
     return final
 
 

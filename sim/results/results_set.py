@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.results import analysis
-from sim.results.scan import CodedTable, Rows
+from sim.results.scan import CodedTable, Rows, open_table
 from sim.results.tables import (
     DATE_COLUMNS,
     DAY_TARGET,
@@ -37,8 +38,6 @@ def missing_columns(table: pd.DataFrame | Rows | None, columns: Iterable[str]) -
     """Columns of `columns` absent from `table` (a frame, or the rows of a table read as codes; all of them if the
     table is absent)."""
     return list(columns) if table is None else [c for c in columns if c not in table.columns]
-
-
 
 
 def t_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float]:
@@ -70,7 +69,6 @@ def median_with_unreached(values: Iterable[float]) -> float:
     return float(np.median(np.where(np.isnan(x), np.inf, x)))
 
 
-
 TABLES: tuple[str, ...] = ("runs", *RUN_TABLES)
 
 
@@ -92,6 +90,7 @@ class ResultsSet:
             raise FileNotFoundError(f"results directory {self.dir} does not exist")
         self._tables: dict[str, pd.DataFrame | None] = {}
         self._coded: dict[str, CodedTable | None] = {}
+        self._reader: Executor | None = None  # the thread reading big tables ahead (`prefetch`)
         self._manifest: dict[str, Any] | None = None
         # Aggregates that several charts and sections read (site shares of shift time, ...), computed once.
         self.derived: dict[Any, Any] = {}
@@ -196,12 +195,7 @@ class ResultsSet:
         """The rows of the ok runs (of `variant`) of a per-run table, to aggregate while reading (sim.results.scan)
         instead of a pandas frame of its rows (tens of millions at a thousand runs); None if the file is absent or
         empty. Identifiers and dates are read once as integer codes and kept; numbers are read when asked for."""
-        if name not in RUN_TABLES:
-            raise KeyError(f"rows of the per-run tables only ({', '.join(RUN_TABLES)}), not {name!r}")
-        if name not in self._coded:
-            path = self.dir / f"{name}.parquet"
-            self._coded[name] = _coded_table(path) if path.exists() else None
-        table = self._coded[name]
+        table = self._coded_table(name)
         if table is None or table.num_rows == 0:
             return None
         runs = self.table("runs")
@@ -210,6 +204,32 @@ class ResultsSet:
         ok = runs[runs["status"] == "ok"]
         return table.rows().where_in("run_id", ok["run_id"] if variant is None else
                                      ok.loc[ok["variant"] == variant, "run_id"])
+
+    def prefetch(self, plan: Iterable[tuple[str, Iterable[str], Iterable[str]]]) -> None:
+        """Read ahead, in one background thread, the (table, key columns, number columns) of `plan` in that order,
+        while the caller draws: the work of `rows` then waits less. Stopped by `close`."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resultsset-prefetch")
+        for name, keys, numbers in plan:
+            table = self._coded_table(name)
+            if table is not None:
+                table.prefetch(self._reader, ["run_id", *keys], numbers)
+
+    def close(self) -> None:
+        """Stop reading ahead (what is not read yet is dropped)."""
+        if self._reader is not None:
+            self._reader.shutdown(wait=False, cancel_futures=True)
+            self._reader = None
+
+    def _coded_table(self, name: str) -> CodedTable | None:
+        if name not in RUN_TABLES:
+            raise KeyError(f"rows of the per-run tables only ({', '.join(RUN_TABLES)}), not {name!r}")
+        if name not in self._coded:
+            path = self.dir / f"{name}.parquet"
+            self._coded[name] = open_table(path) if path.exists() else None
+        return self._coded[name]
 
     @staticmethod
     def _read(path: Path, columns: list[str] | None) -> pd.DataFrame:
@@ -448,26 +468,12 @@ class ResultsSet:
         return matrix[stages].sort_index()
 
 
-
-
 def _labels(codes: np.ndarray, labels: list[str | None], index: pd.Index) -> pd.Series:
     """labels[code] for each row as a string column, built by pyarrow from the codes (not one Python string a row)."""
     import pyarrow as pa
 
     strings = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), pa.array(labels, type=pa.string()))
     return pd.Series(pd.array(strings.cast(pa.string()), dtype="str"), index=index)
-
-
-def _coded_table(path: Path) -> CodedTable:
-    """A big table read column by column; a file pyarrow cannot read is one ResultsError line."""
-    import pyarrow
-
-    from sim.results.folder import unreadable
-
-    try:
-        return CodedTable(path)
-    except (pyarrow.ArrowException, OSError, ValueError) as exc:
-        raise unreadable(path, exc) from None
 
 
 def as_results(results: ResultsSet | str | Path) -> ResultsSet:

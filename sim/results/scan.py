@@ -15,6 +15,7 @@ without pandas' compensated (Kahan) summation, so it may differ from pandas' in 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,18 @@ import pandas as pd
 from sim.results.tables import DATE_COLUMNS
 
 _DENSE_SPACE = 1 << 24  # up to this many possible key combinations, groups are numbered through a lookup array
+
+
+def open_table(path: Path) -> CodedTable:
+    """A big table read column by column; a file pyarrow cannot read is one ResultsError line."""
+    import pyarrow
+
+    from sim.results.folder import unreadable
+
+    try:
+        return CodedTable(path)
+    except (pyarrow.ArrowException, OSError, ValueError) as exc:
+        raise unreadable(path, exc) from None
 
 
 class CodedTable:
@@ -38,6 +51,7 @@ class CodedTable:
         self.schema = metadata.schema.to_arrow_schema()
         self.num_rows = int(metadata.num_rows)
         self._keys: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        self._pending: dict[tuple[str, str], Future[Any]] = {}  # columns being read ahead, by kind and name
 
     @property
     def columns(self) -> list[str]:
@@ -46,15 +60,29 @@ class CodedTable:
     def rows(self) -> Rows:
         return Rows(self, None)
 
+    def prefetch(self, executor: Executor, keys: Iterable[str] = (), numbers: Iterable[str] = ()) -> None:
+        """Read these columns ahead on `executor` (pyarrow and numpy work without the interpreter lock, so the
+        reading overlaps whatever the caller does meanwhile): keys are then kept as usual; a number is handed over
+        to its first reader and not kept. Columns the file lacks are left out."""
+        for kind, columns, read in (("key", keys, self._read_key), ("number", numbers, self._read_number)):
+            for column in columns:
+                if column in self.columns and column not in self._keys and (kind, column) not in self._pending:
+                    self._pending[kind, column] = executor.submit(read, column)
+
     def key(self, column: str) -> tuple[np.ndarray, pd.Index]:
         """(code of each row, -1 where missing; the distinct values): identifiers in order of first appearance (the
         order of the categories pandas makes of a dictionary-encoded column), dates normalised and in time order."""
         if column not in self._keys:
-            self._keys[column] = self._read_key(column)
+            ahead = self._pending.pop(("key", column), None)
+            self._keys[column] = ahead.result() if ahead is not None else self._read_key(column)
         return self._keys[column]
 
     def number(self, column: str) -> np.ndarray:
         """The column as float64, NaN where missing (read each time: at eight bytes a row it is not kept)."""
+        ahead = self._pending.pop(("number", column), None)
+        return ahead.result() if ahead is not None else self._read_number(column)
+
+    def _read_number(self, column: str) -> np.ndarray:
         import pyarrow.parquet as pq
 
         data = pq.read_table(self.path, columns=[column]).column(0)
