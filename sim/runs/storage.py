@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from sim.results.tables import RUN_TABLES
@@ -115,33 +116,45 @@ def with_ids(frame: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
     return pd.concat([_id_frame(spec, len(frame)), frame], axis=1)
 
 
-@functools.cache
-def _id_columns_template() -> tuple[pa.Schema, list[dict[str, Any]]]:
-    """The Arrow fields and pandas metadata entries of the identifying columns, as pyarrow makes them from
-    `_id_frame`."""
-    import pyarrow as pa
-
-    sample = RunSpec(run_id="r", scenario_name="s", point={}, replication=0, root_seed=0, scenario={})
-    table = pa.Table.from_pandas(_id_frame(sample, 1), preserve_index=False)
-    return table.schema.remove_metadata(), json.loads(table.schema.metadata[b"pandas"])["columns"]
-
-
 def table_with_ids(frame: pd.DataFrame, spec: RunSpec) -> pa.Table:
-    """The Arrow table that `pa.Table.from_pandas(with_ids(frame, spec), preserve_index=False)` gives, schema
-    metadata included, without building the pandas frame (the id columns are added as Arrow arrays)."""
+    """`pa.Table.from_pandas(with_ids(frame, spec), preserve_index=False)`, schema metadata included.
+
+    The tables of a run are small and many: pyarrow's own conversion spends most of its time on per-column
+    Python bookkeeping (and `with_ids` on pandas). For a frame of plain columns (numbers, datetimes, str) the
+    schema depends only on the column names and dtypes, so it is made once (from an empty slice) and the
+    columns are converted one by one as pyarrow does (`pa.array(column, from_pandas=True)`).
+    """
     import pyarrow as pa
 
-    if any(c in frame.columns for c in ID_COLUMNS) or frame.attrs:
+    schema = _schema_with_ids(tuple(frame.columns), tuple(frame.dtypes)) if _plain(frame) else None
+    if schema is None:
         return pa.Table.from_pandas(with_ids(frame, spec), preserve_index=False)
-    body = pa.Table.from_pandas(frame, preserve_index=False)
-    id_schema, id_meta = _id_columns_template()
-    rows = body.num_rows
+    rows = len(frame)
     values = (spec.run_id, spec.scenario_name, spec.replication)
-    ids = [pa.repeat(pa.scalar(value, type=field.type), rows) for field, value in zip(id_schema, values, strict=True)]
-    pandas_meta = json.loads(body.schema.metadata[b"pandas"])
-    pandas_meta["columns"] = id_meta + pandas_meta["columns"]
-    schema = pa.schema([*id_schema, *body.schema], metadata={b"pandas": json.dumps(pandas_meta).encode("utf8")})
-    return pa.Table.from_arrays([*ids, *body.columns], schema=schema)
+    arrays = [pa.repeat(pa.scalar(value, type=schema.field(i).type), rows) for i, value in enumerate(values)]
+    arrays += [pa.array(column, from_pandas=True) for _, column in frame.items()]
+    if any(array.type != field.type for array, field in zip(arrays, schema, strict=True)):
+        return pa.Table.from_pandas(with_ids(frame, spec), preserve_index=False)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _plain(frame: pd.DataFrame) -> bool:
+    """Unique string column names, no id column, no attrs, every dtype a number, a naive datetime or str."""
+    names = list(frame.columns)
+    return (all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
+            and not set(ID_COLUMNS) & set(names) and not frame.attrs
+            and all(isinstance(d, pd.StringDtype) or (isinstance(d, np.dtype) and d.kind in "biufM")
+                    for d in frame.dtypes))
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_with_ids(names: tuple[str, ...], dtypes: tuple[Any, ...]) -> pa.Schema:
+    """The schema, pandas metadata included, of `with_ids` of a frame of these plain columns."""
+    import pyarrow as pa
+
+    empty = pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in zip(names, dtypes, strict=True)})
+    sample = RunSpec(run_id="r", scenario_name="s", point={}, replication=0, root_seed=0, scenario={})
+    return pa.Table.from_pandas(with_ids(empty, sample), preserve_index=False).schema
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
