@@ -329,6 +329,9 @@ class ContractError(ValueError):
     """A table does not follow its schema in sim/results/tables.py."""
 
 
+_ID_NAMES = frozenset(c.name for c in ID_COLUMNS)
+
+
 def _dtype_ok(dtype: Any, dtype_family: DType, rows: int) -> bool:
     from pandas.api import types as api  # pandas only when validating: the CLI starts without it
 
@@ -358,7 +361,7 @@ def validate_columns(name: str, dtypes: dict[str, Any], rows: int, *, with_ids: 
     """`validate` on a table's column dtypes (in file order) and row count, without the table itself: a
     pyarrow table's schema gives them without converting the table to pandas (`sim.runs.combined`)."""
     table = TABLES[name]
-    expected = [c for c in table.columns if with_ids or c not in ID_COLUMNS]
+    expected = [c for c in table.columns if with_ids or c.name not in _ID_NAMES]
     missing = [c.name for c in expected if c.name not in dtypes]
     if missing:
         raise ContractError(f"{name} table lacks column(s) {', '.join(missing)} (sim/results/tables.py)")
@@ -367,7 +370,8 @@ def validate_columns(name: str, dtypes: dict[str, Any], rows: int, *, with_ids: 
                  if not _dtype_ok(dtypes[c.name], c.dtype, rows)]
         if wrong:
             raise ContractError(f"{name} table has column(s) of the wrong type: {', '.join(wrong)}")
-    loose = [c for c in dtypes if c not in table.column_names]
+    known = set(table.column_names)
+    loose = [c for c in dtypes if c not in known]
     if name == "runs":  # param.<path> columns, and one column per registered KPI
         loose = [c for c in loose if not c.startswith(PARAM_PREFIX) and kpi_family(c) is None]
     elif table.families:  # design: one column per uncertain path, any path
