@@ -126,25 +126,28 @@ def table_with_ids(frame: pd.DataFrame, spec: RunSpec) -> pa.Table:
     """
     import pyarrow as pa
 
-    schema = _schema_with_ids(tuple(frame.columns), tuple(frame.dtypes)) if _plain(frame) else None
-    if schema is None:
+    columns = list(frame.items())  # one Series per column, taken once
+    names, dtypes = tuple(name for name, _ in columns), tuple(column.dtype for _, column in columns)
+    if not _plain(names, dtypes) or frame.attrs:
         return pa.Table.from_pandas(with_ids(frame, spec), preserve_index=False)
+    schema = _schema_with_ids(names, dtypes)
     rows = len(frame)
     values = (spec.run_id, spec.scenario_name, spec.replication)
     arrays = [pa.repeat(pa.scalar(value, type=schema.field(i).type), rows) for i, value in enumerate(values)]
-    arrays += [pa.array(column, from_pandas=True) for _, column in frame.items()]
+    # what pa.array(column, from_pandas=True) does with a Series: its NumPy values (NaN as null) or its
+    # extension array's Arrow data
+    arrays += [pa.array(column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array, from_pandas=True)
+               for _, column in columns]
     if any(array.type != field.type for array, field in zip(arrays, schema, strict=True)):
         return pa.Table.from_pandas(with_ids(frame, spec), preserve_index=False)
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _plain(frame: pd.DataFrame) -> bool:
-    """Unique string column names, no id column, no attrs, every dtype a number, a naive datetime or str."""
-    names = list(frame.columns)
+def _plain(names: tuple[Any, ...], dtypes: tuple[Any, ...]) -> bool:
+    """Unique string column names, no id column, every dtype a number, a naive datetime or str."""
     return (all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
-            and not set(ID_COLUMNS) & set(names) and not frame.attrs
-            and all(isinstance(d, pd.StringDtype) or (isinstance(d, np.dtype) and d.kind in "biufM")
-                    for d in frame.dtypes))
+            and not set(ID_COLUMNS) & set(names)
+            and all(isinstance(d, pd.StringDtype) or (isinstance(d, np.dtype) and d.kind in "biufM") for d in dtypes))
 
 
 @functools.lru_cache(maxsize=64)
