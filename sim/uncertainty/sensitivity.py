@@ -82,11 +82,13 @@ def variance_split(design_runs: pd.DataFrame, nominal_runs: np.ndarray, kpi: str
     """Shares of the KPI's variance over design runs due to the parameters and to replication noise."""
     groups = [g[kpi].to_numpy(dtype=float) for _, g in design_runs.groupby("point", sort=True)]
     replicated = min(len(g) for g in groups) >= 2
-    # each point's own variance once, not once per bootstrap draw of it (the same numbers, in the same order)
+    # each point's own variance once, not once per bootstrap draw of it; with as many runs at every point, a
+    # draw's runs are rows of one matrix (the same numbers in the same order as concatenating the groups)
     group_noise = np.array([g.var(ddof=1) for g in groups]) if replicated else np.empty(0)
+    by_point = np.stack(groups) if len({len(g) for g in groups}) == 1 else None
 
     def shares(pick: np.ndarray, nominal: np.ndarray) -> float:
-        everything = np.concatenate([groups[i] for i in pick])
+        everything = by_point[pick].ravel() if by_point is not None else np.concatenate([groups[i] for i in pick])
         total = everything.var(ddof=1)
         if total <= 0:
             return math.nan
