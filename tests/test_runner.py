@@ -256,6 +256,28 @@ def test_resume_reuses_matching_runs_only(model: ModelUnderTest, reference: Path
     assert json.loads((out / "manifest.json").read_text())["experiment"] == "x"
 
 
+def test_files_are_the_bytes_pandas_writes(model: ModelUnderTest, reference: Path, tmp_path: Path) -> None:
+    """The run files (written with pyarrow from the run's frames) and the combined tables (per-run files
+    concatenated with pyarrow) are the files pandas writes: `with_ids(frame).to_parquet()`, and the per-run
+    files read, concatenated and written by pandas; files whose schemas differ are left to pandas."""
+    from sim.runs.combined import concat_stored
+    from sim.runs.storage import with_ids
+
+    specs = model.specs()
+    spec = specs[0]
+    result = model.simulate(spec)
+    for name in TABLES:
+        path = reference / "runs" / safe_id(spec.run_id) / f"{name}.parquet"
+        assert path.read_bytes() == with_ids(getattr(result, name), spec).to_parquet(index=False), name
+        files = [reference / "runs" / safe_id(s.run_id) / f"{name}.parquet" for s in specs]
+        frames = [frame for frame in map(pd.read_parquet, files) if len(frame)]
+        by_pandas = pd.concat(frames, ignore_index=True, sort=False).to_parquet(index=False)
+        assert (reference / f"{name}.parquet").read_bytes() == by_pandas, name
+    other = tmp_path / "other.parquet"
+    with_ids(result.series.assign(value=result.series["value"].astype("float32")), spec).to_parquet(other)
+    assert concat_stored("series", [reference / "runs" / safe_id(spec.run_id) / "series.parquet", other]) is None
+
+
 def test_resume_redoes_a_run_whose_files_lost_their_bytes(
     model: ModelUnderTest, reference: Path, tmp_path: Path
 ) -> None:
