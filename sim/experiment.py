@@ -318,10 +318,10 @@ def build_check(scenario: Scenario, where: str, seed: int) -> Any:
     from pydantic import ValidationError as PydanticError
 
     from sim.model import Network
-    from sim.rng import Streams
+    from sim.rng import CheckStreams
 
     try:
-        return Network(scenario, Streams(seed, 0))
+        return Network(scenario, CheckStreams(seed, 0))
     except PydanticError as exc:
         lines = [line.removeprefix(f"{where}: ") for line in format_validation_error(exc, where, {})]
         raise ConfigError([f"{where}: a site built from a group is invalid: {lines[0]}"]) from None

@@ -65,3 +65,14 @@ def test_sources_are_cited_inside_the_repository():
     offenders = [str(p.relative_to(ROOT)) for pattern in ("sim/**/*.py", "experiments/*.yaml", "docs/*.md", "README.md")
                  for p in ROOT.glob(pattern) if "shared/domain" in p.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+# Here rather than in test_uncertainty.py: the 2020 study (97 networks built) is then loaded once per test run,
+# by test_every_shipped_experiment_validates, on one worker.
+def test_the_2020_study_declares_at_least_25_sourced_ranges(shipped_experiment) -> None:
+    exp = shipped_experiment("uncertainty_2020.yaml")
+    assert exp.study is not None and len(exp.study.params) >= 25
+    assert all(p.source and p.label for p in exp.study.params.values())
+    assert exp.study.design.method == "morris"
+    nominal = exp.resolved[("base", 0)]
+    assert nominal.archetypes["esat"]["ceiling"] == 0.2  # the archetypes written out keep the code's values

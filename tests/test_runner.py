@@ -256,6 +256,51 @@ def test_resume_reuses_matching_runs_only(model: ModelUnderTest, reference: Path
     assert json.loads((out / "manifest.json").read_text())["experiment"] == "x"
 
 
+def test_files_are_the_bytes_pandas_writes(model: ModelUnderTest, reference: Path, tmp_path: Path) -> None:
+    """The run files (written with pyarrow from the run's frames) and the combined tables (per-run files
+    concatenated with pyarrow) are the files pandas writes: `with_ids(frame).to_parquet()`, and the per-run
+    files read, concatenated and written by pandas; files whose schemas differ are left to pandas."""
+    from sim.runs.combined import concat_stored
+    from sim.runs.storage import with_ids
+
+    specs = model.specs()
+    spec = specs[0]
+    result = model.simulate(spec)
+    for name in TABLES:
+        path = reference / "runs" / safe_id(spec.run_id) / f"{name}.parquet"
+        assert path.read_bytes() == with_ids(getattr(result, name), spec).to_parquet(index=False), name
+        files = [reference / "runs" / safe_id(s.run_id) / f"{name}.parquet" for s in specs]
+        frames = [frame for frame in map(pd.read_parquet, files) if len(frame)]
+        by_pandas = pd.concat(frames, ignore_index=True, sort=False).to_parquet(index=False)
+        assert (reference / f"{name}.parquet").read_bytes() == by_pandas, name
+    other = tmp_path / "other.parquet"
+    with_ids(result.series.assign(value=result.series["value"].astype("float32")), spec).to_parquet(other)
+    assert concat_stored("series", [reference / "runs" / safe_id(spec.run_id) / "series.parquet", other]) is None
+
+
+def test_resume_redoes_a_run_whose_files_lost_their_bytes(
+    model: ModelUnderTest, reference: Path, tmp_path: Path
+) -> None:
+    """Run files are not fsynced: after a power cut a renamed run directory may hold a truncated or zeroed file.
+    Resume checks each file against the size and SHA-256 in run.json and redoes such a run only; a run.json
+    from before the checksums (fsynced files) is reused as long as its files exist."""
+    out = tmp_path / "powercut"
+    specs = model.specs()
+    run_specs(specs, out, simulate=model.simulate, workers=1, progress=False)
+    truncated, zeroed, legacy = (out / "runs" / safe_id(s.run_id) for s in specs[:3])
+    data = (truncated / "series.parquet").read_bytes()
+    (truncated / "series.parquet").write_bytes(data[: len(data) // 2])
+    size = (zeroed / "daily.parquet").stat().st_size
+    (zeroed / "daily.parquet").write_bytes(b"\0" * size)  # right size, bytes never written
+    meta = json.loads((legacy / "run.json").read_text())
+    del meta["files"]
+    (legacy / "run.json").write_text(json.dumps(meta))
+    again = run_specs(specs, out, simulate=model.simulate, workers=1, progress=False)
+    assert again.completed == [specs[0].run_id, specs[1].run_id]
+    assert len(again.skipped) == len(specs) - 2
+    assert_same_results(out, reference)
+
+
 def test_failing_run_is_recorded_and_others_continue(model: ModelUnderTest, reference: Path, tmp_path: Path) -> None:
     """A run that raises is recorded with its error and seed; the others finish; resume retries it."""
     specs = model.specs(failing=True)

@@ -223,12 +223,3 @@ def test_an_interrupted_design_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert main(["run", str(file), "--out", str(fresh), "--workers", "1", "--no-report"]) == 0
     for name, frame in _comparable(fresh).items():
         pd.testing.assert_frame_equal(frame, _comparable(out)[name], obj=name)
-
-
-def test_the_2020_study_declares_at_least_25_sourced_ranges(shipped_experiment) -> None:
-    exp = shipped_experiment("uncertainty_2020.yaml")
-    assert exp.study is not None and len(exp.study.params) >= 25
-    assert all(p.source and p.label for p in exp.study.params.values())
-    assert exp.study.design.method == "morris"
-    nominal = exp.resolved[("base", 0)]
-    assert nominal.archetypes["esat"]["ceiling"] == 0.2  # the archetypes written out keep the code's values

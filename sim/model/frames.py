@@ -11,7 +11,7 @@ import pandas as pd
 
 from sim.entities.site import Site, StageUnit
 from sim.metrics import BLOCKED, OFF_SHIFT, STARVED, STATE_NAMES, WORKING
-from sim.results.bottleneck import bottleneck_shares, group_activity
+from sim.results.bottleneck import group_activity, weekly_shares
 from sim.timebase import HOURS_PER_DAY
 
 if TYPE_CHECKING:
@@ -141,22 +141,22 @@ def bottleneck_table(net: Network) -> pd.DataFrame:
     shares: list[np.ndarray] = []
     levels: list[tuple[str, str, int]] = []  # (level, site, rows) per block
 
-    def add(frame: pd.DataFrame, level: str, site_name: str, stage_names: np.ndarray) -> None:
-        week_index.append(frame["week_index"].to_numpy())
+    def add(level: str, site_name: str, weeks_of_rows: np.ndarray, stage_names: np.ndarray, share: np.ndarray
+            ) -> None:
+        week_index.append(weeks_of_rows)
         stages.append(stage_names)
-        shares.append(frame["share"].to_numpy())
-        levels.append((level, site_name, len(frame)))
+        shares.append(share)
+        levels.append((level, site_name, len(share)))
 
-    network = bottleneck_shares(groups, net.horizon_h, weeks, BOTTLENECK_RESOLUTION_H)
-    add(network, "network", "", network["stage"].to_numpy(dtype=object))
+    add("network", "", *weekly_shares(groups, net.horizon_h, weeks, BOTTLENECK_RESOLUTION_H))
     for site in net.sites.values():
         keys = {f"{site.name}/{u.name}": active[f"{site.name}/{u.name}"] for u in site.stages}
         if len(keys) < 2:
             continue
-        per_site = bottleneck_shares(keys, net.horizon_h, weeks, BOTTLENECK_RESOLUTION_H)
+        site_weeks, site_keys, site_shares = weekly_shares(keys, net.horizon_h, weeks, BOTTLENECK_RESOLUTION_H)
         # one track per stage: the site-level key names its stage
-        add(per_site, "site", site.name,
-            np.asarray([stage_of.get(key, key) for key in per_site["stage"].to_numpy(dtype=object)], dtype=object))
+        add("site", site.name, site_weeks, np.asarray([stage_of.get(key, key) for key in site_keys], dtype=object),
+            site_shares)
     rows = [n for _, _, n in levels]
     index = np.concatenate(week_index).astype(int)
     return pd.DataFrame({

@@ -160,6 +160,14 @@ def bottleneck_shares(active: Mapping[str, np.ndarray], horizon_h: float, week_s
     `none` row for time when no stage was active; the shares of a week sum to 1 (a partial last week is
     measured against its own length within the horizon).
     """
+    week_index, stage, share = weekly_shares(active, horizon_h, week_starts_h, resolution_h)
+    return pd.DataFrame({"week_index": week_index, "stage": stage, "share": share})
+
+
+def weekly_shares(active: Mapping[str, np.ndarray], horizon_h: float, week_starts_h: Sequence[float] | np.ndarray,
+                  resolution_h: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`bottleneck_shares` as its three columns (week index, stage as an object array, share), for callers that
+    assemble a larger table (a frame per call cost more than the computation)."""
     starts = np.asarray(week_starts_h, dtype=float).reshape(-1)
     if np.any(np.diff(starts) <= 0):
         raise ValueError("week_starts_h must be strictly increasing")
@@ -176,9 +184,7 @@ def bottleneck_shares(active: Mapping[str, np.ndarray], horizon_h: float, week_s
     stage_idx, week_idx = np.nonzero(shares > 0)
     order = np.lexsort((stage_idx, week_idx))
     stage_idx, week_idx = stage_idx[order], week_idx[order]
-    return pd.DataFrame({"week_index": week_idx.astype(int),
-                         "stage": np.asarray(names, dtype=object)[stage_idx],
-                         "share": shares[stage_idx, week_idx]})
+    return week_idx.astype(int), np.asarray(names, dtype=object)[stage_idx], shares[stage_idx, week_idx]
 
 
 def group_shares(shares: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:

@@ -329,17 +329,20 @@ class ContractError(ValueError):
     """A table does not follow its schema in sim/results/tables.py."""
 
 
-def _dtype_ok(series: pd.Series, dtype: DType) -> bool:
+_ID_NAMES = frozenset(c.name for c in ID_COLUMNS)
+
+
+def _dtype_ok(dtype: Any, dtype_family: DType, rows: int) -> bool:
     from pandas.api import types as api  # pandas only when validating: the CLI starts without it
 
-    if dtype == "float64":
-        return api.is_float_dtype(series) or (api.is_integer_dtype(series) and series.empty)
-    if dtype == "int64":
-        return api.is_integer_dtype(series)
-    if dtype == "datetime":
-        return api.is_datetime64_any_dtype(series)
-    if dtype == "string":
-        return api.is_string_dtype(series) or api.is_object_dtype(series)
+    if dtype_family == "float64":
+        return api.is_float_dtype(dtype) or (api.is_integer_dtype(dtype) and rows == 0)
+    if dtype_family == "int64":
+        return api.is_integer_dtype(dtype)
+    if dtype_family == "datetime":
+        return api.is_datetime64_any_dtype(dtype)
+    if dtype_family == "string":
+        return api.is_string_dtype(dtype) or api.is_object_dtype(dtype)
     return True
 
 
@@ -349,17 +352,26 @@ def validate(name: str, frame: pd.DataFrame, *, with_ids: bool = True) -> pd.Dat
     `with_ids=False` checks a run's own table before the runner adds run_id, scenario and replication.
     Extra columns are allowed only in tables with column families (runs: param.* and KPIs; design).
     """
+    validate_columns(name, dict(zip(map(str, frame.columns), frame.dtypes, strict=True)), len(frame),
+                     with_ids=with_ids)
+    return frame
+
+
+def validate_columns(name: str, dtypes: dict[str, Any], rows: int, *, with_ids: bool = True) -> None:
+    """`validate` on a table's column dtypes (in file order) and row count, without the table itself: a
+    pyarrow table's schema gives them without converting the table to pandas (`sim.runs.combined`)."""
     table = TABLES[name]
-    expected = [c for c in table.columns if with_ids or c not in ID_COLUMNS]
-    missing = [c.name for c in expected if c.name not in frame.columns]
+    expected = [c for c in table.columns if with_ids or c.name not in _ID_NAMES]
+    missing = [c.name for c in expected if c.name not in dtypes]
     if missing:
         raise ContractError(f"{name} table lacks column(s) {', '.join(missing)} (sim/results/tables.py)")
-    if len(frame):
-        wrong = [f"{c.name} ({frame[c.name].dtype}, expected {c.dtype})" for c in expected
-                 if not _dtype_ok(frame[c.name], c.dtype)]
+    if rows:  # on dtypes, not columns: taking a frame's column builds a Series, and this runs on every run's tables
+        wrong = [f"{c.name} ({dtypes[c.name]}, expected {c.dtype})" for c in expected
+                 if not _dtype_ok(dtypes[c.name], c.dtype, rows)]
         if wrong:
             raise ContractError(f"{name} table has column(s) of the wrong type: {', '.join(wrong)}")
-    loose = [c for c in map(str, frame.columns) if c not in table.column_names]
+    known = set(table.column_names)
+    loose = [c for c in dtypes if c not in known]
     if name == "runs":  # param.<path> columns, and one column per registered KPI
         loose = [c for c in loose if not c.startswith(PARAM_PREFIX) and kpi_family(c) is None]
     elif table.families:  # design: one column per uncertain path, any path
@@ -367,7 +379,6 @@ def validate(name: str, frame: pd.DataFrame, *, with_ids: bool = True) -> pd.Dat
     if loose:
         what = "KPI column(s) not in the KPI registry" if name == "runs" else "column(s) not in its schema"
         raise ContractError(f"{name} table has {what}: {', '.join(loose)} (add them to sim/results/tables.py)")
-    return frame
 
 
 # -------------------------------------------------------------------------------------------- manifest

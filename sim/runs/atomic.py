@@ -1,5 +1,6 @@
-"""Durable writes: every file the package puts under a final name goes through `atomic_write` (or a directory
-renamed into place by the run storage).
+"""Durable writes: every file the package puts under a final name goes through `atomic_write`, except the files of
+a run's directory, which the run storage renames into place as a whole (sim.runs.storage: not fsynced, checked
+against their recorded SHA-256 before a run is reused).
 
 The content is written to a temporary name starting with `TMP_PREFIX` in the same directory, flushed and fsynced,
 then `os.replace`d onto the final name, and the directory is fsynced. A reader therefore sees either the old

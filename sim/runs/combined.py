@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sim.results.tables import RUN_TABLES, validate
+from sim.results.tables import RUN_TABLES, validate, validate_columns
 from sim.runs.atomic import atomic_write
 from sim.runs.storage import ID_COLUMNS, safe_id
 from sim.spec import RunSpec
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RUNS_ID_COLUMNS = (*ID_COLUMNS, "seed", "status", "error", "wall_seconds")
 
@@ -83,9 +86,44 @@ def combined_tables(specs: list[RunSpec], metas: dict[str, dict[str, Any]],
     return tables
 
 
+def concat_stored(name: str, paths: list[Path]) -> pa.Table | None:
+    """The per-run files `paths` of table `name` concatenated with pyarrow and validated against the contract, or
+    None when pandas must do it (no rows at all, or files whose schemas differ: pandas then unifies the dtypes
+    as it always did).
+
+    Equal to reading each file with pandas, concatenating and writing the frame (the combined files were made
+    so): the same rows, column types and pandas metadata, at a tenth of the cost.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = [t for t in (pq.ParquetFile(p).read() for p in paths) if t.num_rows]
+    if not tables or any(not t.schema.equals(tables[0].schema, check_metadata=True) for t in tables[1:]):
+        return None
+    combined = pa.concat_tables(tables)
+    frame_of_schema = combined.schema.empty_table().to_pandas()  # the dtypes pandas reads the file back with
+    validate_columns(name, dict(zip(map(str, frame_of_schema.columns), frame_of_schema.dtypes, strict=True)),
+                     combined.num_rows)
+    # the pandas metadata a frame of these dtypes writes (the per-run files were written from frames whose
+    # datetimes are in seconds, read back in milliseconds)
+    return combined.replace_schema_metadata(_pandas_metadata(frame_of_schema))
+
+
+def _pandas_metadata(frame: pd.DataFrame) -> dict[bytes, bytes]:
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False).schema.metadata
+
+
 def write_combined(specs: list[RunSpec], metas: dict[str, dict[str, Any]], out_dir: Path) -> dict[str, Path]:
     """Assemble the combined tables from the per-run files of `out_dir/runs`; write each atomically."""
+    import pyarrow.parquet as pq
+
     runs_dir = out_dir / "runs"
+
+    def stored_paths(name: str) -> list[Path]:
+        return [runs_dir / safe_id(spec.run_id) / f"{name}.parquet" for spec in specs
+                if name in metas[spec.run_id].get("tables", [])]
 
     def stored(name: str, spec: RunSpec) -> pd.DataFrame | None:
         if name not in metas[spec.run_id].get("tables", []):
@@ -93,8 +131,16 @@ def write_combined(specs: list[RunSpec], metas: dict[str, dict[str, Any]], out_d
         return pd.read_parquet(runs_dir / safe_id(spec.run_id) / f"{name}.parquet")
 
     paths: dict[str, Path] = {}
-    for name, frame in combined_tables(specs, metas, stored).items():
+    tables: dict[str, pd.DataFrame | pa.Table] = {"runs": validate("runs", assemble_runs(specs, metas))}
+    for name in RUN_TABLES:
+        table = concat_stored(name, stored_paths(name))
+        tables[name] = table if table is not None else combine(
+            name, [f for s in specs if (f := stored(name, s)) is not None])
+    for name, table in tables.items():
         path = out_dir / f"{name}.parquet"
-        atomic_write(path, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False))
+        if isinstance(table, pd.DataFrame):
+            atomic_write(path, lambda tmp, frame=table: frame.to_parquet(tmp, index=False))
+        else:
+            atomic_write(path, lambda tmp, table=table: pq.write_table(table, tmp, compression="snappy"))
         paths[name] = path
     return paths

@@ -1,14 +1,24 @@
-"""Each run stored on its own, durably, so that an experiment resumes where it stopped.
+"""Each run stored on its own, so that an experiment resumes where it stopped.
 
-A finished run is the directory `runs/<safe id>/` (run.json: spec hash, seed, status, error, wall time, KPIs;
-one Parquet file per table, identifying columns first), written under a temporary name and renamed into place,
-so the final name only ever shows a complete run. A run is reused when its spec hash matches and it succeeded.
-The results folder is locked while a runner writes in it.
+A finished run is the directory `runs/<safe id>/` (run.json: spec hash, seed, status, error, wall time, KPIs,
+the size and SHA-256 of each table file; one Parquet file per table, identifying columns first), written under
+a temporary name and renamed into place, so the final name only ever shows a complete run to a reader while
+the machine stays up (a killed runner included: the rename is atomic and the files' bytes are in the page cache).
+
+The files are not fsynced (seven fsyncs per run cost more than a small run itself): after a power cut or an
+OS crash a run directory may be missing (the run is redone) or may hold files whose bytes never reached the
+disk. A run is therefore reused only when its run.json parses, its spec hash matches, it succeeded, and every
+table file it lists has the size and SHA-256 recorded in run.json (`stored_ok`); any other run is redone. A
+run.json written before the checksums existed (its files were fsynced) is reused when its files exist. The
+combined tables and the manifest are written with `atomic_write` (fsynced). The results folder is locked while
+a runner writes in it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import os
 import shutil
@@ -16,15 +26,19 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from sim.results.tables import RUN_TABLES
-from sim.runs.atomic import TMP_PREFIX, fsync_dir
+from sim.runs.atomic import TMP_PREFIX
 from sim.runs.executors import Attempt
 from sim.runs.manifest import now_iso, run_seed
 from sim.spec import RunResult, RunSpec
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ID_COLUMNS = ("run_id", "scenario", "replication")
 RUN_META = "run.json"
@@ -52,44 +66,117 @@ def stored_ok(run_dir: Path, digest: str) -> dict[str, Any] | None:
     """The metadata of a finished, reusable run in `run_dir`, else None.
 
     A run counts as done when its directory holds a run.json whose `spec_hash` equals the current
-    spec's hash and whose status is "ok" (failed runs are retried), and every table file it lists is
-    present. Directories only ever appear complete (they are renamed into place), so this is enough.
+    spec's hash and whose status is "ok" (failed runs are retried), and every table file it lists has
+    the size and SHA-256 recorded in run.json (files are not fsynced: after a power cut they may not
+    hold what was written; see the module docstring). Directories only ever appear complete (they are
+    renamed into place), so this is enough.
     """
     meta = _read_meta(run_dir)
     if meta is None or meta.get("spec_hash") != digest or meta.get("status") != "ok":
         return None
-    if not all((run_dir / f"{name}.parquet").is_file() for name in meta.get("tables", [])):
-        return None
+    files = meta.get("files")
+    for name in meta.get("tables", []):
+        path = run_dir / f"{name}.parquet"
+        if files is None:  # written before checksums, with every file fsynced
+            if not path.is_file():
+                return None
+        elif not _file_matches(path, files.get(name)):
+            return None
     return meta
+
+
+def _file_matches(path: Path, recorded: Any) -> bool:
+    """`path` holds exactly the bytes `recorded` ({"bytes": size, "sha256": hex digest}) describes."""
+    if not isinstance(recorded, dict):
+        return False
+    try:
+        if path.stat().st_size != recorded.get("bytes"):
+            return False
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return hashlib.sha256(data).hexdigest() == recorded.get("sha256")
+
+
+def _id_frame(spec: RunSpec, rows: int) -> pd.DataFrame:
+    """The identifying columns run_id, scenario, replication of `rows` rows of a run."""
+    return pd.DataFrame(
+        {
+            "run_id": pd.Series([spec.run_id] * rows, dtype="str"),
+            "scenario": pd.Series([spec.scenario_name] * rows, dtype="str"),
+            "replication": pd.Series([spec.replication] * rows, dtype="int64"),
+        }
+    )
 
 
 def with_ids(frame: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
     """`frame` with the identifying columns run_id, scenario, replication first, index dropped."""
     frame = frame.reset_index(drop=True)
     frame = frame.drop(columns=[c for c in ID_COLUMNS if c in frame.columns])
-    ids = pd.DataFrame(
-        {
-            "run_id": pd.Series([spec.run_id] * len(frame), dtype="str"),
-            "scenario": pd.Series([spec.scenario_name] * len(frame), dtype="str"),
-            "replication": pd.Series([spec.replication] * len(frame), dtype="int64"),
-        }
-    )
-    return pd.concat([ids, frame], axis=1)
+    return pd.concat([_id_frame(spec, len(frame)), frame], axis=1)
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a table without its index, fsynced (the caller renames it into place)."""
-    frame.to_parquet(path, index=False)
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())
+def table_with_ids(frame: pd.DataFrame, spec: RunSpec) -> pa.Table:
+    """`pa.Table.from_pandas(with_ids(frame, spec), preserve_index=False)`, schema metadata included.
+
+    The tables of a run are small and many: pyarrow's own conversion spends most of its time on per-column
+    Python bookkeeping (and `with_ids` on pandas). For a frame of plain columns (numbers, datetimes, str) the
+    schema depends only on the column names and dtypes, so it is made once (from an empty slice) and the
+    columns are converted one by one as pyarrow does (`pa.array(column, from_pandas=True)`).
+    """
+    import pyarrow as pa
+
+    columns = list(frame.items())  # one Series per column, taken once
+    names, dtypes = tuple(name for name, _ in columns), tuple(column.dtype for _, column in columns)
+    if not _plain(names, dtypes) or frame.attrs:
+        return pa.Table.from_pandas(with_ids(frame, spec), preserve_index=False)
+    schema = _schema_with_ids(names, dtypes)
+    rows = len(frame)
+    values = (spec.run_id, spec.scenario_name, spec.replication)
+    arrays = [pa.repeat(pa.scalar(value, type=schema.field(i).type), rows) for i, value in enumerate(values)]
+    # what pa.array(column, from_pandas=True) does with a Series: its NumPy values (NaN as null) or its
+    # extension array's Arrow data
+    arrays += [pa.array(column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array, from_pandas=True)
+               for _, column in columns]
+    if any(array.type != field.type for array, field in zip(arrays, schema, strict=True)):
+        return pa.Table.from_pandas(with_ids(frame, spec), preserve_index=False)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _plain(names: tuple[Any, ...], dtypes: tuple[Any, ...]) -> bool:
+    """Unique string column names, no id column, every dtype a number, a naive datetime or str."""
+    return (all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
+            and not set(ID_COLUMNS) & set(names)
+            and all(isinstance(d, pd.StringDtype) or (isinstance(d, np.dtype) and d.kind in "biufM") for d in dtypes))
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_with_ids(names: tuple[str, ...], dtypes: tuple[Any, ...]) -> pa.Schema:
+    """The schema, pandas metadata included, of `with_ids` of a frame of these plain columns."""
+    import pyarrow as pa
+
+    empty = pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in zip(names, dtypes, strict=True)})
+    sample = RunSpec(run_id="r", scenario_name="s", point={}, replication=0, root_seed=0, scenario={})
+    return pa.Table.from_pandas(with_ids(empty, sample), preserve_index=False).schema
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """`table` as a Parquet file (pyarrow's defaults, as `DataFrame.to_parquet` writes them)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="snappy")
+    return sink.getvalue().to_pybytes()
 
 
 def store_run(runs_dir: Path, spec: RunSpec, digest: str, attempt: Attempt) -> dict[str, Any]:
-    """Write one run's directory atomically and return its metadata.
+    """Write one run's directory and return its metadata.
 
     The files go into `runs/.tmp-<id>-…/`, which is renamed onto `runs/<id>/`. An older directory of
     the same run (a failure being retried, a stale spec) is first renamed out of the way to a temporary
-    name, so the final name only ever shows a complete run.
+    name, so the final name only ever shows a complete run. Nothing is fsynced: run.json records each
+    table file's size and SHA-256, which `stored_ok` checks before reusing the run.
     """
     result = attempt.result
     meta: dict[str, Any] = {
@@ -106,6 +193,7 @@ def store_run(runs_dir: Path, spec: RunSpec, digest: str, attempt: Attempt) -> d
         "finished_at": now_iso(),
         "kpis": {},
         "tables": [],
+        "files": {},
     }
     final = runs_dir / safe_id(spec.run_id)
     tmp = runs_dir / f"{TMP_PREFIX}{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
@@ -114,13 +202,12 @@ def store_run(runs_dir: Path, spec: RunSpec, digest: str, attempt: Attempt) -> d
         if result is not None:
             meta["kpis"] = {str(k): float(v) for k, v in result.kpis.items()}
             for name in RUN_TABLES:
-                _write_parquet(with_ids(getattr(result, name), spec), tmp / f"{name}.parquet")
+                data = parquet_bytes(table_with_ids(getattr(result, name), spec))
+                (tmp / f"{name}.parquet").write_bytes(data)
                 meta["tables"].append(name)
+                meta["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         text = json.dumps(meta, indent=2, allow_nan=True, ensure_ascii=False) + "\n"
         (tmp / RUN_META).write_text(text, encoding="utf-8")
-        with open(tmp / RUN_META, "rb+") as fh:
-            os.fsync(fh.fileno())
-        fsync_dir(tmp)
         if final.exists():
             old = runs_dir / f"{TMP_PREFIX}old-{final.name}.{uuid.uuid4().hex[:8]}"
             os.replace(final, old)
@@ -129,7 +216,6 @@ def store_run(runs_dir: Path, spec: RunSpec, digest: str, attempt: Attempt) -> d
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    fsync_dir(runs_dir)
     return meta
 
 

@@ -82,18 +82,22 @@ def variance_split(design_runs: pd.DataFrame, nominal_runs: np.ndarray, kpi: str
     """Shares of the KPI's variance over design runs due to the parameters and to replication noise."""
     groups = [g[kpi].to_numpy(dtype=float) for _, g in design_runs.groupby("point", sort=True)]
     replicated = min(len(g) for g in groups) >= 2
+    # each point's own variance once, not once per bootstrap draw of it; with as many runs at every point, a
+    # draw's runs are rows of one matrix (the same numbers in the same order as concatenating the groups)
+    group_noise = np.array([g.var(ddof=1) for g in groups]) if replicated else np.empty(0)
+    by_point = np.stack(groups) if len({len(g) for g in groups}) == 1 else None
 
-    def shares(sample: list[np.ndarray], nominal: np.ndarray) -> float:
-        everything = np.concatenate(sample)
+    def shares(pick: np.ndarray, nominal: np.ndarray) -> float:
+        everything = by_point[pick].ravel() if by_point is not None else np.concatenate([groups[i] for i in pick])
         total = everything.var(ddof=1)
         if total <= 0:
             return math.nan
-        noise = np.mean([g.var(ddof=1) for g in sample]) if replicated else nominal.var(ddof=1)
+        noise = np.mean(group_noise[pick]) if replicated else nominal.var(ddof=1)
         return float(min(max(noise / total, 0.0), 1.0))
 
     if not replicated and len(nominal_runs) < 2:
         return []
-    noise_share = shares(groups, nominal_runs)
+    noise_share = shares(np.arange(len(groups)), nominal_runs)
     if math.isnan(noise_share):
         return []
     boot = []
@@ -101,7 +105,7 @@ def variance_split(design_runs: pd.DataFrame, nominal_runs: np.ndarray, kpi: str
         pick = rng.integers(0, len(groups), len(groups))
         nominal = nominal_runs[rng.integers(0, len(nominal_runs), len(nominal_runs))] if len(nominal_runs) else \
             nominal_runs
-        boot.append(shares([groups[i] for i in pick], nominal))
+        boot.append(shares(pick, nominal))
     low, high = np.nanpercentile(boot, [2.5, 97.5])
     return [_row(kpi, ALL, "variance", "noise_share", noise_share, low, high),
             _row(kpi, ALL, "variance", "parameter_share", 1 - noise_share, 1 - high, 1 - low)]
