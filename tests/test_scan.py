@@ -73,7 +73,14 @@ def test_sums_match_pandas_groupby(rs: ResultsSet) -> None:
         _same(got, expected.reset_index(), ["site", "date"])
 
 
-def test_medians_maxima_and_first_rows_match_pandas(rs: ResultsSet) -> None:
+@pytest.mark.parametrize("in_blocks", [True, False])
+def test_medians_maxima_and_first_rows_match_pandas(rs: ResultsSet, monkeypatch: pytest.MonkeyPatch,
+                                                    in_blocks: bool) -> None:
+    """Both ways: runs of the same rows in the same order (as the runner writes them), and any rows."""
+    if in_blocks:
+        assert rs.rows("cohorts", rs.base_variant)._block(["site", "cohort", "stage", "date"], "run_id")
+    else:
+        monkeypatch.setattr(scan.Rows, "_block", lambda *_: None)
     cohorts = rs.table("cohorts")
     keys = ["site", "cohort", "stage", "date"]
     for variant in rs.variants:

@@ -221,7 +221,13 @@ class Rows:
         group's first row and that row's place among the selected rows (`first_row`), per group, in one frame.
         With at most one row per group and value of `over` (a run's one value a day), the medians come from a
         groups × runs matrix partitioned row by row, instead of sorting every row."""
-        group, keys, kept = self._groups(by, keep_missing)
+        block = self._block(by, over)
+        if block:  # the groups of the first run's rows, repeated run after run
+            head = Rows(self.table, np.arange(block) if self.index is None else self.index[:block])
+            first_run, keys, kept = head._groups(by, keep_missing)
+            group = np.tile(first_run, len(self) // block)
+        else:
+            group, keys, kept = self._groups(by, keep_missing)
         out = keys.copy()
         for name, array in (sums or {}).items():
             out[name] = _group_sums(group, len(keys), np.asarray(array))
@@ -229,6 +235,12 @@ class Rows:
             largest = np.full(len(keys), np.nan)
             np.fmax.at(largest, group, np.asarray(array, dtype=float))
             out[name] = largest
+        if medians and block and len(keys) == block:  # a run's rows are its groups, once each: no scatter
+            matrix = np.empty((len(keys), len(self) // block))
+            for name, array in medians.items():
+                matrix[group[:block]] = np.asarray(array, dtype=float).reshape(-1, block).T
+                out[name] = _row_medians(matrix)
+            medians = None
         for name, middle in (self._medians(group, len(keys), medians, over) if medians else {}).items():
             out[name] = middle
         if firsts:
@@ -247,6 +259,26 @@ class Rows:
         (pandas' groupby(by, sort=False, dropna=False) groups, in the order ngroup() numbers them)."""
         group, keys, _kept = self._groups(by, by)
         return keys.iloc[pd.unique(group)].reset_index(drop=True)
+
+    def _block(self, by: Sequence[str], over: str) -> int | None:
+        """P when the selected rows are consecutive blocks of P rows, one per value of `over` (a run), whose `by`
+        keys repeat block after block (the runner writes every run's rows in the same order): each run's rows
+        then have the first run's groups; None otherwise (or with `over` among the keys)."""
+        if over in by or over not in self.columns or not len(self) or not by:
+            return None
+        runs = self.codes(over)
+        starts = np.flatnonzero(runs[1:] != runs[:-1]) + 1
+        if len(self) % (len(starts) + 1):
+            return None
+        block = len(self) // (len(starts) + 1)
+        if not np.array_equal(starts, np.arange(1, len(starts) + 1) * block) or len(np.unique(runs[::block])) != len(
+                starts) + 1:
+            return None
+        for column in by:
+            codes = self.codes(column).reshape(-1, block)
+            if not (codes == codes[0]).all():
+                return None
+        return block
 
     def _medians(self, group: np.ndarray, groups: int, values: Mapping[str, np.ndarray], over: str
                  ) -> dict[str, np.ndarray]:
