@@ -1,10 +1,11 @@
-"""The big per-run tables (daily, cohorts: tens of millions of rows at a thousand replications) aggregated while
-they are read, so that no chart or table needs a pandas frame of their rows.
+"""The big per-run tables (daily, cohorts, bottlenecks: tens of millions of rows at a thousand replications)
+aggregated while they are read, so that no chart or table needs a pandas frame of their rows.
 
 `CodedTable` reads one Parquet table a column at a time: an identifier or date column becomes integer codes into
-its distinct values, kept (one to four bytes a row); a number column is read when asked for and not kept.
-`Rows` is a selection of its rows (the ok runs of one variant, some stages, ...) with the aggregates the report
-needs: sums per group, medians per group (over the runs), the distinct combinations of some columns.
+its distinct values, kept (one or two bytes a row); a number column is read when asked for and not kept; both
+can be read ahead in a background thread. `Rows` is a selection of its rows (the ok runs of one variant, some
+stages, ...) with the aggregates the report needs: per group, sums, maxima, medians (over the runs) and the
+values of its first row; the distinct combinations of some columns in order of first appearance.
 
 Each gives what pandas gives on the full frame read with identifiers as categories (as `ResultsSet.table` reads
 it): groups ordered by the keys (categories in order of first appearance in the file, dates in time order), NaN
