@@ -121,21 +121,13 @@ def write_combined(specs: list[RunSpec], metas: dict[str, dict[str, Any]], out_d
 
     runs_dir = out_dir / "runs"
 
-    def stored_paths(name: str) -> list[Path]:
-        return [runs_dir / safe_id(spec.run_id) / f"{name}.parquet" for spec in specs
-                if name in metas[spec.run_id].get("tables", [])]
-
-    def stored(name: str, spec: RunSpec) -> pd.DataFrame | None:
-        if name not in metas[spec.run_id].get("tables", []):
-            return None
-        return pd.read_parquet(runs_dir / safe_id(spec.run_id) / f"{name}.parquet")
-
     paths: dict[str, Path] = {}
     tables: dict[str, pd.DataFrame | pa.Table] = {"runs": validate("runs", assemble_runs(specs, metas))}
     for name in RUN_TABLES:
-        table = concat_stored(name, stored_paths(name))
-        tables[name] = table if table is not None else combine(
-            name, [f for s in specs if (f := stored(name, s)) is not None])
+        stored = [runs_dir / safe_id(spec.run_id) / f"{name}.parquet" for spec in specs
+                  if name in metas[spec.run_id].get("tables", [])]
+        table = concat_stored(name, stored)
+        tables[name] = table if table is not None else combine(name, [pd.read_parquet(p) for p in stored])
     for name, table in tables.items():
         path = out_dir / f"{name}.parquet"
         if isinstance(table, pd.DataFrame):
