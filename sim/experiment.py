@@ -32,6 +32,7 @@ from sim.decisions.levers import LeverSpec
 from sim.decisions.shocks import ShockRef
 from sim.decisions.variants import DecisionSpec, StressSpec, apply_shock_refs, decision_variants
 from sim.errors import ConfigError
+from sim.heap import live_objects_frozen
 from sim.results.tables import (
     CHANNEL_FAMILIES,
     COHORT,
@@ -193,9 +194,10 @@ class Experiment:
                 apply_overrides(data, point, f"{file}: sweep")
                 self.resolved[(scen_name, i)] = validate_scenario(data, f"{file} (scenario {scen_name})")
         known: set[str] = set()
-        for (scen_name, i), scenario in self.resolved.items():
-            where = f"{file} (scenario {scen_name}" + (f", sweep point {i}" if spec.sweep else "") + ")"
-            known |= kpi_names(build_check(scenario, where, self.seed))
+        with live_objects_frozen():  # a study builds and drops many networks: see sim/heap.py
+            for (scen_name, i), scenario in self.resolved.items():
+                where = f"{file} (scenario {scen_name}" + (f", sweep point {i}" if spec.sweep else "") + ")"
+                known |= kpi_names(build_check(scenario, where, self.seed))
         if spec.kpis is not None:
             for j, kpi in enumerate(spec.kpis):
                 if kpi not in known:

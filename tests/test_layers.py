@@ -20,7 +20,7 @@ import test_import_cycles
 graph = functools.cache(test_import_cycles.graph)  # parsing every module once is enough
 
 BASE = ("sim.errors", "sim.yamlsafe", "sim.distributions", "sim.public_holidays", "sim.archetype_defaults",
-        "sim.rng", "sim.timebase", "sim.spec")
+        "sim.rng", "sim.timebase", "sim.spec", "sim.heap")
 FRONT_DOORS = ("sim.cli", "sim.api", "sim.__main__")
 STUDIES = ("sim.experiment", "sim.uncertainty", "sim.calibration", "sim.decisions", "sim.regress")
 PRESENTATION = ("sim.report",)
