@@ -1,9 +1,11 @@
-"""`resilience calibrate` end to end on the small line: waves through the runner's process pool, outputs
-written and read back, a second invocation reuses every run, and bad input is a one-line error."""
+"""`resilience calibrate` end to end on the small line: outputs written and read back, an interrupted calibration
+resumed through the runner's process pool reuses every finished run and gives the same answer, and bad input is a
+one-line error."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -45,7 +47,7 @@ def write_experiment(folder: Path, **changes: object) -> Path:
 def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys):
     path = write_experiment(tmp_path)
     out = tmp_path / "res"
-    code = main(["calibrate", str(path), "--out", str(out), "--workers", "2", "--no-progress"])
+    code = main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--no-progress"])
     first = capsys.readouterr().out
     folder = out / "calibration"
     summary = json.loads((folder / "summary.json").read_text())
@@ -72,11 +74,25 @@ def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys):
     for wave in summary["waves"]:  # every run went through the runner: its tables and manifest are there
         manifest = json.loads((folder / f"wave_{wave['wave']}" / "manifest.json").read_text())
         assert len(manifest["runs"]) == 14 * 2
-    # the same command again: the same designs, every run reused, the same answer
+    # interrupted before two runs of the last wave were stored: the same command again, on a process pool, reruns
+    # the same designs, reuses every finished run, runs the two lost ones on the pool, and gives the same answer
+    number = summary["waves"][-1]["wave"]
+    last = folder / f"wave_{number}"
+    lost = {f"w{number}/p003/r001", f"w{number}/p010/r000"}
+    for run_id in lost:
+        shutil.rmtree(last / "runs" / run_id.replace("/", "__"))
     before = (folder / "waves.parquet").read_bytes()
-    assert main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--no-progress"]) == 0
+    assert main(["calibrate", str(path), "--out", str(out), "--workers", "2", "--no-progress"]) == 0
     assert json.loads((folder / "summary.json").read_text())["share_left"] == shares
     assert pd.read_parquet(folder / "waves.parquet").equals(pd.read_parquet(__import__("io").BytesIO(before)))
+    for wave in summary["waves"]:
+        manifest = json.loads((folder / f"wave_{wave['wave']}" / "manifest.json").read_text())
+        rerun = {r["run_id"] for r in manifest["runs"] if not r["resumed"]}
+        assert len(manifest["runs"]) == 14 * 2 and all(r["status"] == "ok" for r in manifest["runs"])
+        if folder / f"wave_{wave['wave']}" == last:
+            assert rerun == lost and manifest["executor"] == "process pool (spawn, 2 workers)", manifest["executor"]
+        else:
+            assert rerun == set()
 
     # a forecast from the calibrated set: each replication at its own kept point
     forecast = tmp_path / "forecast.yaml"
