@@ -44,7 +44,7 @@ def write_experiment(folder: Path, **changes: object) -> Path:
 
 
 @pytest.mark.slow
-def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys):
+def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys, monkeypatch):
     path = write_experiment(tmp_path)
     out = tmp_path / "res"
     code = main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--no-progress"])
@@ -82,6 +82,9 @@ def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys):
     for run_id in lost:
         shutil.rmtree(last / "runs" / run_id.replace("/", "__"))
     before = (folder / "waves.parquet").read_bytes()
+    # the resumed run would draw the same three charts from the same numbers (waves.parquet, compared below):
+    # they are checked above, and drawing them again was a sixth of this test's CPU
+    monkeypatch.setattr("sim.calibration.charts.draw_all", lambda *args: [])
     assert main(["calibrate", str(path), "--out", str(out), "--workers", "2", "--no-progress"]) == 0
     assert json.loads((folder / "summary.json").read_text())["share_left"] == shares
     assert pd.read_parquet(folder / "waves.parquet").equals(pd.read_parquet(__import__("io").BytesIO(before)))
