@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration.history_matching import CONSTRAINED_SD_RATIO, Calibration, Target, Wave, constrained, history_match
-from sim.calibration.observations import extract_runs
+from sim.calibration.observations import DAILY_COLUMNS, SERIES_COLUMNS, extract_runs
 from sim.calibration.space import ParameterSpace
 from sim.config import apply_overrides, scenario_dict, validate_scenario
 from sim.errors import ConfigError
@@ -111,17 +111,15 @@ class WaveRunner:
             raise CalibrationFailed(f"wave {wave}: {len(outcome.failed)} runs failed, e.g. {outcome.failed[0][0]}: "
                                     f"{outcome.failed[0][1]} (see {out / 'manifest.json'})")
         runs = pd.read_parquet(out / "runs.parquet")
-        daily = pd.read_parquet(out / "daily.parquet", columns=["run_id", "day", "site", "kind", "stage", "output",
-                                                                "present", "capacity_h"])
-        series = pd.read_parquet(out / "series.parquet", columns=["run_id", "day", "series", "key", "value"])
+        daily = pd.read_parquet(out / "daily.parquet", columns=["run_id", *DAILY_COLUMNS])
+        series = pd.read_parquet(out / "series.parquet", columns=["run_id", *SERIES_COLUMNS])
         observations = self.exp.spec.observations
-        result = np.full((len(points), self.replications, len(observations)), math.nan)
-        for i, scenario in enumerate(scenarios):
-            ids = [f"w{wave}/p{i:03d}/r{r:03d}" for r in range(self.replications)]
-            values_i = extract_runs(observations, scenario, runs[runs["run_id"].isin(ids)],
-                                    daily[daily["run_id"].isin(ids)], series[series["run_id"].isin(ids)])
-            result[i] = values_i.set_index("run_id").reindex(ids)[list(observations)].to_numpy(dtype=float)
-        return result
+        # one pass over the wave's tables, each run read with its own point's scenario
+        ids = [s.run_id for s in specs]  # point-major: point i's replications are rows i*reps .. i*reps + reps-1
+        scenario_of = {run_id: scenarios[i // self.replications] for i, run_id in enumerate(ids)}
+        values = extract_runs(observations, scenario_of, runs[runs["run_id"].isin(ids)], daily, series)
+        result = values.set_index("run_id").reindex(ids)[list(observations)].to_numpy(dtype=float)
+        return result.reshape(len(points), self.replications, len(observations))
 
 
 # --------------------------------------------------------------------------------------------- outputs
