@@ -64,3 +64,40 @@ def shipped_experiment():
         return loaded[name]
 
     return load
+
+
+LEVER_TARGET = "quarter_million_delivered"
+
+
+def write_two_levers(out: Path) -> None:
+    """levers.csv as the decision layer writes it: a cheap lever that gains many masks and few days, a dear one
+    that gains many days (the first screen ranks levers by days gained, not by masks)."""
+    import pandas as pd
+
+    from sim.decisions.ranking import LEVER_COLUMNS
+
+    lever = {"target": LEVER_TARGET, "amount": 1.0, "unit": "", "from": "2020-04-06", "people": 10.0,
+             "lead_time_days": 3.0, "cost_source": "assumption", "n": 3, "censored_pairs": 0}
+    pd.DataFrame([
+        {**lever, "rank": 1, "lever": "cheap_small", "description": "a cheap lever", "euros": 1e5,
+         "days_gained": 1.0, "days_gained_low": 0.5, "days_gained_high": 1.5, "masks_gained": 9e5},
+        {**lever, "rank": 2, "lever": "dear_big", "description": "a dear lever", "euros": 2e6,
+         "days_gained": 4.0, "days_gained_low": 3.0, "days_gained_high": 5.0, "masks_gained": 1e5},
+    ]).assign(days_per_meur=lambda t: t["days_gained"] / t["euros"] * 1e6, days_per_100_people=lambda t:
+              t["days_gained"] / t["people"] * 100, p_base=0.0, p_lever=0.0, dp=0.0, dp_low=0.0, dp_high=0.0,
+              masks_by="2020-04-20", masks_gained_low=0.0, masks_gained_high=1e6,
+              ).reindex(columns=list(LEVER_COLUMNS)).to_csv(out / "levers.csv", index=False)
+
+
+@pytest.fixture(scope="session")
+def drawn_report(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`write_report` on a copy of the session's results with two levers added (levers.csv): the path it returns
+    (report.html; charts/, summary.html beside it). Drawing the report is the costliest step of the report
+    tests, so tests/test_charts_report.py and tests/test_report_first_screen.py share this one. Read only."""
+    import shutil
+
+    from sim.report import write_report
+
+    out = Path(shutil.copytree(results_dir, tmp_path_factory.mktemp("drawn_report") / "fixture"))
+    write_two_levers(out)
+    return write_report(out)

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from sim.report import charts, write_report
+from sim.report import charts
 from sim.report.charts import ChartSkipped, draw_chart, make_all
 from sim.report.formatting import fmt_count, fmt_date, fmt_date_long, fmt_pct, stage_name
 from sim.report.page import build_html
@@ -33,15 +33,11 @@ CHART_NAMES = list(charts.CHARTS)
 
 
 @pytest.fixture(scope="module")
-def reported_dir(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the session's results folder that the report tests may write charts into."""
-    return Path(shutil.copytree(results_dir, tmp_path_factory.mktemp("reported") / "fixture"))
-
-
-@pytest.fixture(scope="module")
-def report(reported_dir: Path) -> tuple[Path, str]:
-    path = write_report(reported_dir)
-    return path, path.read_text(encoding="utf-8")
+def report(drawn_report: Path) -> tuple[Path, str]:
+    """What `write_report` returned and the page, on a copy of the session's results (`drawn_report` in
+    tests/conftest.py, shared with the first-screen tests: that copy also holds two levers, so the page has a
+    decision section with the levers' chart)."""
+    return drawn_report, drawn_report.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -195,9 +191,12 @@ def test_report_embeds_every_chart_and_nothing_external(report: tuple[Path, str]
     path, page = report
     assert path.name == "report.html"
     uris = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(uris) == len(CHART_NAMES) == page.count("<img ")
+    # every chart, and the one chart of the decision section (the levers: the fixture holds levers.csv)
+    assert len(uris) == len(CHART_NAMES) + 1 == page.count("<img ")
+    assert page.count('alt="levers ranked by days gained"') == 1
     for name in CHART_NAMES:
         assert f'id="chart-{name}">' in page
+    assert re.findall(r'<figure id="chart-(\w+)"><img src="data:image/png;base64,', page) == CHART_NAMES
     assert not re.search(r'(src|href)="(?!data:|#)', page), "external reference in a self-contained page"
     assert "<script" not in page and "@media print" in page
     assert (
@@ -299,17 +298,9 @@ def _chromium(*args: str, user_dir: Path) -> subprocess.CompletedProcess[str]:
 def test_report_renders_in_headless_chromium(report: tuple[Path, str], tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is not installed: cannot check the report in a browser")
-    path, page = report
-    shot = tmp_path / "report.png"
-    done = _chromium(
-        f"--screenshot={shot}", "--window-size=1280,2000", path.as_uri(), user_dir=tmp_path / "u1"
-    )
-    assert shot.exists(), done.stderr[-2000:]
-    with Image.open(shot) as image:
-        assert image.size == (1280, 2000)
-        grey = np.asarray(image.convert("L"), dtype=float)
-    assert grey.std() > 15 and (grey < 100).mean() > 0.01, "screenshot is blank"
-    # A copy with a probe: the marker is set only if every image decoded (complete and naturalWidth > 0).
+    _, page = report
+    # A copy with a probe: the marker is set only if every image decoded (complete and naturalWidth > 0). The
+    # script changes nothing on screen, so one browser run both takes the screenshot and dumps the DOM.
     probe = (
         "<script>window.addEventListener('load', () => { const imgs = [...document.images];"
         " const ok = imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);"
@@ -318,8 +309,15 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, str], tmp_path:
     )
     probed = tmp_path / "probed.html"
     probed.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
-    done = _chromium("--dump-dom", "--virtual-time-budget=10000", probed.as_uri(), user_dir=tmp_path / "u2")
+    shot = tmp_path / "report.png"
+    done = _chromium(f"--screenshot={shot}", "--dump-dom", "--virtual-time-budget=10000", "--window-size=1280,2000",
+                     probed.as_uri(), user_dir=tmp_path / "u")
+    assert shot.exists(), done.stderr[-2000:]
+    with Image.open(shot) as image:
+        assert image.size == (1280, 2000)
+        grey = np.asarray(image.convert("L"), dtype=float)
+    assert grey.std() > 15 and (grey < 100).mean() > 0.01, "screenshot is blank"
     dom = done.stdout
     assert 'data-images-ok="yes"' in dom, done.stderr[-2000:]
-    assert f'data-image-count="{len(CHART_NAMES)}"' in dom
+    assert f'data-image-count="{len(CHART_NAMES) + 1}"' in dom  # and the levers' chart
     assert 'id="headline"' in dom and "Headline answers" in dom

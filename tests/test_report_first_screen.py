@@ -17,7 +17,6 @@ import pytest
 
 from sim.assumptions import archetype_rows, is_assumption, is_guess
 from sim.cli import _target_medians
-from sim.report import write_report
 from sim.report.branches import branch_table, feeders, group_of
 from sim.report.first_screen import first_screen_context
 from sim.report.formatting import fmt_date_long, fmt_pct
@@ -26,29 +25,13 @@ from sim.report.summary import MAX_PAGES, SUMMARY_NAME, pdf_pages, print_pdf
 from sim.results.results_set import ResultsSet
 
 CHROMIUM = Path("/usr/bin/chromium")
-LEVER_TARGET = "quarter_million_delivered"
 
 
 @pytest.fixture(scope="module")
-def reported(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the session's results with two levers as the decision layer writes them (the first screen
-    ranks them by days gained, not by masks), and the report written."""
-    from sim.decisions.ranking import LEVER_COLUMNS
-
-    out = Path(shutil.copytree(results_dir, tmp_path_factory.mktemp("first_screen") / "fixture"))
-    lever = {"target": LEVER_TARGET, "amount": 1.0, "unit": "", "from": "2020-04-06", "people": 10.0,
-             "lead_time_days": 3.0, "cost_source": "assumption", "n": 3, "censored_pairs": 0}
-    pd.DataFrame([
-        {**lever, "rank": 1, "lever": "cheap_small", "description": "a cheap lever", "euros": 1e5,
-         "days_gained": 1.0, "days_gained_low": 0.5, "days_gained_high": 1.5, "masks_gained": 9e5},
-        {**lever, "rank": 2, "lever": "dear_big", "description": "a dear lever", "euros": 2e6,
-         "days_gained": 4.0, "days_gained_low": 3.0, "days_gained_high": 5.0, "masks_gained": 1e5},
-    ]).assign(days_per_meur=lambda t: t["days_gained"] / t["euros"] * 1e6, days_per_100_people=lambda t:
-              t["days_gained"] / t["people"] * 100, p_base=0.0, p_lever=0.0, dp=0.0, dp_low=0.0, dp_high=0.0,
-              masks_by="2020-04-20", masks_gained_low=0.0, masks_gained_high=1e6,
-              ).reindex(columns=list(LEVER_COLUMNS)).to_csv(out / "levers.csv", index=False)
-    write_report(out)
-    return out
+def reported(drawn_report: Path) -> Path:
+    """The session's results with two levers as the decision layer writes them (the first screen ranks them by
+    days gained, not by masks), and the report written: `drawn_report` in tests/conftest.py."""
+    return drawn_report.parent
 
 
 def _base_scenario(results: Path) -> dict:

@@ -6,6 +6,7 @@ memory across many charts, no backend switch at import, and safe inside worker p
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -134,19 +135,36 @@ def headline(fig: Figure, finding: str, detail: str) -> None:
 def save_figure(fig: Figure, out_dir: Path, name: str) -> Path:
     """Write the PNG and SVG each to a temporary file renamed into place, so that a failure (a full disk)
     never leaves a partial chart under the final name."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     from sim.runs.atomic import atomic_write
 
     out_dir.mkdir(parents=True, exist_ok=True)
     png = out_dir / f"{name}.png"
     meta_png = {"Title": fig.get_suptitle(), "Software": "resilience-sim (matplotlib)"}
-    # The tight box computed once for both files: bbox_inches="tight" would lay out and draw the figure an
-    # extra time per file only to measure it.
-    fig.draw_without_rendering()
+    # An Agg canvas keeps one renderer for the layout and the tight box below, and with it matplotlib's cache
+    # of text extents: a bare Figure makes a new renderer, and measures every text again, for each.
+    FigureCanvasAgg(fig)
+    # Lay the figure out as its first draw would (the layout is all that draw settles; Figure.draw ignores a
+    # ValueError of the engine too), then measure the tight box once for both files: bbox_inches="tight"
+    # would lay out and draw the figure an extra time per file only to measure it.
+    engine = fig.get_layout_engine()
+    if fig.axes and engine is not None:
+        with contextlib.suppress(ValueError):
+            engine.execute(fig)
     box = fig.get_tightbbox().padded(float(mpl.rcParams["savefig.pad_inches"]))
-    # The layout is settled by that draw: freeze it, or each file's draw would solve it again (a third of the
-    # time of a chart) to the same positions.
+    # Freeze the layout, or each file's draw would solve it again (a third of the time of a chart) to the
+    # same positions. The PNG is saved with no layout engine at all: savefig makes a draw with output off
+    # before the real one whenever a figure has an engine, even the frozen placeholder, and that draw changes
+    # nothing in a PNG (the same pixels).
     fig.set_layout_engine("none")
+    frozen = fig.get_layout_engine()
+    with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)  # (None would otherwise mean the rc's default engine)
     atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, metadata=meta_png, bbox_inches=box))
+    # The SVG keeps that draw: it puts the figure at 72 dpi before the box is applied; without it the file's
+    # coordinates would differ in their last digits.
+    fig.set_layout_engine(frozen)
     atomic_write(out_dir / f"{name}.svg",
                  lambda tmp: fig.savefig(tmp, format="svg", bbox_inches=box,
                                          metadata={"Title": fig.get_suptitle(), "Date": None}))
