@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,13 +126,24 @@ def assert_same_results(out: Path, ref: Path) -> None:
         pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
 
 
-def final_files(out: Path) -> list[Path]:
-    """Every file under `out` with a final name (no temporary component, not the lock file)."""
-    found = []
-    for root, dirs, files in os.walk(out):
-        dirs[:] = [d for d in dirs if not d.startswith(TMP_PREFIX)]
-        found += [Path(root) / f for f in files if not f.startswith(TMP_PREFIX) and f != ".lock"]
-    return found
+def final_file_versions(folder: str) -> Iterator[tuple[str, tuple[int, int, int, int]]]:
+    """(path, version) of every file under `folder` with a final name (no temporary component, not the lock
+    file); a version is (inode, size, mtime, ctime). Files that vanish while listed are left out."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.name.startswith(TMP_PREFIX) or entry.name == ".lock":
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from final_file_versions(entry.path)
+            else:
+                st = entry.stat(follow_symlinks=False)
+                yield entry.path, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        except FileNotFoundError:
+            continue
 
 
 class Poller(threading.Thread):
@@ -153,19 +164,18 @@ class Poller(threading.Thread):
         self.reads = 0
 
     def run(self) -> None:
-        read: set[tuple[Path, int, int, int, int]] = set()
+        read: set[tuple[str, tuple[int, int, int, int]]] = set()
         while not self.stop.is_set():
-            for path in final_files(self.out):
+            for path, version in final_file_versions(str(self.out)):
+                if (path, version) in read:
+                    continue
                 try:
-                    st = path.stat()
-                    version = (path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-                    if version in read:
-                        continue
-                    if path.suffix == ".parquet":
+                    if path.endswith(".parquet"):
                         pq.read_table(path)
-                    elif path.suffix == ".json":
-                        json.loads(path.read_text(encoding="utf-8"))
-                    read.add(version)
+                    elif path.endswith(".json"):
+                        with open(path, encoding="utf-8") as fh:
+                            json.load(fh)
+                    read.add((path, version))
                     self.reads += 1
                 except FileNotFoundError:
                     continue
