@@ -12,12 +12,13 @@ import dataclasses
 import json
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,23 @@ def reference(model: ModelUnderTest, tmp_path_factory: pytest.TempPathFactory) -
     return out
 
 
+@pytest.fixture(scope="session")
+def reference_with_failures(model: ModelUnderTest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same in-process run of the specs with the three failing runs added."""
+    out = tmp_path_factory.mktemp("reference_with_failures")
+    outcome = run_specs(model.specs(failing=True), out, simulate=model.simulate, workers=1, progress=False)
+    assert [run_id for run_id, _ in outcome.failed] == broken_ids(model) and not outcome.skipped
+    return out
+
+
+@pytest.fixture(scope="module")
+def on_pool(model: ModelUnderTest, tmp_path_factory: pytest.TempPathFactory) -> tuple[RunOutcome, Path]:
+    """The specs with failing runs, once on a process pool of 2 (two Python start-ups): the executors' test
+    compares its tables with the in-process run's, the failures' test reads how the failures were recorded."""
+    out = tmp_path_factory.mktemp("pool") / "failing"
+    return run_specs(model.specs(failing=True), out, simulate=model.simulate, workers=2, progress=False), out
+
+
 @pytest.fixture
 def worker_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Environment for subprocesses and Dask workers: the repo on PYTHONPATH, no progress bars."""
@@ -85,6 +103,11 @@ def worker_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------------ helpers
+def broken_ids(model: ModelUnderTest) -> list[str]:
+    """The run ids of the failing runs of `model.specs(failing=True)`, in spec order."""
+    return [s.run_id for s in model.specs(failing=True) if s.scenario_name == "broken"]
+
+
 def read_tables(out: Path) -> dict[str, pd.DataFrame]:
     """The combined tables of a results directory."""
     return {name: pd.read_parquet(out / f"{name}.parquet") for name in ALL_TABLES}
@@ -103,20 +126,34 @@ def assert_same_results(out: Path, ref: Path) -> None:
         pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
 
 
-def final_files(out: Path) -> list[Path]:
-    """Every file under `out` with a final name (no temporary component, not the lock file)."""
-    found = []
-    for root, dirs, files in os.walk(out):
-        dirs[:] = [d for d in dirs if not d.startswith(TMP_PREFIX)]
-        found += [Path(root) / f for f in files if not f.startswith(TMP_PREFIX) and f != ".lock"]
-    return found
+def final_file_versions(folder: str) -> Iterator[tuple[str, tuple[int, int, int, int]]]:
+    """(path, version) of every file under `folder` with a final name (no temporary component, not the lock
+    file); a version is (inode, size, mtime, ctime). Files that vanish while listed are left out."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.name.startswith(TMP_PREFIX) or entry.name == ".lock":
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from final_file_versions(entry.path)
+            else:
+                st = entry.stat(follow_symlinks=False)
+                yield entry.path, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        except FileNotFoundError:
+            continue
 
 
 class Poller(threading.Thread):
-    """Reads every final-named file under a directory, over and over, until stopped.
+    """Reads every version of every final-named file under a directory, until stopped.
 
-    A file that vanishes between listing and reading is fine (it was replaced); one that exists but
-    cannot be parsed is a half-written file and is recorded in `errors`.
+    A version is a file's (inode, size, mtime, ctime): a file replaced by a rename or rewritten in place
+    is a new version and is read again, an unchanged one is not (re-reading it could only find the bytes
+    already read, and made each sweep of the directory ~50 ms long and the poller a busy core). A file
+    that vanishes between listing and reading is fine (it was replaced); one that exists but cannot be
+    parsed is a half-written file and is recorded in `errors`.
     """
 
     def __init__(self, out: Path) -> None:
@@ -127,13 +164,18 @@ class Poller(threading.Thread):
         self.reads = 0
 
     def run(self) -> None:
+        read: set[tuple[str, tuple[int, int, int, int]]] = set()
         while not self.stop.is_set():
-            for path in final_files(self.out):
+            for path, version in final_file_versions(str(self.out)):
+                if (path, version) in read:
+                    continue
                 try:
-                    if path.suffix == ".parquet":
+                    if path.endswith(".parquet"):
                         pq.read_table(path)
-                    elif path.suffix == ".json":
-                        json.loads(path.read_text(encoding="utf-8"))
+                    elif path.endswith(".json"):
+                        with open(path, encoding="utf-8") as fh:
+                            json.load(fh)
+                    read.add((path, version))
                     self.reads += 1
                 except FileNotFoundError:
                     continue
@@ -185,31 +227,46 @@ def reap(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str]:
 
 # -------------------------------------------------------------------------------------------- tests
 def test_executors_give_identical_tables(
-    model: ModelUnderTest, reference: Path, tmp_path: Path, worker_env: dict[str, str]
+    model: ModelUnderTest,
+    reference_with_failures: Path,
+    on_pool: tuple[RunOutcome, Path],
+    tmp_path: Path,
+    worker_env: dict[str, str],
 ) -> None:
-    """workers=1, a process pool of 2, a Dask cluster by address and scheduler="local" write the same tables."""
+    """workers=1, a process pool of 2, a Dask cluster by address and scheduler="local" write the same tables,
+    the rows of failed runs included."""
     from distributed import LocalCluster
 
-    pool = run_specs(model.specs(), tmp_path / "pool", simulate=model.simulate, workers=2, progress=False)
-    assert pool.ok and pool.executor.startswith("process pool")
-    assert_same_results(tmp_path / "pool", reference)
+    specs = model.specs(failing=True)
+    bad = broken_ids(model)
 
+    def assert_all_attempted(outcome: RunOutcome) -> None:
+        assert [run_id for run_id, _ in outcome.failed] == bad and not outcome.interrupted
+        assert len(outcome.completed) == len(specs) - len(bad)
+
+    pool, pool_out = on_pool
+    assert_all_attempted(pool)
+    assert pool.executor.startswith("process pool")
+    assert_same_results(pool_out, reference_with_failures)
+
+    # Threads, not processes: this cluster is here for the by-address client path (specs and results still
+    # cross TCP serialized, `tcp://` protocol); runs in worker processes are the pool's and scheduler="local"'s
+    # part, and two more Dask worker processes would cost ~7 s of CPU.
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://", dashboard_address=None,
+        silence_logs=40,
     ) as cluster:
         dask = run_specs(
-            model.specs(),
-            tmp_path / "dask",
-            simulate=model.simulate,
-            scheduler=cluster.scheduler_address,
-            progress=False,
+            specs, tmp_path / "dask", simulate=model.simulate, scheduler=cluster.scheduler_address, progress=False
         )
-    assert dask.ok and dask.executor.startswith("dask scheduler tcp://")
-    assert_same_results(tmp_path / "dask", reference)
+    assert_all_attempted(dask)
+    assert dask.executor.startswith("dask scheduler tcp://")
+    assert_same_results(tmp_path / "dask", reference_with_failures)
 
-    local = run_specs(model.specs(), tmp_path / "local", simulate=model.simulate, scheduler="local", progress=False)
-    assert local.ok and local.executor.startswith("dask LocalCluster")
-    assert_same_results(tmp_path / "local", reference)
+    local = run_specs(specs, tmp_path / "local", simulate=model.simulate, scheduler="local", progress=False)
+    assert_all_attempted(local)
+    assert local.executor.startswith("dask LocalCluster")
+    assert_same_results(tmp_path / "local", reference_with_failures)
 
 
 def test_layout_manifest_and_ids(model: ModelUnderTest, reference: Path) -> None:
@@ -286,7 +343,7 @@ def test_resume_redoes_a_run_whose_files_lost_their_bytes(
     from before the checksums (fsynced files) is reused as long as its files exist."""
     out = tmp_path / "powercut"
     specs = model.specs()
-    run_specs(specs, out, simulate=model.simulate, workers=1, progress=False)
+    shutil.copytree(reference, out)  # a finished folder of these specs (the bytes a run of them writes)
     truncated, zeroed, legacy = (out / "runs" / safe_id(s.run_id) for s in specs[:3])
     data = (truncated / "series.parquet").read_bytes()
     (truncated / "series.parquet").write_bytes(data[: len(data) // 2])
@@ -301,13 +358,17 @@ def test_resume_redoes_a_run_whose_files_lost_their_bytes(
     assert_same_results(out, reference)
 
 
-def test_failing_run_is_recorded_and_others_continue(model: ModelUnderTest, reference: Path, tmp_path: Path) -> None:
-    """A run that raises is recorded with its error and seed; the others finish; resume retries it."""
+def test_failing_run_is_recorded_and_others_continue(
+    model: ModelUnderTest, reference: Path, on_pool: tuple[RunOutcome, Path], tmp_path: Path
+) -> None:
+    """A run that raises (in a pool worker) is recorded with its error and seed; the others finish; resume
+    retries it."""
     specs = model.specs(failing=True)
     bad = [s for s in specs if s.scenario_name == "broken"]
     assert bad
+    outcome, pool_out = on_pool
     out = tmp_path / "failing"
-    outcome: RunOutcome = run_specs(specs, out, simulate=model.simulate, workers=2, progress=False)
+    shutil.copytree(pool_out, out)  # the resume below rewrites the folder the executors' test also reads
     assert not outcome.ok
     assert [run_id for run_id, _ in outcome.failed] == [s.run_id for s in bad]
     assert all(error.startswith("ValidationError: ") and "lot_size" in error for _, error in outcome.failed)
@@ -364,8 +425,10 @@ def test_killed_midway_then_resumed_matches(
         assert 3 <= done < len(specs)
         assert not (out / "runs.parquet").exists()
 
-        # resume in a subprocess too, so the combined tables' writes are also watched by the poller
-        proc = start_runner(model, specs, out, worker_env)
+        # resume in a subprocess too, so the combined tables' writes are also watched by the poller; in that
+        # process (workers=1): which executor runs the remaining runs is test_executors_give_identical_tables'
+        # business, and two more pool workers would cost two more Python start-ups
+        proc = start_runner(model, specs, out, worker_env, workers=1)
         code, err = reap(proc, timeout=60)
         assert code == 0, err
     assert poller.reads > 0 and not poller.errors, poller.errors[:5]

@@ -6,6 +6,7 @@ Every study here runs the real SimPy model on a one-site line (tests/scenarios.p
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -183,18 +184,40 @@ def _comparable(out: Path) -> dict[str, pd.DataFrame]:
     return {"runs": runs, **tables}
 
 
+@pytest.fixture(scope="module")
+def small_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, pd.DataFrame]]:
+    """The small study's file and its tables from one uninterrupted in-process run (`--workers 1`): the
+    executors' and the resume test compare their tables with these (one run of it instead of two)."""
+    folder = tmp_path_factory.mktemp("small_study")
+    file = _small_study(folder)
+    out = folder / "one"
+    assert main(["run", str(file), "--out", str(out), "--workers", "1", "--no-report"]) == 0
+    return file, _comparable(out)
+
+
 @pytest.mark.slow
-def test_design_results_do_not_depend_on_the_executor(tmp_path: Path) -> None:
-    file = _small_study(tmp_path)
+def test_design_results_do_not_depend_on_the_executor(small_study: tuple[Path, dict[str, pd.DataFrame]],
+                                                      tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    file, one = small_study
+    assert len(one["runs"]) == 3 + 2
     results = {}
-    for label, extra in {"one": ["--workers", "1"], "two": ["--workers", "2"],
-                         "dask": ["--scheduler", "local", "--workers", "2"]}.items():
-        out = tmp_path / label
-        assert main(["run", str(file), "--out", str(out), "--no-report", *extra]) == 0
-        results[label] = _comparable(out)
-    assert len(results["one"]["runs"]) == 3 + 2
+    out = tmp_path / "two"
+    assert main(["run", str(file), "--out", str(out), "--no-report", "--workers", "2"]) == 0
+    results["two"] = _comparable(out)
+    assert yaml.safe_load((out / "manifest.json").read_text(encoding="utf-8"))["executor"].startswith("process pool")
+    # A Dask cluster of threads reached over TCP (specs and results cross it serialized): runs in fresh worker
+    # processes are the process pool's part above, and a cluster of worker processes would cost ~4 s more CPU;
+    # `--scheduler local` (the cluster the runner starts itself) is tested in tests/test_runner.py.
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+        out = tmp_path / "dask"
+        assert main(["run", str(file), "--out", str(out), "--no-report", "--scheduler", cluster.scheduler_address]) == 0
+    results["dask"] = _comparable(out)
+    assert yaml.safe_load((out / "manifest.json").read_text(encoding="utf-8"))["executor"].startswith("dask scheduler")
     for label in ("two", "dask"):
-        for name, frame in results["one"].items():
+        for name, frame in one.items():
             pd.testing.assert_frame_equal(frame, results[label][name], obj=f"{label}: {name}")
 
 
@@ -208,8 +231,9 @@ def _interrupt_after_two(spec: RunSpec) -> RunResult:
     return simulate(spec)
 
 
-def test_an_interrupted_design_resumes_where_it_stopped(tmp_path: Path) -> None:
-    file = _small_study(tmp_path)
+def test_an_interrupted_design_resumes_where_it_stopped(small_study: tuple[Path, dict[str, pd.DataFrame]],
+                                                       tmp_path: Path) -> None:
+    file, fresh = small_study
     exp = load_experiment(file)
     out = tmp_path / "resumed"
     _calls["n"] = 0
@@ -219,7 +243,5 @@ def test_an_interrupted_design_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert main(["run", str(file), "--out", str(out), "--workers", "1", "--no-report"]) == 0
     manifest = yaml.safe_load((out / "manifest.json").read_text(encoding="utf-8"))
     assert sum(r["resumed"] for r in manifest["runs"]) == 2 and manifest["status"] == "complete"
-    fresh = tmp_path / "fresh"
-    assert main(["run", str(file), "--out", str(fresh), "--workers", "1", "--no-report"]) == 0
-    for name, frame in _comparable(fresh).items():
+    for name, frame in fresh.items():  # an uninterrupted run of the same file
         pd.testing.assert_frame_equal(frame, _comparable(out)[name], obj=name)

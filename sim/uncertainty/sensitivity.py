@@ -77,6 +77,12 @@ def _row(kpi: str, parameter: str, method: str, index: str, value: float, low: f
             "ci_low": float(low), "ci_high": float(high)}
 
 
+def _in_chunks(draws: int, cells_per_draw: int) -> list[slice]:
+    """Consecutive slices of `draws` bootstrap draws, each holding at most ~4 M cells (~32 MB of float64)."""
+    step = max(1, (1 << 22) // max(cells_per_draw, 1))
+    return [slice(start, min(start + step, draws)) for start in range(0, draws, step)]
+
+
 def variance_split(design_runs: pd.DataFrame, nominal_runs: np.ndarray, kpi: str, bootstrap: int,
                    rng: np.random.Generator) -> list[dict]:
     """Shares of the KPI's variance over design runs due to the parameters and to replication noise."""
@@ -87,25 +93,34 @@ def variance_split(design_runs: pd.DataFrame, nominal_runs: np.ndarray, kpi: str
     group_noise = np.array([g.var(ddof=1) for g in groups]) if replicated else np.empty(0)
     by_point = np.stack(groups) if len({len(g) for g in groups}) == 1 else None
 
-    def shares(pick: np.ndarray, nominal: np.ndarray) -> float:
-        everything = by_point[pick].ravel() if by_point is not None else np.concatenate([groups[i] for i in pick])
-        total = everything.var(ddof=1)
-        if total <= 0:
-            return math.nan
-        noise = np.mean(group_noise[pick]) if replicated else nominal.var(ddof=1)
-        return float(min(max(noise / total, 0.0), 1.0))
+    def shares(picks: np.ndarray, nominals: np.ndarray) -> np.ndarray:
+        """The noise share of each draw (a row of `picks`: points; of `nominals`: nominal runs). Each row is
+        reduced on its own, contiguous, as a 1-D array would be: the same numbers as one draw at a time."""
+        if by_point is not None:
+            total = by_point[picks].reshape(len(picks), -1).var(axis=1, ddof=1)
+        else:
+            total = np.array([np.concatenate([groups[i] for i in pick]).var(ddof=1) for pick in picks])
+        noise = group_noise[picks].mean(axis=1) if replicated else nominals.var(axis=1, ddof=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, np.clip(noise / np.where(total > 0, total, 1.0), 0.0, 1.0), math.nan)
 
     if not replicated and len(nominal_runs) < 2:
         return []
-    noise_share = shares(np.arange(len(groups)), nominal_runs)
+    noise_share = float(shares(np.arange(len(groups))[None, :], nominal_runs[None, :])[0])
     if math.isnan(noise_share):
         return []
-    boot = []
-    for _ in range(bootstrap):
-        pick = rng.integers(0, len(groups), len(groups))
-        nominal = nominal_runs[rng.integers(0, len(nominal_runs), len(nominal_runs))] if len(nominal_runs) else \
-            nominal_runs
-        boot.append(shares(pick, nominal))
+    # the draws one by one, in the order (points, then nominal runs) that fixes the bootstrap's numbers; the
+    # arithmetic on many draws at once (a Python loop of 1,000 tiny NumPy calls per KPI was most of a study's
+    # analysis time)
+    picks = np.empty((bootstrap, len(groups)), dtype=np.int64)
+    nominal_picks = np.empty((bootstrap, len(nominal_runs)), dtype=np.int64)
+    for b in range(bootstrap):
+        picks[b] = rng.integers(0, len(groups), len(groups))
+        if len(nominal_runs):
+            nominal_picks[b] = rng.integers(0, len(nominal_runs), len(nominal_runs))
+    cells = len(groups) * (len(groups[0]) if by_point is not None else 1) + len(nominal_runs)
+    boot = np.concatenate([shares(picks[chunk], nominal_runs[nominal_picks[chunk]])
+                           for chunk in _in_chunks(bootstrap, cells)])
     low, high = np.nanpercentile(boot, [2.5, 97.5])
     return [_row(kpi, ALL, "variance", "noise_share", noise_share, low, high),
             _row(kpi, ALL, "variance", "parameter_share", 1 - noise_share, 1 - high, 1 - low)]
@@ -134,11 +149,15 @@ def morris_indices(kpi: str, names: list[str], unit: np.ndarray, y: np.ndarray, 
                             num_levels=design.levels, seed=int(rng.integers(2**31)))
     effects = elementary_effects(unit, y)
     trajectories = len(effects)
+    # the draws one by one (their order fixes the numbers), the means and deviations of many draws at once
+    picks = np.array([rng.integers(0, trajectories, trajectories) for _ in range(design.bootstrap)],
+                     dtype=np.int64).reshape(design.bootstrap, trajectories)
     boot_mu, boot_sigma = [], []
-    for _ in range(design.bootstrap):
-        sample = effects[rng.integers(0, trajectories, trajectories)]
-        boot_mu.append(sample.mean(axis=0))
-        boot_sigma.append(sample.std(axis=0, ddof=1))
+    for chunk in _in_chunks(design.bootstrap, effects.size):
+        samples = effects[picks[chunk]]  # (draws, trajectories, parameters)
+        boot_mu.append(samples.mean(axis=1))
+        boot_sigma.append(samples.std(axis=1, ddof=1))
+    boot_mu, boot_sigma = np.concatenate(boot_mu), np.concatenate(boot_sigma)
     mu_low, mu_high = np.percentile(boot_mu, [2.5, 97.5], axis=0)
     sigma_low, sigma_high = np.percentile(boot_sigma, [2.5, 97.5], axis=0)
     rows = []
@@ -165,23 +184,29 @@ def sobol_indices(kpi: str, names: list[str], y: np.ndarray, design: DesignSpec,
 
 
 def _ranks(a: np.ndarray) -> np.ndarray:
-    return np.argsort(np.argsort(a, axis=0, kind="stable"), axis=0).astype(float)
+    """Ranks along the runs axis (the one before the last: `a` is (runs, columns) or (draws, runs, columns))."""
+    return np.argsort(np.argsort(a, axis=-2, kind="stable"), axis=-2).astype(float)
 
 
 def _spearman(unit: np.ndarray, y: np.ndarray) -> np.ndarray:
-    rx, ry = _ranks(unit), _ranks(y[:, None])
-    rx -= rx.mean(axis=0)
-    ry -= ry.mean(axis=0)
-    denominator = np.sqrt((rx**2).sum(axis=0) * (ry**2).sum(axis=0))
+    """Spearman's ρ of each column of `unit` with `y`; with a leading axis, of each draw. Ranks, their means
+    (half-integers) and the sums of their products are exact in float64, so the numbers do not depend on how
+    many draws are computed at once."""
+    rx, ry = _ranks(unit), _ranks(y[..., None])
+    rx -= rx.mean(axis=-2, keepdims=True)
+    ry -= ry.mean(axis=-2, keepdims=True)
+    denominator = np.sqrt((rx**2).sum(axis=-2) * (ry**2).sum(axis=-2))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (rx * ry).sum(axis=0) / denominator
+        return (rx * ry).sum(axis=-2) / denominator
 
 
 def spearman_indices(kpi: str, names: list[str], unit: np.ndarray, y: np.ndarray, design: DesignSpec,
                      rng: np.random.Generator) -> list[dict]:
     rho = _spearman(unit, y)
-    boot = [_spearman(unit[pick], y[pick]) for pick in (rng.integers(0, len(y), len(y))
-                                                         for _ in range(design.bootstrap))]
+    picks = np.array([rng.integers(0, len(y), len(y)) for _ in range(design.bootstrap)],
+                     dtype=np.int64).reshape(design.bootstrap, len(y))
+    boot = np.concatenate([_spearman(unit[picks[chunk]], y[picks[chunk]])
+                           for chunk in _in_chunks(design.bootstrap, unit.size)])
     low, high = np.nanpercentile(boot, [2.5, 97.5], axis=0)
     return [_row(kpi, name, "lhs", "spearman", rho[j], low[j], high[j]) for j, name in enumerate(names)]
 
