@@ -243,5 +243,6 @@ def test_an_interrupted_design_resumes_where_it_stopped(small_study: tuple[Path,
     assert main(["run", str(file), "--out", str(out), "--workers", "1", "--no-report"]) == 0
     manifest = yaml.safe_load((out / "manifest.json").read_text(encoding="utf-8"))
     assert sum(r["resumed"] for r in manifest["runs"]) == 2 and manifest["status"] == "complete"
+    resumed = _comparable(out)
     for name, frame in fresh.items():  # an uninterrupted run of the same file
-        pd.testing.assert_frame_equal(frame, _comparable(out)[name], obj=name)
+        pd.testing.assert_frame_equal(frame, resumed[name], obj=name)
