@@ -69,9 +69,21 @@ LimitedLoader.add_constructor(None, LimitedLoader.construct_undefined)
 
 
 def _check_events(text: str) -> None:
-    """Depth from the event stream (iterative, so deep input cannot exhaust the stack)."""
+    """Depth from the event stream (iterative, so deep input cannot exhaust the stack). libyaml scans ahead and,
+    from PyYAML 6.0.4, refuses deep flow nesting in words of its own before the first event arrives; the pure-Python
+    parser then reads the same text so that the refusal is always this module's, whatever the library version."""
+    try:
+        _check_depth(text, _SafeBase)
+    except yaml.YAMLError:
+        if _SafeBase is yaml.SafeLoader:
+            raise
+        _check_depth(text, yaml.SafeLoader)
+        raise
+
+
+def _check_depth(text: str, loader: Any) -> None:
     depth = 0
-    for event in yaml.parse(text, Loader=_SafeBase):
+    for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
             depth += 1
             if depth > MAX_DEPTH:

@@ -1,6 +1,7 @@
 """Documentation that cannot rot: the generated config reference is current, and the example files
 named in the docs validate."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,33 @@ def test_the_2020_study_declares_at_least_25_sourced_ranges(shipped_experiment) 
     assert exp.study.design.method == "morris"
     nominal = exp.resolved[("base", 0)]
     assert nominal.archetypes["esat"]["ceiling"] == 0.2  # the archetypes written out keep the code's values
+
+
+def test_the_lock_pins_every_dependency_within_its_range():
+    """README, .ci/run and so the tests install with `-c requirements/lock.txt`: a dependency added to pyproject
+    without regenerating the lock (or a lock pin outside a range) would leave a fresh install unpinned."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"],
+              *project["optional-dependencies"]["dask"]]
+    pins = {}
+    for raw in (ROOT / "requirements" / "lock.txt").read_text(encoding="utf-8").splitlines():
+        line = raw.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[canonicalize_name(name.split("[")[0])] = version
+    problems = []
+    for text in wanted:
+        req = Requirement(text)
+        pin = pins.get(canonicalize_name(req.name))
+        if pin is None or not req.specifier.contains(pin, prereleases=True):
+            problems.append(f"{req}: lock has {pin}")
+    assert not problems, problems
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "-c requirements/lock.txt" in ci
+    assert len(re.findall(r"pip install (?:-q )?-c requirements/lock\.txt -e", readme)) == 2
