@@ -7,6 +7,7 @@ every scenario draws from the same named streams: common random numbers.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import itertools
 import re
@@ -24,7 +25,9 @@ from sim.config import (
     format_validation_error,
     parse_assignment,
     parse_path,
+    paths_overlap,
     read_yaml,
+    render_path,
     scenario_dict,
     validate_scenario,
 )
@@ -152,6 +155,7 @@ class Experiment:
         self.name = spec.name
         self.cli_overrides = cli_overrides
         apply_overrides(base_data, cli_overrides)
+        unshocked = copy.deepcopy(base_data) if spec.parameters_from is not None else base_data
         apply_shock_refs(base_data, spec.shocks, file)
         base = validate_scenario(base_data, base_file)
         self.base = base
@@ -165,9 +169,12 @@ class Experiment:
         self.study = None
         self.calibrated = None  # parameters_from: the calibrated set the replications draw from
         if spec.parameters_from is not None:
+            from sim.calibration.calibrated_folder import check_against
             from sim.calibration.forecast import CalibratedSet
 
             self.calibrated = CalibratedSet.load(Path(file).parent / spec.parameters_from, file)
+            check_against(self.calibrated.folder, file, "parameters_from", self.calibrated.parameters,
+                          self.calibrated.values, scenario_dict(base))
         self.space = None  # a calibration's parameter space (sim.calibration.space); waves make its points
         base_set = spec.scenarios[spec.base_scenario].set
         if spec.calibration is not None:
@@ -193,6 +200,8 @@ class Experiment:
                 change(data)
                 apply_overrides(data, point, f"{file}: sweep")
                 self.resolved[(scen_name, i)] = validate_scenario(data, f"{file} (scenario {scen_name})")
+        if self.calibrated is not None:
+            check_calibrated_conflicts(self, set_paths, changed_paths(unshocked, base_data))
         known: set[str] = set()
         with live_objects_frozen():  # a study builds and drops many networks: see sim/heap.py
             for (scen_name, i), scenario in self.resolved.items():
@@ -254,6 +263,10 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: 
     """Load an experiment file, or a scenario file as a one-scenario experiment."""
     path = Path(path)
     data = read_yaml(path)
+    if "effects" in data and "sites" not in data:  # a shock file (sim.decisions.shocks) given as an experiment
+        raise ConfigError([f"{path}: a shock file (it lists effects), not an experiment or a scenario: name it in an "
+                           f"experiment's shocks: or stress.shocks: block as {{shock: {path.stem}}}, and give that "
+                           "experiment"])
     if "base" not in data:  # a plain scenario: its own name is checked by the scenario schema
         name = data.get("name")
         spec = ExperimentSpec(name=name if isinstance(name, str) and re.fullmatch(NAME_PATTERN, name) else path.stem
@@ -267,6 +280,9 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: 
         base_path = (path.parent / spec.base).resolve()
         if base_path == path.resolve():
             raise ConfigError.at(str(path), "base", spec.base, "the base scenario file cannot be the experiment itself")
+        if not base_path.exists():
+            raise ConfigError.at(str(path), "base", spec.base, f"no such scenario file ({path.parent / spec.base}): "
+                                 "the base is a scenario file, relative to the experiment file")
         base_data, base_file = read_yaml(base_path), str(path.parent / spec.base)
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**63 - 1:
@@ -276,42 +292,94 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: 
 
 
 # ------------------------------------------------------------------------------------------- checks
-def _tokens(path: str) -> list[str | int]:
+def _inside(path: str, outer: str) -> bool:
+    """`path` sets `outer` or a value inside it (setting a section that holds `outer` is not inside it)."""
     try:
-        return parse_path(path)
+        return paths_overlap(path, outer) and len(parse_path(path)) >= len(parse_path(outer))
     except ValueError:
-        return [path]
+        return path == outer
 
 
-def _overlap(a: str, b: str) -> bool:
-    """Two dotted paths set the same value (one equals or contains the other)."""
-    ta, tb = _tokens(a), _tokens(b)
-    n = min(len(ta), len(tb))
-    return ta[:n] == tb[:n]
+def _uncertain_targets(uncertain: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(parameter, path it varies) for every uncertain parameter and its `also:` paths (as written)."""
+    out = []
+    for param, raw in (uncertain or {}).items():
+        also = raw.get("also") if isinstance(raw, dict) else None
+        out += [(param, target) for target in [param, *(also if isinstance(also, list) else [])]
+                if isinstance(target, str)]
+    return out
 
 
 def check_conflicts(spec: ExperimentSpec, file: str, cli_paths: list[str]) -> None:
     """Refuse a path set in two places, where one would silently win: a scenario's `set` and the sweep
-    (the sweep is applied last), or a `--set` and either of them (both are applied after it)."""
+    (the sweep is applied last), a `--set` and either of them (both are applied after it), or either of
+    them and an uncertain parameter (the design's points are applied last)."""
     sweep_paths: list[str] = []
     if spec.sweep is not None:
         for point in spec.sweep.expand():
             sweep_paths.extend(p for p in point if p not in sweep_paths)
+    uncertain = _uncertain_targets(spec.uncertain)
     for name, variant in spec.scenarios.items():
         for path in variant.set:
             for swept in sweep_paths:
-                if _overlap(path, swept):
+                if paths_overlap(path, swept):
                     raise ConfigError.at(file, f"scenarios.{name}.set.{path}", variant.set[path],
                                          f"the sweep also sets {swept} and would silently win: set it in one place")
+            for param, target in uncertain:
+                if _inside(path, target):
+                    raise ConfigError.at(file, f"scenarios.{name}.set.{path}", variant.set[path],
+                                         f"uncertain.{param} varies {target} and its design points would silently "
+                                         "replace this value: set it in one place (the base value is the nominal "
+                                         "point)")
     for path in cli_paths:
         for swept in sweep_paths:
-            if _overlap(path, swept):
+            if paths_overlap(path, swept):
                 raise ConfigError.at("--set", path, path, f"the sweep of {file} sets {swept} and would override it")
         for name, variant in spec.scenarios.items():
             for other in variant.set:
-                if _overlap(path, other):
+                if paths_overlap(path, other):
                     raise ConfigError.at("--set", path, path,
                                          f"scenario {name} of {file} sets {other} and would override it")
+        for param, target in uncertain:
+            if _inside(path, target):
+                raise ConfigError.at("--set", path, path, f"uncertain.{param} of {file} varies {target} and its design "
+                                     "points would override it")
+
+
+def changed_paths(before: Any, after: Any, prefix: tuple = ()) -> list[str]:
+    """The dotted paths where two versions of scenario data differ (a list that changed length: the list)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [p for key in {**before, **after}
+                for p in changed_paths(before.get(key), after.get(key), (*prefix, key))]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [p for i, (a, b) in enumerate(zip(before, after, strict=True))
+                for p in changed_paths(a, b, (*prefix, i))]
+    return [render_path(list(prefix))] if before != after else []
+
+
+def check_calibrated_conflicts(exp: Experiment, cli_paths: list[str], shocked: list[str]) -> None:
+    """A path that `parameters_from:` draws for every replication, also changed by a `--set`, the `shocks:`
+    block, a scenario's `set`, the sweep, a lever or a stress shock: one of the two would silently win."""
+    assert exp.calibrated is not None
+    spec, file = exp.spec, exp.file
+    drawn = [(name, target) for name, meta in exp.calibrated.parameters.items() for target in (name, *meta["also"])]
+    changes: list[tuple[str, str, Any]] = [("--set", path, path) for path in cli_paths]
+    changes += [("shocks", path, [r.shock for r in spec.shocks]) for path in shocked]
+    changes += [(f"scenarios.{name}.set.{path}", path, value) for name, variant in spec.scenarios.items()
+                for path, value in variant.set.items()]
+    changes += [("sweep", path, path) for point in exp.points for path in point]
+    base = scenario_dict(exp.base)
+    for name, (_, change) in exp.decision_variants.items():
+        data = copy.deepcopy(base)
+        change(data)
+        field = f"levers.{name}" if name in spec.levers else "stress.shocks"
+        changes += [(field, path, name) for path in changed_paths(base, data)]
+    for field, path, value in changes:
+        for name, target in drawn:
+            if paths_overlap(path, target):
+                raise ConfigError.at(file, field, value, f"changes {path}, which parameters_from draws from the "
+                                     f"calibration ({name}) for every replication: one of the two would silently "
+                                     "win; drop the change, or calibrate with it")
 
 
 def build_check(scenario: Scenario, where: str, seed: int) -> Any:

@@ -4,7 +4,8 @@
 later: an alias bomb ("billion laughs": a few lines that expand to billions of nodes when validated or
 copied), nesting thousands of levels deep (RecursionError), a 5,000-digit integer (ValueError from int())
 and impossible dates such as 2020-13-30 (ValueError from datetime). Here every such input becomes a
-`ConfigError` with one line naming the file, where in it, and what is allowed.
+`ConfigError` with one line naming the file, where in it, and what is allowed. A key given twice in one
+mapping (which YAML resolves silently, the last one winning) is refused too.
 
 The limits below are far above any real config (the national scenario is 12 kB and nests a few levels).
 """
@@ -58,6 +59,25 @@ class LimitedLoader(_SafeBase):
             return super().construct_yaml_timestamp(node)
         except (ValueError, OverflowError):
             raise _Refused(_at(node), f"{node.value!r} is not a calendar date (YYYY-MM-DD)") from None
+
+    def construct_mapping(self, node: Node, deep: bool = False) -> Any:
+        """A key given twice in one mapping is refused (YAML would silently keep the last one); keys brought in
+        by a merge (`<<: *defaults`) may be overridden, as YAML intends."""
+        if isinstance(node, MappingNode):
+            seen: dict[Any, str] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: the constructor refuses it below
+                    continue
+                if first is not None:
+                    raise _Refused(_at(key_node), f"the key {key!r} is given twice in one mapping (first at {first}): "
+                                   "YAML would silently keep the last; give each key once")
+                seen[key] = _at(key_node)
+        return super().construct_mapping(node, deep=deep)
 
     def construct_undefined(self, node: Node) -> Any:
         raise _Refused(_at(node), f"the tag {node.tag!r} is not allowed: plain YAML values only (no object tags)")

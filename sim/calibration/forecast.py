@@ -7,13 +7,11 @@ parameter draws across scenarios)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from sim.errors import ConfigError
 
@@ -22,7 +20,7 @@ from sim.errors import ConfigError
 class CalibratedSet:
     folder: Path
     parameters: dict[str, dict[str, Any]]  # path -> {label, also, is_date, integer}
-    values: pd.DataFrame  # the kept sample: one column per path
+    values: Any  # pandas.DataFrame: the kept sample: one column per path
 
     @classmethod
     def load(cls, folder: Path, file: str, field: str = "parameters_from") -> CalibratedSet:
@@ -30,17 +28,10 @@ class CalibratedSet:
         if not summary_path.exists() or not kept_path.exists():
             raise ConfigError.at(file, field, str(folder), "a calibration folder written by 'resilience calibrate' "
                                                            "(with summary.json and nonimplausible.parquet)")
-        summary = json.loads(summary_path.read_text())
-        parameters = summary.get("parameters", {})
-        if any("also" not in p for p in parameters.values()):
-            raise ConfigError.at(file, field, str(folder), "a calibration written by this version (summary.json "
-                                                           "lists each parameter's paths); run calibrate again")
-        kept = pd.read_parquet(kept_path)
-        sample = kept[kept["kind"] == "sample"]
-        if summary.get("failed") or sample.empty:
-            why = summary.get("stopped_because", "") or "no point of the space is left"
-            raise ConfigError.at(file, field, str(folder), f"a calibration that kept some points ({why})")
-        return cls(folder, parameters, sample[list(parameters)].reset_index(drop=True))
+        from sim.calibration.calibrated_folder import read_kept, read_summary  # every fault: one line
+
+        parameters = read_summary(folder, file, field)
+        return cls(folder, parameters, read_kept(folder, file, field, parameters))
 
     def draws(self, n: int, seed: int) -> list[dict[str, Any]]:
         """n points of the kept set (without replacement while it lasts), as scenario overrides."""

@@ -50,7 +50,17 @@ from sim.config.common import (
 from sim.config.demand import AllocationSpec, ChannelSpec, OrderSpec, TargetSpec
 from sim.config.loading import apply_overrides, read_yaml, scenario_dict, validate_scenario
 from sim.config.messages import format_validation_error
-from sim.config.overrides import parse_assignment, parse_path, set_path
+from sim.config.overrides import (
+    PATH_EXAMPLE,
+    find_path,
+    get_path,
+    locate,
+    parse_assignment,
+    parse_path,
+    path_tokens,
+    paths_overlap,
+    set_path,
+)
 from sim.config.scenario import LotSizing, Scenario, check_references
 from sim.config.sites import (
     AbsenteeismSpec,
@@ -70,11 +80,12 @@ from sim.config.supply import LaneSpec, MaterialSpec, RouteSpec, SupplierSpec
 
 __all__ = [
     "MAX_DAYS", "MAX_FACTOR", "MAX_MASKS", "MAX_MINUTES", "MAX_PEOPLE", "MAX_PRICE", "MAX_QUANTITY", "NAME_PATTERN",
-    "STAGE_ORDER", "AbsenteeismSpec", "AllocationSpec", "Archetype", "AuditSpec", "CalendarChange", "CalendarSpec",
-    "CertificationSpec", "ChannelSpec", "Cohort", "DateUniform", "DesignSpec", "FieldProblem", "GroupSpec",
-    "LabSpec", "LaneSpec", "Learning", "LotSizing", "MaterialSpec", "OrderSpec", "PackagingSpec", "QualitySpec",
-    "RouteSpec", "SamplingPlan", "Scenario", "Schedule", "SiteAuditSpec", "SiteKind", "SiteSpec", "StageName",
-    "StageSpec", "StrictModel", "Supervision", "SupplierSpec", "TargetSpec", "Wave", "Weekday", "Window",
-    "apply_overrides", "check_references", "format_validation_error", "parse_assignment",
-    "parse_path", "read_yaml", "render_path", "scenario_dict", "set_path", "validate_scenario",
+    "PATH_EXAMPLE", "STAGE_ORDER", "AbsenteeismSpec", "AllocationSpec", "Archetype", "AuditSpec", "CalendarChange",
+    "CalendarSpec", "CertificationSpec", "ChannelSpec", "Cohort", "DateUniform", "DesignSpec", "FieldProblem",
+    "GroupSpec", "LabSpec", "LaneSpec", "Learning", "LotSizing", "MaterialSpec", "OrderSpec", "PackagingSpec",
+    "QualitySpec", "RouteSpec", "SamplingPlan", "Scenario", "Schedule", "SiteAuditSpec", "SiteKind", "SiteSpec",
+    "StageName", "StageSpec", "StrictModel", "Supervision", "SupplierSpec", "TargetSpec", "Wave", "Weekday",
+    "Window", "apply_overrides", "check_references", "find_path", "format_validation_error", "get_path", "locate",
+    "parse_assignment", "parse_path", "path_tokens", "paths_overlap", "read_yaml", "render_path", "scenario_dict",
+    "set_path", "validate_scenario",
 ]

@@ -13,7 +13,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sim.config import parse_path
+from sim.config import get_path as config_get_path
+from sim.config import set_path
+from sim.config.common import known_names
 from sim.errors import ConfigError
 
 
@@ -25,41 +27,23 @@ def as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
-def get_path(data: Any, path: str, file: str = "") -> Any:
-    """The value at a dotted path, or a one-line ConfigError naming the first missing part."""
-    try:
-        tokens = parse_path(path)
-    except ValueError:
-        raise ConfigError.at(file, path, path, "a dotted path like sites.NAME.stages.sew.operators") from None
-    node = data
-    for token in tokens:
-        if isinstance(token, int):
-            if not isinstance(node, list) or token >= len(node):
-                raise ConfigError.at(file, path, token, "no such list item in the base scenario")
-        elif not isinstance(node, dict) or token not in node:
-            known = ", ".join(sorted(node)) if isinstance(node, dict) else "nothing"
-            raise ConfigError.at(file, path, token, f"no such field in the base scenario (known here: {known})")
-        node = node[token]
-    return node
+def get_path(data: Any, path: str, file: str = "", field: str = "") -> Any:
+    """The value at a dotted path, or a one-line ConfigError naming the first missing part (sim.config's walker)."""
+    return config_get_path(data, path, file, field)
 
 
-def set_path_value(data: Any, path: str, value: Any, file: str = "") -> None:
-    tokens = parse_path(path)
-    parent = get_path(data, _render(tokens[:-1]), file) if len(tokens) > 1 else data
-    last = tokens[-1]
-    if isinstance(last, int):
-        if not isinstance(parent, list) or last >= len(parent):
-            raise ConfigError.at(file, path, last, "no such list item in the base scenario")
-    elif not isinstance(parent, dict):
-        raise ConfigError.at(file, path, value, "the parent of this field is not a mapping")
-    parent[last] = value
+def set_path_value(data: Any, path: str, value: Any, file: str = "", field: str = "") -> None:
+    """Set an existing field (or a new key of an existing mapping); never creates sections."""
+    set_path(data, path, value, file, field, create=False)
 
 
-def _render(tokens: list[str | int]) -> str:
-    out = ""
-    for t in tokens:
-        out += f"[{t}]" if isinstance(t, int) else (f".{t}" if out else t)
-    return out
+def named(data: dict[str, Any], section: str, name: Any, file: str, field: str, kind: str) -> Any:
+    """The entry `name` of a section of the scenario (`sites`, `suppliers`, `channels`), or one line at `field`
+    (where the name was given) listing the known ones."""
+    entries = data.get(section) or {}
+    if not isinstance(name, str) or name not in entries:
+        raise ConfigError.at(file, field, name, known_names(kind, map(str, entries)))
+    return entries[name]
 
 
 def is_schedule(value: Any) -> bool:

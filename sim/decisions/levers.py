@@ -23,6 +23,7 @@ from sim.decisions.edits import (
     calendar_from,
     get_path,
     is_schedule,
+    named,
     set_path_value,
     transform_between,
 )
@@ -119,7 +120,7 @@ def apply_lever(data: dict[str, Any], name: str, lever: LeverSpec, amount: float
         raise ConfigError.at(file, f"{where}.scalable", amount,
                              f"an amount within [{lever.scalable.min}, {lever.scalable.max}]")
     for path, value in lever.set.items():
-        current = get_path(data, path, f"{file}: {where}.set")
+        current = get_path(data, path, file, f"{where}.set")
         if not dated:
             set_path_value(data, path, copy.deepcopy(value), file)
         elif path.endswith(".calendar") and isinstance(value, str):
@@ -130,7 +131,7 @@ def apply_lever(data: dict[str, Any], name: str, lever: LeverSpec, amount: float
         else:
             raise _not_datable(file, where, path, day)
     for path, per_unit in lever.add.items():
-        current = get_path(data, path, f"{file}: {where}.add")
+        current = get_path(data, path, file, f"{where}.add")
         extra = per_unit * amount
         if not is_schedule(current):
             raise ConfigError.at(file, f"{where}.add.{path}", current, "a number or a [[date, value], ...] schedule")
@@ -144,7 +145,7 @@ def apply_lever(data: dict[str, Any], name: str, lever: LeverSpec, amount: float
                 new = int(new)
             set_path_value(data, path, new, file)
     for i, cohort in enumerate(lever.cohorts):
-        site = get_path(data, f"sites.{cohort.site}", f"{file}: {where}.cohorts[{i}]")
+        site = named(data, "sites", cohort.site, file, f"{where}.cohorts[{i}].site", "site")
         size = round(cohort.size_per_unit * amount)
         if size == 0:
             continue  # an amount of zero adds nobody (and keeps the run identical to the base)

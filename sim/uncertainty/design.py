@@ -15,11 +15,13 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.config import FieldProblem
+
 DesignMethod = Literal["lhs", "sobol", "morris"]
 
 
 class DesignSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     method: DesignMethod = Field(description="lhs, sobol (Saltelli) or morris")
     samples: int = Field(ge=2, le=100_000,
@@ -30,18 +32,24 @@ class DesignSpec(BaseModel):
     noise_replications: int = Field(10, ge=2, le=1000,
                                     description="replications of the nominal point (all parameters at their "
                                                 "base value): the band under noise alone")
-    checkpoints: list[int] = Field(default_factory=lambda: [21, 42],
+    checkpoints: list[int] = Field(default_factory=lambda: [21, 42], min_length=1,
                                    description="days at which cumulative delivered masks become KPIs")
     bootstrap: int = Field(1000, ge=50, le=100_000, description="bootstrap resamples for the intervals")
 
     @model_validator(mode="after")
     def _coherent(self) -> DesignSpec:
         if self.method == "sobol" and self.samples & (self.samples - 1):
-            raise ValueError("sobol samples must be a power of 2 (Saltelli's scheme keeps its balance)")
+            raise FieldProblem("samples", self.samples, "sobol samples must be a power of 2 (Saltelli's scheme keeps "
+                                                        "its balance)")
+        if "levels" in self.model_fields_set and self.method != "morris":
+            raise FieldProblem("levels", self.levels, f"levels are a morris grid's; an {self.method} design has none: "
+                                                      "drop it")
         if self.method == "morris" and self.levels % 2:
-            raise ValueError("morris levels must be even")
+            raise FieldProblem("levels", self.levels, "morris levels must be even")
         if any(day < 1 for day in self.checkpoints):
-            raise ValueError("checkpoints are days >= 1")
+            raise FieldProblem("checkpoints", self.checkpoints, "checkpoints are days >= 1")
+        if len(set(self.checkpoints)) < len(self.checkpoints):
+            raise FieldProblem("checkpoints", self.checkpoints, "distinct days (each becomes a KPI)")
         return self
 
     def n_points(self, dimensions: int) -> int:

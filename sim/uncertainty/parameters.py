@@ -22,12 +22,14 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.config import FieldProblem
+
 Bound = float | dt.date
 DISTRIBUTIONS = ("uniform", "triangular", "loguniform", "truncnormal", "discrete")
 
 
 class TruncNormal(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     mean: float
     sd: float = Field(gt=0)
@@ -37,7 +39,7 @@ class TruncNormal(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> TruncNormal:
         if not self.low < self.high:
-            raise ValueError("truncnormal needs low < high")
+            raise FieldProblem("high", self.high, f"truncnormal needs low < high (low is {self.low:g})")
         return self
 
 
@@ -48,7 +50,7 @@ def _ordinal(value: Bound) -> float:
 class UncertainParameter(BaseModel):
     """One uncertain field: exactly one distribution, its label and source."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     label: str = Field(min_length=1, description="the parameter in words, as the report shows it")
     source: str = Field(min_length=1, description="where the range comes from (or 'assumption: ...')")
@@ -64,18 +66,24 @@ class UncertainParameter(BaseModel):
     def _one_distribution(self) -> UncertainParameter:
         given = [k for k in DISTRIBUTIONS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one distribution of {', '.join(DISTRIBUTIONS)}")
+            raise ValueError(f"give exactly one distribution of {', '.join(DISTRIBUTIONS)} "
+                             f"(got {', '.join(given) or 'none'})")
+        name = given[0]
         bounds = self._raw_bounds()
         if len({isinstance(b, dt.date) for b in bounds}) > 1:
-            raise ValueError("bounds must be all dates or all numbers")
+            raise FieldProblem(name, bounds, "bounds must be all dates or all numbers")
         if self.uniform is not None and not _ordinal(self.uniform[0]) < _ordinal(self.uniform[1]):
-            raise ValueError("uniform needs low < high")
+            raise FieldProblem(name, list(self.uniform), "uniform needs [low, high] with low < high")
         if self.triangular is not None:
             a, m, b = (_ordinal(v) for v in self.triangular)
             if not (a <= m <= b and a < b):
-                raise ValueError("triangular needs low <= mode <= high and low < high")
+                raise FieldProblem(name, list(self.triangular),
+                                   "triangular needs [low, mode, high] with low <= mode <= high and low < high")
         if self.loguniform is not None and not 0 < self.loguniform[0] < self.loguniform[1]:
-            raise ValueError("loguniform needs 0 < low < high")
+            raise FieldProblem(name, list(self.loguniform), "loguniform needs [low, high] with 0 < low < high")
+        if self.discrete is not None and len({_ordinal(v) for v in self.discrete}) < len(self.discrete):
+            raise FieldProblem(name, self.discrete, "distinct values (each is equally likely: a value given twice "
+                                                    "would be twice as likely; say so with another distribution)")
         return self
 
     # ------------------------------------------------------------------------------------------ shape

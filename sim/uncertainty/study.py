@@ -21,9 +21,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from sim.config import apply_overrides, format_validation_error, parse_path, set_path, validate_scenario
+from sim.config import (
+    apply_overrides,
+    find_path,
+    format_validation_error,
+    get_path,
+    parse_path,
+    path_tokens,
+    set_path,
+    validate_scenario,
+)
 from sim.errors import ConfigError, short_repr
 from sim.uncertainty.design import DesignSpec, unit_sample
 from sim.uncertainty.parameters import UncertainParameter, parameter_table
@@ -98,20 +107,16 @@ class Study:
 
 
 # ------------------------------------------------------------------------------------------- loading
-def _model_problems(exc: ValidationError, file: str, prefix: str, data: Any) -> list[str]:
-    lines = format_validation_error(exc, file, data)
-    return [line.replace(f"{file}: ", f"{file}: {prefix}.", 1) if not line.startswith(f"{file}: {prefix}")
-            else line for line in lines]
+FRAME_FIELDS = ("name", "start", "horizon_days", "seed", "replications")
+"""Top-level fields that frame a study (its period, seeds and sizes): never uncertain parameters."""
 
 
-def _lookup(data: Any, path: str) -> tuple[bool, Any]:
-    node = data
-    for token in parse_path(path):
-        try:
-            node = node[token]
-        except (KeyError, IndexError, TypeError):
-            return False, None
-    return True, node
+class _Blocks(BaseModel):
+    """The two blocks validated together, so a problem's path starts at the block (`design.samples`,
+    `uncertain.<path>.uniform`), never at a printed mapping."""
+
+    uncertain: dict[str, UncertainParameter]
+    design: DesignSpec
 
 
 def _is_date_text(value: Any) -> bool:
@@ -124,25 +129,39 @@ def _is_date_text(value: Any) -> bool:
     return True
 
 
+def _period(data: dict[str, Any]) -> tuple[dt.date, dt.date]:
+    start = dt.date.fromisoformat(str(data["start"]))
+    return start, start + dt.timedelta(days=int(data["horizon_days"]) - 1)
+
+
 def _check_path(file: str, path: str, param: UncertainParameter, data: dict[str, Any], integer: bool) -> list[str]:
     """Problems with one uncertain path: it must exist, hold a number (or a date) and accept both ends."""
     where = f"{file}: uncertain.{path}"
-    try:
-        parse_path(path)
-    except ValueError:
-        return [f"{where}: {short_repr(path)}: a dotted path like sites.NAME.stages.sew.minutes_per_mask"]
-    found, base = _lookup(data, path)
-    if not found:
-        try:  # set_path names the first missing step
-            set_path(copy.deepcopy(data), path, 0, _SCRATCH)
+    if parse_path(path)[0] in FRAME_FIELDS:
+        return [f"{where}: {short_repr(path)}: {', '.join(FRAME_FIELDS)} frame the study (its period, seeds and "
+                "sizes): set them in the base scenario, not as uncertain parameters"]
+    found, base = find_path(data, path, file, "uncertain")
+    if not found:  # the walker names the first missing step
+        try:
+            get_path(data, path, _SCRATCH)
         except ConfigError as exc:
             return [f"{where}: no such field in the scenario ({exc.problems[0].removeprefix(_SCRATCH + ': ')})"]
-        return [f"{where}: no such field in the scenario"]
     if param.is_date and not (base is None or _is_date_text(base)):
         return [f"{where}: {short_repr(base)}: date bounds need a date field"]
     if not param.is_date and not (base is None or (isinstance(base, int | float) and not isinstance(base, bool))):
         return [f"{where}: {short_repr(base)}: not a numeric field; give the path of a number "
                 "(e.g. ...size.uniform[1] inside a distribution)"]
+    if param.discrete is not None and integer and not param.is_date:
+        fractional = [v for v in param.discrete if not float(v).is_integer()]
+        if fractional:
+            return [f"{where}.discrete: {short_repr(param.discrete)}: whole numbers: this field counts "
+                    f"(its base value is {short_repr(base)}); {fractional[0]:g} is not one"]
+    if param.is_date:
+        first, last = _period(data)
+        for value in param.extremes(integer):
+            if not first <= dt.date.fromisoformat(value) <= last:
+                return [f"{where}.{param.distribution}: {value}: a date inside the simulated period, "
+                        f"{first.isoformat()} to {last.isoformat()}"]
     for value in param.extremes(integer):
         trial = copy.deepcopy(data)
         set_path(trial, path, value, _SCRATCH)
@@ -161,6 +180,15 @@ def _whole(param: UncertainParameter, base: Any) -> bool:
     return isinstance(base, int) and not isinstance(base, bool)
 
 
+def _check_syntax(file: str, uncertain: dict[str, Any]) -> None:
+    """Every key and `also:` entry is a well-formed dotted path (one line naming the first that is not)."""
+    for path, raw in uncertain.items():
+        path_tokens(path, file, "uncertain")
+        also = raw.get("also") if isinstance(raw, dict) else None
+        for i, other in enumerate(also if isinstance(also, list) else []):
+            path_tokens(other, file, f"uncertain.{path}.also[{i}]")
+
+
 def build_study(file: str, uncertain: dict[str, Any] | None, design: dict[str, Any] | None,
                 base_data: dict[str, Any], base_set: dict[str, Any], seed: int) -> Study:
     """Validate the `uncertain:` and `design:` blocks of experiment `file` and draw the design points.
@@ -174,21 +202,19 @@ def build_study(file: str, uncertain: dict[str, Any] | None, design: dict[str, A
     if design is None:
         raise ConfigError.at(file, "design", None, "uncertain parameters need a design: {method: lhs | sobol | "
                                                    "morris, samples: N}")
+    _check_syntax(file, uncertain)
+    blocks = {"uncertain": uncertain, "design": design}
     try:
-        design_spec = DesignSpec.model_validate(design)
+        validated = _Blocks.model_validate(blocks)
     except ValidationError as exc:
-        raise ConfigError(_model_problems(exc, file, "design", design)) from None
+        raise ConfigError(format_validation_error(exc, file, blocks)) from None
+    design_spec, params = validated.design, validated.uncertain
     data = copy.deepcopy(base_data)
     apply_overrides(data, base_set, f"{file}: scenarios (base).set")
-    params: dict[str, UncertainParameter] = {}
-    for path, raw in uncertain.items():
-        try:
-            params[path] = UncertainParameter.model_validate(raw)
-        except ValidationError as exc:
-            problems.extend(line.replace(f"{file}: ", f"{file}: uncertain.{path}.", 1)
-                            for line in format_validation_error(exc, file, raw))
-    if problems:
-        raise ConfigError(problems)
+    late = [day for day in design_spec.checkpoints if day > int(data["horizon_days"])]
+    if late and "checkpoints" in design_spec.model_fields_set:  # the defaults (days 21, 42) fit most horizons
+        raise ConfigError.at(file, "design.checkpoints", design_spec.checkpoints,
+                             f"days within the horizon (1 to {data['horizon_days']}); {late[0]} is after it")
     seen: dict[str, str] = {}
     integer: dict[str, bool] = {}
     nominal: dict[str, Any] = {}
@@ -198,10 +224,10 @@ def build_study(file: str, uncertain: dict[str, Any] | None, design: dict[str, A
                 problems.append(f"{file}: uncertain.{path}: {target}: already varied by uncertain.{seen[target]}")
                 continue
             seen[target] = path
-            _, base = _lookup(data, target)
+            _, base = find_path(data, target, file)
             whole = _whole(param, base)
             problems.extend(_check_path(file, target, param, data, whole))
-        _, base = _lookup(data, path)
+        _, base = find_path(data, path, file)
         nominal[path] = base
         integer[path] = _whole(param, base)
     if problems:
