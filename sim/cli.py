@@ -101,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "calibrate":
             from sim.calibration.command import cmd_calibrate
+            from sim.decisions.command import check_out_arg
 
             if args.workers is not None and args.workers < 1:
                 raise BadInput(f"--workers: {args.workers}: a whole number >= 1")
+            check_out_arg(args.out)
             return cmd_calibrate(args)
         if args.command == "what-it-takes":
             from sim.decisions.command import cmd_what_it_takes

@@ -33,7 +33,13 @@ from sim.config import (
 )
 from sim.decisions.levers import LeverSpec
 from sim.decisions.shocks import ShockRef
-from sim.decisions.variants import DecisionSpec, StressSpec, apply_shock_refs, decision_variants
+from sim.decisions.variants import (
+    DecisionSpec,
+    StressSpec,
+    apply_shock_refs,
+    check_decisions,
+    decision_variants,
+)
 from sim.errors import ConfigError
 from sim.heap import live_objects_frozen
 from sim.results.tables import (
@@ -159,6 +165,7 @@ class Experiment:
         apply_shock_refs(base_data, spec.shocks, file)
         base = validate_scenario(base_data, base_file)
         self.base = base
+        check_decisions(spec.decisions, list(base.targets), base.start, base.horizon_days, file)
         self.replications = spec.replications or base.replications
         self.seed = spec.seed if spec.seed is not None else base.seed
         self.points = spec.sweep.expand() if spec.sweep else [{}]

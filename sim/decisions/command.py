@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.errors import ConfigError
+from sim.errors import BadInput, ConfigError
 
 WHAT_IT_TAKES_JSON = "what_it_takes.json"
 
@@ -36,13 +36,18 @@ def cmd_what_it_takes(args: argparse.Namespace) -> int:
     from sim.runs.atomic import atomic_write_json
 
     for flag, value in (("--initial", args.initial), ("--batch", args.batch),
-                        ("--max-replications", args.max_replications)):
-        if value < 1:
+                        ("--max-replications", args.max_replications), ("--workers", args.workers)):
+        if value is not None and value < 1:
             raise ConfigError.at(flag, "", value, "a whole number >= 1")
+    check_out_arg(args.out)
+    levers = [args.lever.strip()] if args.lever is not None else [n.strip() for n in args.levers.split(",")]
+    if not all(levers):
+        flag = "--lever" if args.lever is not None else "--levers"
+        raise ConfigError.at(flag, "", args.lever if args.lever is not None else args.levers,
+                             "a lever name of the experiment (--levers: names separated by commas)")
     if args.max_replications < args.initial:
         raise ConfigError.at("--max-replications", "", args.max_replications, f">= --initial ({args.initial})")
     exp = load_experiment(args.file, args.set, seed=args.seed)
-    levers = [args.lever] if args.lever else [n.strip() for n in args.levers.split(",") if n.strip()]
     out = Path(args.out) if args.out else Path("results") / exp.name
     answer = what_it_takes(exp, levers, args.target, args.probability, out, initial=args.initial,
                            batch=args.batch, maximum=args.max_replications, workers=args.workers,
@@ -53,6 +58,12 @@ def cmd_what_it_takes(args: argparse.Namespace) -> int:
     print(summary_line(answer))
     print(f"{answer['runs']} runs; wrote {out / WHAT_IT_TAKES_JSON} and {chart}")
     return 0
+
+
+def check_out_arg(out: str | None) -> None:
+    """`--out` names a folder (new or existing), never an existing file."""
+    if out is not None and (not out.strip() or (Path(out).exists() and not Path(out).is_dir())):
+        raise BadInput(f"--out {out!r}: is a file, not a folder" if out.strip() else "--out '': give a folder")
 
 
 def summary_line(answer: dict) -> str:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.config import NAME_PATTERN, validate_scenario
+from sim.config import MAX_DAYS, MAX_PEOPLE, MAX_QUANTITY, NAME_PATTERN, FieldProblem, validate_scenario
 from sim.decisions.edits import (
     as_date,
     calendar_from,
@@ -31,17 +31,29 @@ from sim.errors import ConfigError
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+
+def _amount(default: Any = ..., **bounds: Any) -> Any:
+    """A finite number (never true/false or text read as one) within stated bounds."""
+    return Field(default, strict=True, **bounds)
+
+
+PerUnit = Annotated[float, Field(strict=True, ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
+
+
+MAX_GRID = 10_000
+"""Most amounts a scalable lever's grid may hold (what-it-takes searches it)."""
 
 
 class LeverCost(_Strict):
     """What the lever costs: fixed plus per unit of its amount."""
 
-    euros: float = Field(0.0, ge=0, description="fixed cost in euros")
-    euros_per_unit: float = Field(0.0, ge=0, description="cost in euros per unit of the amount")
-    people: float = Field(0.0, ge=0, description="people needed (fixed)")
-    people_per_unit: float = Field(0.0, ge=0, description="people needed per unit of the amount")
-    lead_time_days: float = Field(0.0, ge=0, description="days to put it in place once decided")
+    euros: float = _amount(0.0, ge=0, le=MAX_QUANTITY, description="fixed cost in euros")
+    euros_per_unit: float = _amount(0.0, ge=0, le=MAX_QUANTITY, description="cost in euros per unit of the amount")
+    people: float = _amount(0.0, ge=0, le=MAX_PEOPLE, description="people needed (fixed)")
+    people_per_unit: float = _amount(0.0, ge=0, le=MAX_PEOPLE, description="people needed per unit of the amount")
+    lead_time_days: float = _amount(0.0, ge=0, le=MAX_DAYS, description="days to put it in place once decided")
     source: str = Field(min_length=1, description="where the figures come from, or 'assumption'")
 
     def at(self, amount: float) -> tuple[float, float]:
@@ -50,18 +62,25 @@ class LeverCost(_Strict):
 
 
 class Scalable(_Strict):
-    min: float = Field(0.0, ge=0, description="smallest amount")
-    max: float = Field(gt=0, description="largest amount")
-    step: float = Field(gt=0, description="amounts are min + k × step")
-    default: float | None = Field(None, description="amount used by `resilience run` (default: max)")
+    min: float = _amount(0.0, ge=0, le=MAX_QUANTITY, description="smallest amount")
+    max: float = _amount(gt=0, le=MAX_QUANTITY, description="largest amount")
+    step: float = _amount(gt=0, le=MAX_QUANTITY, description="amounts are min + k × step")
+    default: float | None = _amount(None, description="amount used by `resilience run` (default: max)")
     unit: str = Field("unit", description="what one unit of the amount is, in words")
 
     @model_validator(mode="after")
     def _bounds(self) -> Scalable:
         if self.max < self.min:
-            raise ValueError(f"max {self.max} is below min {self.min}")
-        if self.default is not None and not self.min <= self.default <= self.max:
-            raise ValueError(f"default {self.default} is outside [min, max] = [{self.min}, {self.max}]")
+            raise FieldProblem("max", self.max, f"max is below min {self.min:g}")
+        if (self.max - self.min) / self.step > MAX_GRID:
+            raise FieldProblem("step", self.step, f"a step giving at most {MAX_GRID:,} amounts from min to max")
+        if self.default is not None:
+            if not self.min <= self.default <= self.max:
+                raise FieldProblem("default", self.default, f"an amount within [min, max] = [{self.min:g}, "
+                                                            f"{self.max:g}]")
+            if not any(math.isclose(self.default, a, rel_tol=1e-9, abs_tol=1e-9) for a in self.grid()):
+                raise FieldProblem("default", self.default, f"an amount on the grid min + k × step "
+                                                            f"({', '.join(f'{a:g}' for a in self.grid()[:6])}, ...)")
         return self
 
     def grid(self) -> list[float]:
@@ -79,14 +98,14 @@ class AddedCohort(_Strict):
     site: str
     stage: Literal["cut", "sew", "inspect", "pack"] = "sew"
     role: Literal["trainee", "skilled", "trainer"] = "trainee"
-    size_per_unit: float = Field(1.0, gt=0)
+    size_per_unit: float = _amount(1.0, gt=0, le=MAX_PEOPLE)
 
 
 class LeverSpec(_Strict):
     description: str = Field(min_length=1, description="what the lever does, in plain words")
     from_: dt.date | None = Field(None, alias="from", description="earliest date it acts (default: the start)")
     set: dict[str, Any] = Field(default_factory=dict, description="dotted path -> new value")
-    add: dict[str, float] = Field(default_factory=dict, description="dotted path -> added per unit of the amount")
+    add: dict[str, PerUnit] = Field(default_factory=dict, description="dotted path -> added per unit of the amount")
     cohorts: list[AddedCohort] = Field(default_factory=list, description="people added per unit of the amount")
     scalable: Scalable | None = None
     cost: LeverCost
@@ -115,6 +134,10 @@ def apply_lever(data: dict[str, Any], name: str, lever: LeverSpec, amount: float
     where = f"levers.{name}"
     start = as_date(data["start"])
     day = lever.from_ or start
+    last = start + dt.timedelta(days=int(data["horizon_days"]) - 1)
+    if not start <= day <= last:
+        raise ConfigError.at(file, f"{where}.from", day.isoformat(),
+                             f"a date inside the simulated period, {start.isoformat()} to {last.isoformat()}")
     dated = day > start
     if lever.scalable is not None and not lever.scalable.min - 1e-9 <= amount <= lever.scalable.max + 1e-9:
         raise ConfigError.at(file, f"{where}.scalable", amount,

@@ -24,10 +24,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from sim.config import NAME_PATTERN, format_validation_error, read_yaml
-from sim.decisions.edits import as_date, get_path, transform_between
+from sim.config import MAX_DAYS, MAX_MASKS, NAME_PATTERN, format_validation_error, read_yaml
+from sim.config.common import known_names
+from sim.decisions.edits import as_date, get_path, named, transform_between
 from sim.errors import ConfigError
 from sim.public_holidays import holiday_dates
 
@@ -36,7 +37,11 @@ EFFECT_KINDS = ("supplier_outage", "lane_outage", "absence_wave", "lab_surge", "
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+
+MAX_EXTRA_SAMPLES = 100_000.0
+"""Most extra samples a day a lab surge may add (the lab's outside flow is at most 1e6 a day)."""
 
 
 class Effect(_Strict):
@@ -49,10 +54,12 @@ class Effect(_Strict):
     site_closure: str | None = Field(None, description="site name")
     site_delay: str | None = Field(None, description="site name")
     demand_surge: str | None = Field(None, description="channel name")
-    share: float = Field(1.0, ge=0, le=1, description="outages: share of capacity lost at severity 1")
-    extra_rate: float = Field(0.2, gt=0, le=1, description="absence_wave: extra absence rate at severity 1")
-    extra_per_day: float = Field(0.0, ge=0, description="lab_surge: extra samples a day at severity 1")
-    masks: int = Field(0, ge=0, description="demand_surge: masks ordered at severity 1")
+    share: float = Field(1.0, ge=0, le=1, strict=True, description="outages: share of capacity lost at severity 1")
+    extra_rate: float = Field(0.2, gt=0, le=1, strict=True,
+                              description="absence_wave: extra absence rate at severity 1")
+    extra_per_day: float = Field(0.0, ge=0, le=MAX_EXTRA_SAMPLES, strict=True,
+                                 description="lab_surge: extra samples a day at severity 1")
+    masks: int = Field(0, ge=0, le=MAX_MASKS, strict=True, description="demand_surge: masks ordered at severity 1")
 
     @model_validator(mode="after")
     def _one(self) -> Effect:
@@ -72,18 +79,30 @@ class Effect(_Strict):
 
 class ShockParams(_Strict):
     start: dt.date | None = None
-    duration_days: int | None = Field(None, ge=1, description="length of the window in days")
-    severity: float | None = Field(None, ge=0, le=1, description="0 = no shock, 1 = the full shock")
+    duration_days: int | None = Field(None, ge=1, le=int(MAX_DAYS), strict=True,
+                                      description="length of the window in days")
+    severity: float | None = Field(None, ge=0, le=1, strict=True, description="0 = no shock, 1 = the full shock")
 
 
 class ShockSpec(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = Field(min_length=1)
     start: dt.date
-    duration_days: int = Field(ge=1)
-    severity: float = Field(1.0, ge=0, le=1)
+    duration_days: int = Field(ge=1, le=int(MAX_DAYS), strict=True)
+    severity: float = Field(1.0, ge=0, le=1, strict=True)
     effects: list[Effect] = Field(min_length=1)
     source: str = Field("assumption", description="where the shock's size comes from")
+    # where it was read, for one-line errors at the file and field that hold a bad value (set by `resolve`)
+    _file: str = PrivateAttr("")
+    _ref: str = PrivateAttr("")  # the experiment's field that named it, e.g. stress.shocks[2]
+    _ref_fields: frozenset[str] = PrivateAttr(frozenset())  # parameters the experiment gave (start, ...)
+
+    def problem(self, experiment_file: str, field: str, value: Any, allowed: str) -> ConfigError:
+        """One line at the place that gave `field`: the experiment's reference when it overrides the field,
+        else the shock file."""
+        if field in self._ref_fields:
+            return ConfigError.at(experiment_file, f"{self._ref}.{field}", value, allowed)
+        return ConfigError.at(self._file or experiment_file, field, value, allowed)
 
     def with_params(self, params: ShockParams) -> ShockSpec:
         update = {k: v for k, v in params.model_dump().items() if v is not None}
@@ -111,9 +130,14 @@ def shock_file(ref: str, experiment_file: str) -> Path:
 def load_shock(path: Path) -> ShockSpec:
     data = read_yaml(path)
     try:
-        return ShockSpec.model_validate(data)
+        shock = ShockSpec.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, str(path), data)) from None
+    if shock.name != path.stem:
+        raise ConfigError.at(str(path), "name", shock.name, f"the file's own name, {path.stem!r}: a shock is known by "
+                             "its file (experiments name the file; stress.csv names the shock)")
+    shock._file = str(path)
+    return shock
 
 
 def resolve(ref: ShockRef, experiment_file: str, where: str) -> ShockSpec:
@@ -122,50 +146,72 @@ def resolve(ref: ShockRef, experiment_file: str, where: str) -> ShockSpec:
         available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
         raise ConfigError.at(experiment_file, f"{where}.shock", ref.shock,
                              f"no shock file {path}" + (f"; known: {', '.join(available)}" if available else ""))
-    return load_shock(path).with_params(ref)
+    shock = load_shock(path).with_params(ref)
+    shock._file, shock._ref = str(path), where
+    shock._ref_fields = frozenset(k for k in ShockParams.model_fields if getattr(ref, k) is not None)
+    return shock
 
 
 def apply_shock(data: dict[str, Any], shock: ShockSpec, file: str) -> None:
-    """Apply the shock to scenario data in place."""
+    """Apply the shock to scenario data in place (a target the scenario does not have is one line at the shock
+    file's effect; a start outside the simulated period, at the field that gave it)."""
     start = as_date(data["start"])
+    last = start + dt.timedelta(days=int(data["horizon_days"]) - 1)
+    if not start <= shock.start <= last:
+        raise shock.problem(file, "start", shock.start.isoformat(), f"a date inside the simulated period, "
+                                                                    f"{start.isoformat()} to {last.isoformat()}")
     sev = shock.severity
-    where = f"{file} (shock {shock.name})"
+    where = shock._file or f"{file} (shock {shock.name})"
     for i, effect in enumerate(shock.effects):
-        here = f"{where}: effects[{i}].{effect.kind}"
+        field = f"effects[{i}].{effect.kind}"
+        here = f"{where}: {field}"
         kind, target = effect.kind, effect.target
         if kind == "supplier_outage":
-            supplier = get_path(data, f"suppliers.{target}", here)
+            supplier = named(data, "suppliers", target, where, field, "supplier")
             supplier.setdefault("disruptions", []).append(_window(shock, 1.0 - sev * effect.share))
         elif kind == "lane_outage":
             routes = [r for r in data.get("routes", []) if r.get("from") == target]
             if not routes:
-                raise ConfigError.at(here, "", target, "a site or group with a route leaving it")
+                raise ConfigError.at(where, field, target, "a site or group with a route leaving it")
             for route in routes:
                 lane = route.setdefault("lane", {})
                 lane.setdefault("disruptions", []).append(_window(shock, 1.0 - sev * effect.share))
         elif kind == "absence_wave":
+            regions = _regions(data)
+            if target not in regions:
+                raise ConfigError.at(where, field, target, known_names("region", regions))
             rate = sev * effect.extra_rate
             if rate > 0:
                 waves = data.setdefault("absenteeism", {}).setdefault("waves", [])
                 waves.append({"region": target, "start": shock.start.isoformat(), "end": shock.end.isoformat(),
                               "extra_rate": rate})
         elif kind == "lab_surge":
-            lab = get_path(data, "certification.lab", here)
+            lab = (data.get("certification") or {}).get("lab")
             if lab is None:
-                raise ConfigError.at(here, "certification.lab", None, "a scenario with a test lab")
+                raise ConfigError.at(where, field, target, "a scenario with a test lab (certification.lab)")
             extra = sev * effect.extra_per_day
             lab["background_per_day"] = transform_between(lab.get("background_per_day", 0.0), shock.start,
                                                            shock.end, start, lambda v, e=extra: v + e)
         elif kind == "site_closure":
+            named(data, "sites", target, where, field, "site")
             _close_site(data, target, shock, here)
         elif kind == "site_delay":
+            named(data, "sites", target, where, field, "site")
             _delay_site(data, target, round(sev * shock.duration_days), start, here)
         elif kind == "demand_surge":
-            channel = get_path(data, f"channels.{target}", here)
+            channel = named(data, "channels", target, where, field, "channel")
             masks = round(sev * effect.masks)
             if masks > 0:
                 channel.setdefault("orders", []).append(
                     {"date": shock.start.isoformat(), "masks": masks, "due": shock.end.isoformat()})
+
+
+def _regions(data: dict[str, Any]) -> set[str]:
+    """Regions the scenario's people live in (sites' `region`, groups' `regions`; both default to france)."""
+    regions = {str((site or {}).get("region") or "france") for site in (data.get("sites") or {}).values()}
+    for group in (data.get("groups") or {}).values():
+        regions |= set((group or {}).get("regions") or ["france"])
+    return regions
 
 
 def _window(shock: ShockSpec, factor: float) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.config import FieldProblem
+from sim.config.common import known_names
 from sim.decisions.levers import LeverSpec, apply_lever, check_lever_name, run_amount
 from sim.decisions.shocks import ShockRef, ShockSpec, apply_shock, resolve
 from sim.errors import ConfigError
@@ -30,13 +32,24 @@ class StressSpec(BaseModel):
 
     @model_validator(mode="after")
     def _pairs_known(self) -> StressSpec:
-        names = {r.shock for r in self.shocks}
-        for a, b in self.pairs:
+        names: list[str] = []
+        for i, ref in enumerate(self.shocks):
+            if ref.shock in names:
+                raise FieldProblem(f"shocks[{i}].shock", ref.shock, "each shock once (the stress matrix runs it "
+                                   "alone; a second severity is a shock file of its own)")
+            names.append(ref.shock)
+        seen: dict[frozenset[str], int] = {}
+        for i, (a, b) in enumerate(self.pairs):
             for n in (a, b):
                 if n not in names:
-                    raise ValueError(f"pair member {n!r} is not one of the shocks ({', '.join(sorted(names))})")
+                    raise FieldProblem(f"pairs[{i}]", [a, b], f"{n!r} is not one of the stress shocks; "
+                                       f"known: {', '.join(sorted(names))}")
             if a == b:
-                raise ValueError(f"a pair needs two different shocks, got {a!r} twice")
+                raise FieldProblem(f"pairs[{i}]", [a, b], "a pair needs two different shocks")
+            if frozenset((a, b)) in seen:
+                raise FieldProblem(f"pairs[{i}]", [a, b], f"each pair once (pairs[{seen[frozenset((a, b))]}] is the "
+                                   "same pair)")
+            seen[frozenset((a, b))] = i
         return self
 
 
@@ -45,8 +58,22 @@ class DecisionSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    targets: list[str] | None = Field(None, description="targets to report (default: all)")
+    targets: list[str] | None = Field(None, min_length=1, description="targets to report (default: all)")
     masks_by: dt.date | None = Field(None, description="date for 'masks gained by' (default: first dated target)")
+
+
+def check_decisions(decisions: DecisionSpec, targets: list[str], start: dt.date, horizon_days: int,
+                    file: str) -> None:
+    """The `decisions:` block against the base scenario: known targets, each once; `masks_by` in the period."""
+    for i, name in enumerate(decisions.targets or []):
+        if name not in targets:
+            raise ConfigError.at(file, f"decisions.targets[{i}]", name, known_names("target", targets))
+        if name in (decisions.targets or [])[:i]:
+            raise ConfigError.at(file, f"decisions.targets[{i}]", name, "each target once")
+    last = start + dt.timedelta(days=horizon_days - 1)
+    if decisions.masks_by is not None and not start <= decisions.masks_by <= last:
+        raise ConfigError.at(file, "decisions.masks_by", decisions.masks_by.isoformat(),
+                             f"a date inside the simulated period, {start.isoformat()} to {last.isoformat()}")
 
 
 def shock_variants(stress: StressSpec, file: str) -> dict[str, tuple[str, list[ShockSpec]]]:
