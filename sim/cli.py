@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if getattr(args, "scheduler", None) not in (None, "local"):  # before any command writes anything
+            from sim.runs.executors import check_scheduler
+
+            check_scheduler(args.scheduler)
         if args.command == "validate":
             return cmd_validate(args)
         if args.command == "run":

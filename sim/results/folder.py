@@ -41,8 +41,9 @@ def read_results_table(path: Path) -> Any:
 
 
 def check_results_folder(out: Path) -> None:
-    """Read manifest.json and every combined table's Parquet footer: a truncated or corrupted file is a
-    ResultsError at once, before any chart is drawn (cheap: footers only)."""
+    """Read manifest.json and the Parquet footer of every table of the folder (the combined tables, the summary,
+    a study's design and sensitivity tables): a truncated or corrupted file is a ResultsError at once, before
+    any chart is drawn or file written, so no new report stands beside an unreadable table (cheap: footers)."""
     import pyarrow
     import pyarrow.parquet as pq
 
@@ -50,10 +51,7 @@ def check_results_folder(out: Path) -> None:
         manifest = read_results_json(out / "manifest.json", "a results directory")
         if not isinstance(manifest, dict):
             raise ResultsError(f"{out / 'manifest.json'}: not a manifest written by 'resilience run' (a JSON object)")
-    for name in ("runs", "daily", "series", "cohorts", "bottlenecks"):
-        path = out / f"{name}.parquet"
-        if not path.exists():
-            continue
+    for path in sorted(out.glob("*.parquet")):  # the combined tables and the studies' (design, sensitivity, summary)
         try:
             pq.ParquetFile(path).metadata  # noqa: B018 - reading the footer is the check
         except (pyarrow.ArrowException, OSError, ValueError) as exc:

@@ -48,7 +48,7 @@ import pandas as pd
 
 from sim.runs.atomic import clean_temporaries
 from sim.runs.combined import combined_tables, write_combined
-from sim.runs.executors import Attempt, Executor, SimulateFn
+from sim.runs.executors import Attempt, Executor, SimulateFn, check_scheduler
 from sim.runs.manifest import MANIFEST, RunManifest, now_iso, run_seed, spec_hash
 from sim.runs.storage import invalid_result, locked, safe_id, store_attempt, stored_ok, with_ids
 from sim.spec import RunResult, RunSpec
@@ -143,6 +143,7 @@ def run_specs(
         simulate = model_simulate
 
     chosen = Executor.choose(workers, scheduler)
+    check_scheduler(scheduler)  # before anything is written: an unreachable scheduler leaves no folder behind
     out_dir.mkdir(parents=True, exist_ok=True)
     runs_dir = out_dir / "runs"
     runs_dir.mkdir(exist_ok=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sim.errors import BadInput
 from sim.spec import RunResult, RunSpec
 
 SimulateFn = Callable[[RunSpec], RunResult]
@@ -165,6 +166,68 @@ def _sigint_ignored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+SCHEDULER_TIMEOUT_S = 5.0
+"""How long to wait for a Dask scheduler to answer before saying it does not (distributed waits 30 s)."""
+
+
+def check_scheduler(scheduler: str | None, timeout: float = SCHEDULER_TIMEOUT_S) -> None:
+    """A scheduler address that no one answers at is one line (BadInput) within `timeout` seconds, before
+    anything is written; 'local' and non-TCP transports are left to distributed."""
+    if scheduler is None or scheduler == "local":
+        return
+    import socket
+
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:
+        raise BadInput(f"--scheduler {scheduler}: Dask is not installed here: pip install -c requirements/lock.txt "
+                       "'.[dask]'") from None
+
+    try:
+        scheme, location = parse_address(scheduler)
+        if scheme in ("tcp", "tls"):  # a refused connection answers at once; a silent host within the timeout
+            host, port = parse_host_port(location, 8786)
+            socket.create_connection((host, port), timeout=timeout).close()
+        _handshake(scheduler, timeout)
+    except Exception as exc:  # whatever answers there (or does not) is not a scheduler we can use
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) or type(exc).__name__)
+        raise BadInput(f"--scheduler {scheduler}: no Dask scheduler answers there ({reason[:100]}, within "
+                       f"{timeout:g} s): start one (`dask scheduler`) or give its address as tcp://HOST:PORT, or "
+                       "use --scheduler local; nothing was written") from None
+
+
+def _handshake(scheduler: str, timeout: float) -> None:
+    """Ask whatever answers at the address who it is: something that accepts connections but is no Dask
+    scheduler fails here (a comm of its own, closed here, so no client is left to clean up at exit)."""
+    import asyncio
+    import logging
+
+    from distributed.comm import connect
+
+    async def identity() -> Any:
+        comm = await connect(scheduler, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            await comm.close()
+
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # distributed logs each failed attempt; the one line says it all
+    try:
+        answer = asyncio.run(asyncio.wait_for(identity(), timeout))
+    finally:
+        quiet.setLevel(level)
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise ValueError(f"it answers as {short_text(answer)}, not as a Dask scheduler")
+
+
+def short_text(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _dask(

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.errors import short_repr
 from sim.results.tables import RUN_TABLES
 from sim.runs.atomic import TMP_PREFIX
 from sim.runs.executors import Attempt
@@ -245,6 +247,23 @@ def invalid_result(spec: RunSpec, result: RunResult) -> str | None:
 
 
 # ----------------------------------------------------------------------------------------- locking
+def _take_over(fh: Any, path: Path) -> None:
+    """Write this runner's pid into the lock it now holds. A pid already there is a runner that left without
+    removing its lock (killed: SIGKILL, power loss); the kernel released its flock, so the lock is taken over,
+    and said so in one line (the runs it finished are reused, the half-written ones were never renamed in)."""
+    fh.seek(0)
+    previous = fh.read().strip()
+    if previous:
+        who = previous if previous.isdigit() else short_repr(previous)
+        print(f"note: {path}: a stale lock left by process {who}, which no longer holds it "
+              "(killed?): taken over; its finished runs are reused", file=sys.stderr, flush=True)
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{os.getpid()}\n")
+    fh.flush()
+
+
+
 class OutputBusy(RuntimeError):
     """Another runner holds the lock of the results directory."""
 
@@ -280,6 +299,7 @@ def locked(out_dir: Path) -> Iterator[None]:
         fh.close()
     else:  # pragma: no cover - only under a storm of runners starting and stopping
         raise OutputBusy(f"{out_dir}: could not take the lock {path}")
+    _take_over(fh, path)
     try:
         yield
     finally:
