@@ -97,3 +97,34 @@ def test_an_unreachable_scheduler_is_one_line_quickly_and_nothing_is_written(tmp
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: --scheduler tcp://127.0.0.1:1: no Dask scheduler answers"), err
     assert elapsed < 15 and not out.exists()
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["what-it-takes", "{exp}", "--target", "goal", "--lever", ""], "error: --lever: '': a lever name"),
+    (["what-it-takes", "{exp}", "--target", "goal", "--levers", "sewers,,"], "error: --levers: 'sewers,,': a lever"),
+    (["what-it-takes", "{exp}", "--target", "goal", "--lever", "sewers", "--workers", "0"],
+     "error: --workers: 0: a whole number >= 1"),
+    (["what-it-takes", "{exp}", "--target", "goal", "--lever", "sewers", "--out", "{file}"], "error: --out '{file}': "
+     "is a file, not a folder"),
+    (["calibrate", "{exp}", "--out", "{file}"], "error: --out '{file}': is a file, not a folder"),
+    (["calibrate", "{exp}", "--workers", "0"], "error: --workers: 0: a whole number >= 1"),
+    (["validate", "{shock}"], "error: {shock}: a shock file (it lists effects), not an experiment"),
+    (["calibrate", "{shock}"], "error: {shock}: a shock file (it lists effects), not an experiment"),
+])
+def test_argument_abuse_and_a_shock_file_given_as_an_experiment_are_one_line_exit_2(tmp_path, capsys, args,
+                                                                                      expected):
+    experiment = _files(tmp_path, {"name": "abuse", "levers": {"sewers": {
+        "description": "more sewers", "add": {"sites.workshop.stages.sew.operators": 1},
+        "scalable": {"max": 2, "step": 1}, "cost": {"source": "test"}}}})
+    (tmp_path / "shocks").mkdir()
+    shock = tmp_path / "shocks" / "strike.yaml"
+    shock.write_text(yaml.safe_dump({"name": "strike", "description": "x", "start": "2020-04-01", "duration_days": 2,
+                                     "effects": [{"site_closure": "workshop"}]}))
+    (tmp_path / "afile").write_text("mine")
+    names = {"exp": str(experiment), "file": str(tmp_path / "afile"), "shock": str(shock)}
+    capsys.readouterr()
+    assert main([a.format(**names) for a in args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(expected.format(**names)), err
+    assert (tmp_path / "afile").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "abuse.yaml", "afile", "line.yaml", "shocks"]
