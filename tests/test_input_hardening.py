@@ -21,6 +21,7 @@ import yaml
 
 from sim import cli
 from sim.config import Scenario, scenario_dict
+from sim.errors import ConfigError
 from sim.experiment import kpi_names
 from sim.model import Network, simulate
 from sim.rng import Streams
@@ -81,7 +82,17 @@ ATTACKS = {
     "python object tag": ("name: !!python/object/apply:os.system ['echo pwned']\n", "is not allowed"),
     "impossible date": (yaml.safe_dump({**SMALL, "start": "DATE"}).replace("DATE", "2020-13-30"),
                         "'2020-13-30' is not a calendar date"),
+    "a key given twice": (yaml.safe_dump(SMALL) + "name: again\n", "the key 'name' is given twice in one mapping"),
 }
+
+
+def test_a_merge_key_may_be_overridden_but_not_a_key_given_twice():
+    from sim.yamlsafe import load_yaml_text
+
+    text = "base: &b {x: 1, y: 2}\nmerged:\n  <<: *b\n  x: 3\n"
+    assert load_yaml_text(text, "f.yaml")["merged"] == {"x": 3, "y": 2}  # YAML's merge: the explicit key wins
+    with pytest.raises(ConfigError, match=r"f.yaml: line 3, column 3: the key 'x' is given twice"):
+        load_yaml_text("merged:\n  x: 1\n  x: 3\n", "f.yaml")
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
