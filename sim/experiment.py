@@ -376,6 +376,9 @@ def check_calibrated_conflicts(exp: Experiment, cli_paths: list[str], shocked: l
                 for path, value in variant.set.items()]
     changes += [("sweep", path, path) for point in exp.points for path in point]
     base = scenario_dict(exp.base)
+    for name, lever in spec.levers.items():  # what it declares (a value equal to the base's is still a change)
+        changes += [(f"levers.{name}", path, name) for path in [*lever.set, *lever.add]]
+        changes += [(f"levers.{name}", f"sites.{c.site}.cohorts", name) for c in lever.cohorts]
     for name, (_, change) in exp.decision_variants.items():
         data = copy.deepcopy(base)
         change(data)

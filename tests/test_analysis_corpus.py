@@ -181,10 +181,13 @@ def calibration(rng: random.Random) -> dict[str, Any]:
             "calibration": {"waves": rng.randint(1, 3), "points_per_wave": 8, "replications": 2}}
 
 
-def calibration_folder(rng: random.Random, folder: Path) -> list[str]:
+LAB_FLOW = ("certification.lab.background_per_day", 0.0, 20.0, False)  # what a lab surge changes
+
+
+def calibration_folder(rng: random.Random, folder: Path, also: tuple = ()) -> list[str]:
     """A folder as `resilience calibrate` writes it (summary.json, nonimplausible.parquet), its points inside
     the fields' ranges: what a forecast's `parameters_from:` reads. Returns the calibrated paths."""
-    chosen = rng.sample(NUMBERS, rng.randint(1, 3))
+    chosen = [*also, *rng.sample(NUMBERS, rng.randint(1, 3))]
     folder.mkdir(parents=True, exist_ok=True)
     parameters = {path: {"label": path, "source": "generated", "also": [], "is_date": False, "integer": whole}
                   for path, _, _, whole in chosen}
@@ -226,7 +229,8 @@ class Case:
             for name, data in self.shocks.items():
                 (folder / "shocks" / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
         if self.kind == "forecast":
-            self.calibrated = calibration_folder(random.Random(self.folder_seed), folder / "calibrated")
+            self.calibrated = calibration_folder(random.Random(self.folder_seed), folder / "calibrated",
+                                                 getattr(self, "calibrate_also", ()))
         text = yaml.safe_dump(self.experiment, sort_keys=False)
         path = folder / "experiment.yaml"
         path.write_text(text_edit(text) if text_edit else text)
@@ -433,7 +437,11 @@ FAULTS: dict[str, tuple[str, Mutation]] = {
     "kept NaN": ("forecast", _calibrated_folder_edit(_kept(lambda k: k.assign(**{k.columns[-1]: math.nan})))),
     "kept negative": ("forecast", _calibrated_folder_edit(_kept(lambda k: k.assign(**{k.columns[-1]: -5.0})))),
     "another network's calibration": ("forecast", _calibrated_folder_edit(_another_network)),
-    "set on a calibrated path": ("forecast", lambda c: setattr(c, "set_on_calibrated", True)),
+    "set on a calibrated path": ("forecast", lambda c: setattr(c, "conflict", "set")),
+    "sweep on a calibrated path": ("forecast", lambda c: setattr(c, "conflict", "sweep")),
+    "lever on a calibrated path": ("forecast", lambda c: setattr(c, "conflict", "lever")),
+    "shock on a calibrated path": ("forecast", lambda c: (setattr(c, "conflict", "shock"),
+                                                          setattr(c, "calibrate_also", (LAB_FLOW,)))),
     # any experiment
     "base that does not exist": ("levers", lambda c: c.experiment.update(base="nowhere.yaml")),
     "a key given twice": ("levers", lambda c: setattr(c, "text_edit", lambda t: t + "name: again\n")),
@@ -453,8 +461,21 @@ def _write_mutant(fault: str, case: Case, folder: Path) -> tuple[Path, Path]:
     where = FAULTS[fault][1](case)
     where = where if isinstance(where, str) else None  # "shock:<name>": the fault is in that shock file
     path = case.write(folder, getattr(case, "text_edit", None))
-    if getattr(case, "set_on_calibrated", False):
-        case.experiment["scenarios"] = {"base": {"set": {case.calibrated[0]: 2}}}
+    conflict = getattr(case, "conflict", None)  # a change on a path the calibration draws (known once written)
+    if conflict is not None:
+        drawn = case.calibrated[-1]
+        value = 2
+        if conflict == "set":
+            case.experiment["scenarios"] = {"base": {"set": {drawn: value}}}
+        elif conflict == "sweep":
+            case.experiment["sweep"] = {"grid": {drawn: [value, value + 1]}}
+        elif conflict == "lever":
+            case.experiment["levers"] = {"change": {"description": "x", "set": {drawn: value},
+                                                    "cost": {"source": "test"}}}
+        else:
+            case.shocks = {"surge": {"name": "surge", "description": "x", "start": day(2), "duration_days": 3,
+                                     "effects": [{"lab_surge": True, "extra_per_day": 50}]}}
+            case.experiment["shocks"] = [{"shock": "surge"}]
         path = case.write(folder)
     if hasattr(case, "folder_edit"):
         case.folder_edit(folder / "calibrated")
