@@ -60,8 +60,20 @@ def test_a_truncated_study_table_is_one_line_and_no_report_is_written_beside_it(
     assert not (folder / "report.html").exists() and not (folder / "charts").exists()
 
 
+def _text(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _stored(out: Path) -> int:
+    """Runs stored so far (each renamed into runs/ once complete)."""
+    return len([p for p in (out / "runs").glob("*") if not p.name.startswith(".")]) if (out / "runs").is_dir() else 0
+
+
 def test_a_stale_lock_of_a_killed_run_is_reported_and_taken_over(tmp_path, capsys):
-    experiment = _files(tmp_path, {"name": "locked", "replications": 12})
+    experiment = _files(tmp_path, {"name": "locked", "replications": 16})
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.Popen([sys.executable, "-m", "sim", "run", str(experiment), "--out", str(out), "--workers", "1",
@@ -69,9 +81,9 @@ def test_a_stale_lock_of_a_killed_run_is_reported_and_taken_over(tmp_path, capsy
                             stderr=subprocess.DEVNULL)
     lock = out / ".lock"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip()
-                                               and len(list((out / "runs").glob("*"))) >= 2):
-        time.sleep(0.02)
+    while time.monotonic() < deadline and proc.poll() is None and not (_text(lock) and _stored(out) >= 1):
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert lock.read_text().strip() == str(proc.pid)  # the killed runner's lock is left behind
