@@ -41,10 +41,10 @@ class CalibrationSpec(BaseModel):
                                                                           "number of parameters")
     replications: int = Field(3, ge=2, strict=True, description="runs per design point (their variance enters I)")
     cutoff: Annotated[float, finite_number(*CUTOFF_RANGE, " (3 by Pukelsheim's three-sigma rule)")] = Field(
-        3.0, description="a point is ruled out when max implausibility exceeds this")
+        3.0, description="a point is ruled out when max implausibility exceeds this (a finite number from 1 to 6)")
     discrepancy_share: Annotated[float, finite_number(*DISCREPANCY_RANGE)] = Field(
-        0.05, description="model discrepancy sd as a share of the observed value (assumption), unless an "
-                          "observation gives discrepancy_sd")
+        0.05, description="model discrepancy sd as a share of the observed value (assumption; a finite number "
+                          "from 0 to 1), unless an observation gives discrepancy_sd")
     folds: int = Field(5, ge=2, le=20, strict=True, description="k of the k-fold cross-validation of the emulators "
                                                                 "over each wave's whole design")
     min_within_3sd: float = Field(0.95, gt=0, le=1, description="an emulator passes when at least this share "
