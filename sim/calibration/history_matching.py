@@ -214,7 +214,7 @@ def implausibility(unit: np.ndarray, emulators: Sequence[Emulator], targets: Seq
     out = np.empty((len(unit), len(targets)))
     for j, (em, t) in enumerate(zip(emulators, targets, strict=True)):
         mean, var = em.predict(unit)
-        total = var + t.obs_var + t.discrepancy_var + em.replication_variance(unit)
+        total = var + t.obs_var + t.discrepancy_var + em.run_variance(unit)
         out[:, j] = t.distance(mean) / np.sqrt(np.maximum(total, np.finfo(float).tiny))
     return out
 
@@ -309,7 +309,8 @@ def _misclassification(cal: Calibration, wave: Wave, cv_mean: np.ndarray, cv_var
     """Compare the out-of-fold emulators' verdict on each run point with the runs' own."""
     cutoff = cal.settings.cutoff
     emulated = np.column_stack([t.distance(cv_mean[:, j]) / np.sqrt(np.maximum(
-        cv_var[:, j] + t.obs_var + t.discrepancy_var + cv_rep[:, j], np.finfo(float).tiny))
+        cv_var[:, j] + t.obs_var + t.discrepancy_var + cv_rep[:, j] * (1 + 1 / wave.outputs.shape[1]),
+        np.finfo(float).tiny))
         for j, t in enumerate(cal.targets)])
     wave.cv_max_i = emulated.max(axis=1)
     own_i = cal.run_implausibility(wave).max(axis=1)
