@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -81,6 +82,16 @@ def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys, monkeypatch)
     assert not summary["parameters"]["sites.workshop.stages.cut.minutes_per_mask"]["constrained"]
     assert summary["observations"]["output"]["source"] == "synthetic" and summary["cutoff"] == 3.0
     assert all(e["held_back"] == 14 and e["folds"] == 5 for w in summary["waves"] for e in w["emulators"])
+    # the emulators written out by their public parameters predict, from the file alone, the run means of the
+    # last wave they were fitted on (they nearly interpolate the means of their own design)
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern
+
+    exported = json.loads((folder / "emulators.json").read_text())["waves"][-1]["emulators"][0]
+    kernel = ConstantKernel(exported["signal_variance"]) * Matern(exported["length_scales"], nu=exported["nu"])
+    x_train = np.asarray(exported["x_train"])
+    by_file = exported["y_mean"] + exported["y_scale"] * kernel(x_train, x_train) @ np.asarray(exported["alpha"])
+    means = waves.loc[waves["wave"] == waves["wave"].max(), "mean.output"].to_numpy()
+    assert exported["observation"] == "output" and np.abs(by_file - means).max() < 0.2 * means.std(), (by_file, means)
     charts = sorted(p.name for p in (folder / "charts").glob("*.png"))
     assert charts == ["calibration_marginals.png", "calibration_observations.png", "calibration_pairs.png"]
     for wave in summary["waves"]:  # every run went through the runner: its tables and manifest are there

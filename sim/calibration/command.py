@@ -7,6 +7,7 @@ observations, every run going through the runner (process pool or Dask, resumabl
                              implausibility under every wave's emulators and whether the point is kept
     nonimplausible.parquet   the run points kept (kind = run) and the uniform sample points kept (kind = sample)
     summary.json             observations, cut-off, share of the space left after each wave, emulator checks
+    emulators.json           each wave's emulators as their public parameters (to evaluate them elsewhere)
     charts/*.png|svg         observations against the model's range before and after, parameter marginals
                              before and after, pairs plot of the constrained parameters
     wave_<n>/                the runner's results directory of wave n (resumable: an interrupted calibration
@@ -224,6 +225,9 @@ def write_outputs(cal: Calibration, exp: Any, folder: Path, command: str) -> dic
     atomic_write(folder / "waves.parquet", lambda p: waves.to_parquet(p, index=False))
     kept = nonimplausible_frame(cal, waves)
     atomic_write(folder / "nonimplausible.parquet", lambda p: kept.to_parquet(p, index=False))
+    # each wave's fitted emulators, as their public parameters (sim/calibration/emulator.py: the formulas)
+    atomic_write_json(folder / "emulators.json", {"parameters": list(cal.box.names), "waves": [
+        {"wave": w.number, "emulators": [em.public() for em in w.emulators]} for w in cal.waves]})
     summary = summary_dict(cal, exp, command)
     atomic_write_json(folder / "summary.json", summary)
     summary["charts"] = [str(p) for p in draw_all(cal, exp, waves, folder / "charts")]
