@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-"""Exit status of every command: success; a regression, a failed run or check; bad input."""
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOTHING_FITS = 0, 1, 2, 3
+"""Exit status of every command: success; a regression, a failed run or check; bad input; a calibration that
+kept nothing (no point of the parameter space is compatible with the observations: `resilience calibrate` says
+which observations are in conflict and which parameters are pinned at a bound)."""
 
 
 class BadInput(Exception):

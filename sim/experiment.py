@@ -188,6 +188,7 @@ class Experiment:
             from sim.calibration.space import ParameterSpace
 
             self.space = ParameterSpace.build(file, spec.uncertain, scenario_dict(base), base_set, self.seed)
+            spec.calibration.check_first_wave(self.space.dim, file)
         elif spec.uncertain or spec.design:  # design points replace the sweep (sim.uncertainty.study)
             from sim.uncertainty.study import build_study
 

@@ -9,26 +9,54 @@ the wave-1 emulators of one design failed their held-back check."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import numpy as np
 from pydantic import TypeAdapter
 
-from sim.calibration.history_matching import Box
 from sim.calibration.observations import Observation, extract
 from sim.config import Scenario
 from sim.model import simulate
+from sim.uncertainty.parameters import UncertainParameter
 from tests.scenarios import line, spec_of
 
 PARAMETERS = ["sew_minutes", "absence", "cut_minutes"]
-BOX = Box(PARAMETERS, np.array([1.5, 0.0, 0.05]), np.array([3.0, 0.5, 0.4]), np.array([False, False, False]))
+RANGES = {"sew_minutes": (1.5, 3.0), "absence": (0.0, 0.5), "cut_minutes": (0.05, 0.4)}
 OBSERVATIONS = {
     "output": {"kpi": "output", "kind": "textile", "from": "2020-03-30", "to": "2020-04-17"},
     "per_person_day": {"kpi": "productivity", "kind": "textile", "from": "2020-03-30", "to": "2020-04-17",
                        "staff": "sewing"},
 }
 SEED = 7
+
+
+@dataclass
+class LineSpace:
+    """The three parameters, each uniform over its range, mapped from the unit cube by the uncertainty
+    study's own parameter definitions (what `resilience calibrate` searches through sim.calibration.space)."""
+
+    names: list[str]
+
+    @property
+    def dim(self) -> int:
+        return len(self.names)
+
+    @property
+    def parameters(self) -> list[UncertainParameter]:
+        return [UncertainParameter(label=n, source="test range", uniform=RANGES[n]) for n in self.names]
+
+    def to_values(self, unit: np.ndarray) -> np.ndarray:
+        return np.column_stack([p.ppf(unit[:, j]) for j, p in enumerate(self.parameters)])
+
+    def unit_of(self, values: np.ndarray) -> np.ndarray:
+        """Values -> unit coordinates (the ranges are uniform): to place a synthetic truth in the cube."""
+        low, high = np.array([RANGES[n] for n in self.names]).T
+        return (np.asarray(values, dtype=float) - low) / (high - low)
+
+
+SPACE = LineSpace(PARAMETERS)
 
 
 def scenario(sew_minutes: float = 2.0, absence: float = 0.1, cut_minutes: float = 0.2) -> dict[str, Any]:

@@ -51,11 +51,17 @@ def observations_chart(cal: Calibration, waves: pd.DataFrame, out_dir: Path) -> 
         for ax, t in zip(axes, targets, strict=False):
             col = f"mean.{t.name}"
             sd_obs, sd_all = math.sqrt(t.obs_var), math.sqrt(t.obs_var + t.discrepancy_var)
-            ax.axhspan(t.observed - 2 * sd_obs, t.observed + 2 * sd_obs, color=PALETTE[1], alpha=0.25, lw=0,
-                       label="observed ± 2 sd")
-            ax.axhspan(t.observed - 3 * sd_all, t.observed + 3 * sd_all, color=PALETTE[1], alpha=0.08, lw=0,
-                       label="± 3 sd incl. discrepancy")
-            ax.axhline(t.observed, color=PALETTE[1], lw=1.2)
+            if t.side == "both":
+                ax.axhspan(t.observed - 2 * sd_obs, t.observed + 2 * sd_obs, color=PALETTE[1], alpha=0.25, lw=0,
+                           label="observed ± 2 sd")
+                ax.axhspan(t.observed - 3 * sd_all, t.observed + 3 * sd_all, color=PALETTE[1], alpha=0.08, lw=0,
+                           label="± 3 sd incl. discrepancy")
+            else:  # one-sided: only the forbidden side has a margin
+                sign = -1 if t.side == "at_least" else 1
+                ax.axhline(t.observed + sign * 3 * sd_all, color=PALETTE[1], lw=0.8, ls=":",
+                           label="3 sd beyond the bound incl. discrepancy")
+            ax.axhline(t.observed, color=PALETTE[1], lw=1.2,
+                       label=None if t.side == "both" else t.side.replace("_", " "))
             for x, frame, colour in ((0, before, BEFORE), (1, after, AFTER)):
                 y = frame[col].to_numpy(dtype=float)
                 if len(y):
@@ -84,8 +90,10 @@ def marginals_chart(cal: Calibration, out_dir: Path) -> Path:
     labels = _labels(cal)
     cols = min(3, len(names))
     rows = math.ceil(len(names) / cols)
-    prior = cal.box.to_values(cal.sample_unit)
-    kept_unit = cal.nonimplausible_sample()
+    # the last wave's share sample is uniform over the space; a wave that failed its checks drew none
+    prior_unit = cal.share_unit if len(cal.share_unit) else np.random.default_rng(0).random((5000, cal.box.dim))
+    prior = cal.box.to_values(prior_unit)
+    kept_unit = cal.kept_unit
     kept = cal.box.to_values(kept_unit) if len(kept_unit) else np.empty((0, len(names)))
     with mpl.rc_context(STYLE):
         fig = new_figure(4.0 * cols, 2.6 * rows + 0.6)
@@ -119,7 +127,7 @@ def pairs_chart(cal: Calibration, chosen: list[str], out_dir: Path) -> Path | No
     chosen = chosen[:MAX_PAIRS]
     labels = _labels(cal)
     index = [cal.box.names.index(n) for n in chosen]
-    kept_unit = cal.nonimplausible_sample()
+    kept_unit = cal.kept_unit
     if len(kept_unit) > PAIR_POINTS:
         kept_unit = kept_unit[np.random.default_rng(0).choice(len(kept_unit), PAIR_POINTS, replace=False)]
     kept = cal.box.to_values(kept_unit)

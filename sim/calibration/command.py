@@ -7,6 +7,7 @@ observations, every run going through the runner (process pool or Dask, resumabl
                              implausibility under every wave's emulators and whether the point is kept
     nonimplausible.parquet   the run points kept (kind = run) and the uniform sample points kept (kind = sample)
     summary.json             observations, cut-off, share of the space left after each wave, emulator checks
+    emulators.json           each wave's emulators as their public parameters (to evaluate them elsewhere)
     charts/*.png|svg         observations against the model's range before and after, parameter marginals
                              before and after, pairs plot of the constrained parameters
     wave_<n>/                the runner's results directory of wave n (resumable: an interrupted calibration
@@ -25,11 +26,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.calibration.history_matching import CONSTRAINED_SD_RATIO, Calibration, Target, Wave, constrained, history_match
+from sim.calibration.history_matching import (
+    CONSTRAINED_SD_RATIO,
+    Calibration,
+    Target,
+    Wave,
+    conflict,
+    constrained,
+    history_match,
+)
 from sim.calibration.observations import DAILY_COLUMNS, SERIES_COLUMNS, extract_runs
 from sim.calibration.space import ParameterSpace
 from sim.config import apply_overrides, scenario_dict, validate_scenario
-from sim.errors import ConfigError
+from sim.errors import EXIT_FAILED, EXIT_NOTHING_FITS, EXIT_OK, ConfigError
 from sim.spec import RunSpec
 
 FOLDER = "calibration"
@@ -44,7 +53,7 @@ def targets_of(exp: Any) -> list[Target]:
     out = []
     for name, obs in exp.spec.observations.items():
         disc = obs.discrepancy_sd if obs.discrepancy_sd is not None else share * abs(obs.observed)
-        out.append(Target(name, obs.observed, obs.obs_sd ** 2, disc ** 2))
+        out.append(Target(name, obs.observed, obs.obs_sd ** 2, disc ** 2, obs.side))
     return out
 
 
@@ -143,6 +152,7 @@ def waves_frame(cal: Calibration) -> pd.DataFrame:
             cols[f"sd.{name}"] = wave.outputs[:, :, j].std(axis=1, ddof=1)
             cols[f"I.{name}"] = own[:, j]
         cols["max_I_runs"] = own.max(axis=1)
+        cols["max_I_cv"] = wave.cv_max_i if len(wave.cv_max_i) else np.full(len(wave.unit), np.nan)
         cols["max_I_emulated"] = cal.max_implausibility(wave.unit) if cal.rules else np.zeros(len(wave.unit))
         cols["nonimplausible"] = cols["max_I_emulated"] <= cal.settings.cutoff
         frames.append(pd.DataFrame(cols))
@@ -152,9 +162,9 @@ def waves_frame(cal: Calibration) -> pd.DataFrame:
 def nonimplausible_frame(cal: Calibration, waves: pd.DataFrame) -> pd.DataFrame:
     runs = waves[waves["nonimplausible"]].copy()
     runs.insert(0, "kind", "run")
-    sample_unit = cal.nonimplausible_sample()
+    sample_unit = cal.kept_unit if len(cal.kept_unit) else np.empty((0, cal.box.dim))
     sample = pd.DataFrame({"kind": "sample", **_values_frame(cal.box, cal.box.to_values(sample_unit), sample_unit)})
-    sample["max_I_emulated"] = cal.sample_max_i[cal.sample_max_i <= cal.settings.cutoff]
+    sample["max_I_emulated"] = cal.max_implausibility(sample_unit)
     return pd.concat([runs, sample], ignore_index=True)
 
 
@@ -165,11 +175,11 @@ def _describe(space: Any, name: str) -> dict[str, Any]:
 
 
 def ruled_out_by(cal: Calibration) -> dict[str, float]:
-    """Observation -> share of the uniform sample it alone rules out (under every wave's emulators): which
+    """Observation -> share of the last uniform sample it alone rules out (under every wave's emulators): which
     observations the model finds hard to meet."""
-    worst = np.zeros((len(cal.sample_unit), len(cal.targets)))
+    worst = np.zeros((len(cal.share_unit), len(cal.targets)))
     for emulators in cal.rules:
-        worst = np.maximum(worst, cal.implausibility(cal.sample_unit, emulators))
+        worst = np.maximum(worst, cal.implausibility(cal.share_unit, emulators))
     return {t.name: float(np.mean(worst[:, j] > cal.settings.cutoff)) for j, t in enumerate(cal.targets)}
 
 
@@ -189,14 +199,20 @@ def summary_dict(cal: Calibration, exp: Any, command: str) -> dict[str, Any]:
                               "constrained": (ratios[name] < CONSTRAINED_SD_RATIO) if name in ratios else None}
                        for name in cal.box.names},
         "waves": [{"wave": w.number, "points": len(w.unit), "replications": int(w.outputs.shape[1]),
-                   "share_left": None if math.isnan(w.share_left) else w.share_left,
-                   "emulators": [d.as_dict() for d in w.diagnostics]} for w in cal.waves],
-        "share_left": [None if math.isnan(w.share_left) else w.share_left for w in cal.waves],
+                   "share_left": None if w.share is None else w.share.value,
+                   "share": None if w.share is None else {**w.share.as_dict(), "text": w.share.describe()},
+                   "emulators": [d.as_dict() for d in w.diagnostics],
+                   "misclassification": None if w.misclassification is None else w.misclassification.as_dict()}
+                  for w in cal.waves],
+        "share_left": [None if w.share is None else w.share.value for w in cal.waves],
         "ruled_out_by": ruled_out_by(cal) if cal.rules else {},
         "stopped_because": cal.stopped_because,
         "failed": cal.failed,
+        "nothing_fits": (conflict(cal).sentence(cal) if cal.nothing_fits else None),
         "uniform_sample": cal.settings.uniform_sample,
-        "nonimplausible_sample_points": int((cal.sample_max_i <= cal.settings.cutoff).sum()),
+        "first_wave_points": cal.settings.first_wave(cal.box.dim),
+        "kept_sample": cal.kept_method,
+        "nonimplausible_sample_points": len(cal.kept_unit),
     }
 
 
@@ -209,6 +225,9 @@ def write_outputs(cal: Calibration, exp: Any, folder: Path, command: str) -> dic
     atomic_write(folder / "waves.parquet", lambda p: waves.to_parquet(p, index=False))
     kept = nonimplausible_frame(cal, waves)
     atomic_write(folder / "nonimplausible.parquet", lambda p: kept.to_parquet(p, index=False))
+    # each wave's fitted emulators, as their public parameters (sim/calibration/emulator.py: the formulas)
+    atomic_write_json(folder / "emulators.json", {"parameters": list(cal.box.names), "waves": [
+        {"wave": w.number, "emulators": [em.public() for em in w.emulators]} for w in cal.waves]})
     summary = summary_dict(cal, exp, command)
     atomic_write_json(folder / "summary.json", summary)
     summary["charts"] = [str(p) for p in draw_all(cal, exp, waves, folder / "charts")]
@@ -219,10 +238,17 @@ def write_outputs(cal: Calibration, exp: Any, folder: Path, command: str) -> dic
 def print_summary(summary: dict[str, Any]) -> None:
     print("\nshare of the parameter space left (prior probability), per wave:")
     for w in summary["waves"]:
-        share = w["share_left"]
+        share = w["share"]
         checks = ", ".join(f"{e['observation']} {e['within_3sd']:.0%}" for e in w["emulators"])
-        print(f"  wave {w['wave']}: {'-' if share is None else f'{share:.3g}'}   "
-              f"(held-back runs within 3 sd: {checks})")
+        print(f"  wave {w['wave']}: {'-' if share is None else share['text']}")
+        print(f"    emulators, {w['emulators'][0]['folds'] if w['emulators'] else '-'}-fold over the whole design: "
+              f"runs within 3 sd out of fold: {checks}")
+        mis = w["misclassification"]
+        if mis is not None:
+            print(f"    emulators' out-of-fold verdict against the runs' own: {mis['ruled_out_though_kept']} of "
+                  f"{mis['kept_by_runs']} runs within the cut-off ruled out ({mis['ruled_out_though_clearly_kept']} "
+                  f"of them clearly within it), {mis['kept_though_ruled_out']} of "
+                  f"{mis['runs'] - mis['kept_by_runs']} runs beyond it kept")
     if summary["ruled_out_by"]:
         print("share of the space each observation rules out on its own:")
         for name, share in summary["ruled_out_by"].items():
@@ -230,6 +256,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     if summary["nonimplausible_sample_points"] == 0:
         print("nothing is left, so no parameter can be called constrained or free")
     else:
+        print(f"calibrated set: {summary['nonimplausible_sample_points']:,} points of the region left "
+              f"({summary['kept_sample']})")
         kept = [n for n, p in summary["parameters"].items() if p["constrained"]]
         free = [n for n, p in summary["parameters"].items() if not p["constrained"]]
         print(f"constrained: {', '.join(kept) or 'none'}")
@@ -260,9 +288,13 @@ def cmd_calibrate(args: Any) -> int:
     summary = write_outputs(cal, exp, folder, command)
     print_summary(summary)
     print(f"\n{len(summary['charts'])} charts in {folder / 'charts'}")
-    return 1 if cal.failed else 0
+    if cal.nothing_fits:
+        print(f"error: {args.file}: nothing fits: {cal.waves[-1].share.describe()}; {summary['nothing_fits']}",
+              file=sys.stderr)
+        return EXIT_NOTHING_FITS
+    return EXIT_FAILED if cal.failed else EXIT_OK
 
 
 def _report_wave(cal: Calibration, wave: Wave) -> None:
-    share = "-" if math.isnan(wave.share_left) else f"{wave.share_left:.3g}"
+    share = "-" if wave.share is None else wave.share.describe()
     print(f"wave {wave.number}: share of the space left {share}", flush=True)

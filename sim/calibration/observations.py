@@ -3,8 +3,9 @@ the same quantity off a model run.
 
 An experiment's `observations:` block names each observation and gives a selector (`kpi:` and its fields), the
 observed `value`, its uncertainty (`sd`, or an `interval` read as a 95 % range, so sd = width / 4) and its
-`source`. `check_observations` validates the selectors against the scenario (dates inside the horizon, known
-sites, kinds, channels and targets); `extract` reads each observation's model value from one run's tables.
+`source`; a one-sided statement ("more than 125,000") is `at_least` (or `at_most`) with its `sd`.
+`check_observations` validates the selectors against the scenario (dates inside the horizon, known sites, kinds,
+channels and targets); `extract` reads each observation's model value from one run's tables.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.config import Scenario
 from sim.errors import ConfigError, problem_line
@@ -27,34 +28,62 @@ INTERVAL_SDS = 4.0  # an interval is read as a 95 % range: about +-2 sd around i
 
 
 class _Base(BaseModel):
+    """What was seen: a `value` (with `sd` or an `interval`), or a one-sided bound `at_least` / `at_most`
+    (with its `sd`). Every model value here is a count or a rate of masks or a day, never negative."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    value: float | None = Field(None, description="the observed value (default: the middle of the interval)")
-    sd: float | None = Field(None, gt=0, description="standard deviation of the observation error")
+    value: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                description="the observed value (default: the middle of the interval)")
+    at_least: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                   description="one-sided: the model must reach at least this (no upper end)")
+    at_most: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                  description="one-sided: the model must stay at most at this (no lower end)")
+    sd: float | None = Field(None, gt=0, allow_inf_nan=False,
+                             description="standard deviation of the observation error")
     interval: tuple[float, float] | None = Field(
         None, description="[low, high]: a 95 % range of the observation (sd = (high - low) / 4)")
     discrepancy_sd: float | None = Field(
-        None, ge=0, description="model discrepancy sd (default: the calibration's discrepancy_share x value)")
+        None, ge=0, allow_inf_nan=False,
+        description="model discrepancy sd (default: the calibration's discrepancy_share x value)")
     source: str = Field(min_length=1, description="where the figure comes from, with its confidence grade")
+
+    @field_validator("interval")
+    @classmethod
+    def _ordered(cls, interval: tuple[float, float] | None) -> tuple[float, float] | None:
+        if interval is not None and not (all(map(math.isfinite, interval)) and 0 <= interval[0] < interval[1]):
+            raise ValueError("[low, high] with finite 0 <= low < high")
+        return interval
 
     @model_validator(mode="after")
     def _uncertainty(self) -> _Base:
-        if (self.sd is None) == (self.interval is None):
+        given = [k for k in ("value", "at_least", "at_most") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError("give one of value, at_least or at_most")
+        if self.sd is not None and self.interval is not None:
             raise ValueError("give exactly one of sd (> 0) or interval [low, high]")
         if self.interval is not None:
             low, high = self.interval
-            if not high > low:
-                raise ValueError("an interval needs low < high")
+            if self.at_least is not None or self.at_most is not None:
+                raise ValueError("a one-sided observation (at_least, at_most) takes an sd, not an interval")
             if self.value is not None and not low <= self.value <= high:
                 raise ValueError("the value must lie inside its interval")
-        elif self.value is None:
-            raise ValueError("give the observed value (or an interval)")
+        elif self.sd is None:
+            raise ValueError("give exactly one of sd (> 0) or interval [low, high]")
+        elif not given:
+            raise ValueError("give the observed value, an interval, at_least or at_most")
         return self
 
     @property
+    def side(self) -> str:
+        """both (a value), at_least or at_most (one-sided: no implausibility on the allowed side)."""
+        return "at_least" if self.at_least is not None else "at_most" if self.at_most is not None else "both"
+
+    @property
     def observed(self) -> float:
-        if self.value is not None:
-            return float(self.value)
+        for given in (self.value, self.at_least, self.at_most):
+            if given is not None:
+                return float(given)
         assert self.interval is not None
         return (self.interval[0] + self.interval[1]) / 2.0
 

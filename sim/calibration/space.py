@@ -55,4 +55,5 @@ class ParameterSpace:
         """What a forecast needs to apply a value of this parameter (summary.json)."""
         p = self.study.params[name]
         return {"label": p.label, "source": p.source, "distribution": p.describe(), "also": list(p.also),
-                "is_date": p.is_date, "integer": bool(self.study.integer[name])}
+                "is_date": p.is_date, "integer": bool(self.study.integer[name]),
+                "definition": p.model_dump(mode="json", exclude_none=True)}

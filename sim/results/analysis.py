@@ -332,6 +332,8 @@ def write_summary(out: Path, exp: Any) -> pd.DataFrame:
     targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
     compare = len(exp.resolved) > 1 and getattr(exp, "study", None) is None  # design points share replications
     summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if compare else None, targets)
+    if getattr(exp, "calibrated", None) is not None:  # a forecast: its bands include the model discrepancy
+        summary = exp.calibrated.with_discrepancy(summary, runs)
     atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
     atomic_write(out / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
     return summary

@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.config import FieldProblem
 
@@ -61,6 +61,14 @@ class UncertainParameter(BaseModel):
     discrete: list[Bound] | None = Field(None, min_length=1, description="equally likely values")
     integer: bool | None = Field(None, description="round draws to whole numbers (default: as the base value)")
     also: list[str] = Field(default_factory=list, description="further paths given the same value")
+
+    @field_validator("uniform", "triangular", "loguniform", "discrete", mode="before")
+    @classmethod
+    def _no_booleans(cls, bounds: Any) -> Any:
+        """true/false would pass as 1/0 (pydantic's lax numbers): a bound must be a number or a date."""
+        if isinstance(bounds, list | tuple) and any(isinstance(b, bool) for b in bounds):
+            raise ValueError("numbers or dates (true/false is not a bound)")
+        return bounds
 
     @model_validator(mode="after")
     def _one_distribution(self) -> UncertainParameter:
