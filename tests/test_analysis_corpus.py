@@ -189,8 +189,9 @@ def calibration_folder(rng: random.Random, folder: Path, also: tuple = ()) -> li
     the fields' ranges: what a forecast's `parameters_from:` reads. Returns the calibrated paths."""
     chosen = [*also, *rng.sample(NUMBERS, rng.randint(1, 3))]
     folder.mkdir(parents=True, exist_ok=True)
-    parameters = {path: {"label": path, "source": "generated", "also": [], "is_date": False, "integer": whole}
-                  for path, _, _, whole in chosen}
+    parameters = {path: {"label": path, "source": "generated", "also": [], "is_date": False, "integer": whole,
+                         "definition": {"label": path, "source": "generated", "uniform": [low, high]}}
+                  for path, low, high, whole in chosen}
     (folder / "summary.json").write_text(json.dumps({"experiment": "generated", "failed": False,
                                                      "parameters": parameters}))
     n = rng.randint(3, 12)

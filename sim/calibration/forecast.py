@@ -46,6 +46,12 @@ class CalibratedSet:
         if any("definition" not in p for p in parameters.values()):
             raise ConfigError.at(file, field, str(folder), "a calibration written by this version (summary.json "
                                                            "gives each parameter's definition); run calibrate again")
+        for name, meta in parameters.items():
+            try:
+                UncertainParameter.model_validate(meta["definition"])
+            except ValueError:
+                raise ConfigError.at(file, field, str(folder), f"summary.json: the definition of {name!r} is not an "
+                                     "uncertain parameter's; run 'resilience calibrate' again") from None
         settings = json.loads(summary_path.read_text(encoding="utf-8")).get("settings", {})
         share = settings.get("discrepancy_share", 0.0) if isinstance(settings, dict) else 0.0
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < math.inf:
