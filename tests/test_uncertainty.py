@@ -20,8 +20,15 @@ from sim.experiment import load_experiment
 from sim.model import simulate
 from sim.runs.driver import RunInterrupted, run_specs
 from sim.spec import RunResult, RunSpec
+from sim.uncertainty.design import DesignSpec
 from sim.uncertainty.parameters import UncertainParameter
-from sim.uncertainty.sensitivity import elementary_effects, study_outputs
+from sim.uncertainty.sensitivity import (
+    chi2_variance_interval,
+    elementary_effects,
+    morris_statistics,
+    spearman_indices,
+    study_outputs,
+)
 from tests.scenarios import line
 
 SEW = "sites.workshop.stages.sew.minutes_per_mask"
@@ -135,7 +142,8 @@ def test_sobol_total_index_finds_the_only_parameter_that_matters(tmp_path: Path)
     assert sew["value"] > 0.8, f"ST(sewing) = {sew['value']:.3f} [{sew['ci_low']:.3f}, {sew['ci_high']:.3f}]"
     assert ignored["value"] < 0.05, (f"ST(ignored) = {ignored['value']:.3f} "
                                      f"[{ignored['ci_low']:.3f}, {ignored['ci_high']:.3f}]")
-    assert sew["ci_low"] <= sew["value"] <= sew["ci_high"]
+    # the intervals say something: the sewing time's excludes the ignored parameter's range and vice versa
+    assert sew["ci_low"] > 0.5 and ignored["ci_low"] <= 0.0 <= ignored["ci_high"] < 0.5, (sew, ignored)
     print(f"ST(sewing) = {sew['value']:.3f} [{sew['ci_low']:.3f}, {sew['ci_high']:.3f}]; "
           f"ST(ignored) = {ignored['value']:.3f} [{ignored['ci_low']:.3f}, {ignored['ci_high']:.3f}]")
     design = pd.read_parquet(out / "design.parquet")
@@ -169,6 +177,70 @@ def test_morris_ranks_the_bottleneck_time_first_and_the_report_says_so(tmp_path:
     assert "What drives the answer" in html and "depends mostly on packing time" in html
     assert (out / "charts" / "uncertainty_rank_masks_delivered.png").stat().st_size > 10_000
     assert (out / "charts" / "uncertainty_fan.png").exists()
+
+
+def test_spearman_shares_tied_ranks_as_scipy_does() -> None:
+    """A 0/1 KPI ties half its runs: ranks by row order gave an unrelated parameter ρ = 0.4 here, not 0."""
+    from scipy.stats import spearmanr
+
+    design = DesignSpec(method="lhs", samples=4, bootstrap=50)
+    unit = np.array([[1.0], [4.0], [2.0], [3.0]])
+    rows = spearman_indices("reached", ["x"], unit, np.array([0.0, 0.0, 1.0, 1.0]), design, np.random.default_rng(0))
+    assert rows[0]["value"] == 0.0
+    rng = np.random.default_rng(5)
+    unit = rng.integers(0, 4, (40, 3)).astype(float)  # ties in the parameters too
+    y = (unit[:, 0] + rng.integers(0, 2, 40) > 2).astype(float)
+    rows = spearman_indices("reached", ["a", "b", "c"], unit, y, design, rng)
+    expected = [spearmanr(unit[:, j], y).statistic for j in range(3)]
+    assert [r["value"] for r in rows] == pytest.approx(expected, abs=1e-12)
+
+
+def test_morris_intervals_narrow_with_the_number_of_trajectories() -> None:
+    """μ's interval is mean ± t·s/√r (not [min, max] of the effects), σ's lower bound is above 0 when the
+    effects vary, and μ*'s interval holds μ* and narrows as r grows."""
+    from scipy.stats import t as student
+
+    rng = np.random.default_rng(3)
+    widths = {}
+    for r in (10, 40):
+        effects = rng.normal(2.0, 1.0, (r, 2)) * np.array([1.0, 0.0])  # the second parameter never moves the KPI
+        stats = morris_statistics(effects, 1000, rng)
+        half = student.ppf(0.975, r - 1) * effects[:, 0].std(ddof=1) / np.sqrt(r)
+        assert stats["mu_low"][0] == pytest.approx(effects[:, 0].mean() - half)
+        assert stats["mu_high"][0] == pytest.approx(effects[:, 0].mean() + half)
+        assert effects[:, 0].min() < stats["mu_low"][0] and stats["mu_high"][0] < effects[:, 0].max()
+        assert 0 < stats["sigma_low"][0] < stats["sigma"][0] < stats["sigma_high"][0]
+        assert stats["mu_star_low"][0] < stats["mu_star"][0] < stats["mu_star_high"][0]
+        assert stats["mu_star_low"][1] == stats["mu_star_high"][1] == stats["sigma_high"][1] == 0.0
+        widths[r] = stats["mu_star_high"][0] - stats["mu_star_low"][0]
+    assert 1.5 < widths[10] / widths[40] < 3.0  # about √4 = 2
+
+
+@pytest.mark.slow
+def test_morris_intervals_cover_the_g_functions_effects() -> None:
+    """The benchmark's check on a small scale: 120 designs of 10 trajectories of the Sobol G function, through
+    the study's own functions; each interval must hold the true value in >= 95 % - 3 Monte Carlo errors."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "stat_sensitivity.py"
+    spec = importlib.util.spec_from_file_location("stat_sensitivity", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for row in module.morris_checks(module.sobol_g(), 120, 10):
+        assert row["measured"] >= row["stated"] - 3 * row["mc_se"], row
+
+
+def test_the_design_defaults_to_10_trajectories_and_warns_below() -> None:
+    assert DesignSpec(method="morris").samples == 10 and DesignSpec(method="morris").warnings() == []
+    few = DesignSpec(method="morris", samples=3, noise_replications=4).warnings()
+    assert len(few) == 2 and "only 3 Morris trajectories" in few[0] and "0.3 to 14 times" in few[1], few
+    with pytest.raises(ValueError, match="lhs needs samples"):
+        DesignSpec(method="lhs")
+
+
+def test_the_noise_variance_interval_is_the_chi2_interval() -> None:
+    low, high = chi2_variance_interval(1.0, 9)
+    assert (low, high) == pytest.approx((9 / 19.0228, 9 / 2.70039), rel=1e-5)
 
 
 # ------------------------------------------------------------------------------------ execution
