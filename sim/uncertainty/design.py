@@ -77,6 +77,36 @@ class DesignSpec(BaseModel):
                 "morris": self.samples * (dimensions + 1)}[self.method]
 
 
+METHOD_WORDS = {"morris": "Morris screening", "lhs": "Latin hypercube", "sobol": "Sobol design"}
+
+
+def random_rows(method: str, n_points: int, dimensions: int) -> list[int]:
+    """The rows (0-based) of a design drawn at random from the declared distributions, the only ones over which
+    a distribution, a probability or a variance means something: every row of an LHS design; the base samples
+    A and B of a Sobol design (SALib lays out each base sample as A, AB_1..AB_d, B; the AB rows mix the two);
+    none of a Morris grid (its levels over-represent the ends of each range)."""
+    if method == "lhs":
+        return list(range(n_points))
+    if method == "sobol":
+        block = dimensions + 2
+        return [i for i in range(n_points) if i % block in (0, block - 1)]
+    return []
+
+
+def design_words(design: DesignSpec, dimensions: int, n_points: int, replications: int) -> str:
+    """'Morris screening: 32 design points (8 trajectories × 4 points on a 4-level grid) × 1 replication over 3
+    uncertain parameters, plus the nominal point × 10'."""
+    shape = {"morris": f" ({n_points // (dimensions + 1)} trajectories × {dimensions + 1} points on a "
+                       f"{design.levels}-level grid)",
+             "sobol": f" ({design.samples} base samples × {dimensions + 2}; {2 * design.samples} of them drawn "
+                      "at random)",
+             "lhs": ""}[design.method]
+    drawn = ", drawn at random from the declared ranges" if design.method == "lhs" else ""
+    return (f"{METHOD_WORDS[design.method]}: {n_points} design points{shape} × {replications} "
+            f"replication{'s' if replications != 1 else ''} over {dimensions} uncertain parameters{drawn}, plus the "
+            f"nominal point × {design.noise_replications}")
+
+
 def unit_problem(names: list[str]) -> dict:
     """The SALib problem on the unit hypercube (distributions are applied afterwards by each parameter's ppf)."""
     return {"num_vars": len(names), "names": list(names), "bounds": [[0.0, 1.0]] * len(names)}

@@ -76,7 +76,8 @@ def fmt_effect(value: float, kpi: str, index: str) -> str:
 
 
 def fmt_interval(low: float, high: float, kpi: str, index: str) -> str:
-    """'20.4–38.6 days'."""
+    """'20.4–38.6 days'; '-0.99 to -0.92' (a dash between negative numbers would read as a minus)."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return "n/a"
-    return f"{_number(low, kpi, index)}–{_number(high, kpi, index)}{_unit(kpi, index)}"
+    dash = " to " if low < 0 or high < 0 else "–"
+    return f"{_number(low, kpi, index)}{dash}{_number(high, kpi, index)}{_unit(kpi, index)}"

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.uncertainty.design import DesignSpec, unit_problem
+from sim.uncertainty.design import DesignSpec, random_rows, unit_problem
 from sim.uncertainty.study import DESIGN_FILE, NOMINAL, Study
 
 COLUMNS = ("kpi", "parameter", "method", "index", "value", "ci_low", "ci_high")
@@ -94,16 +94,10 @@ def _in_chunks(draws: int, cells_per_draw: int) -> list[slice]:
 
 
 def random_points(design_frame: pd.DataFrame, method: str) -> list[int]:
-    """The design points drawn at random from the declared distributions: every point of an LHS design, the
-    base samples A and B of a Sobol design (SALib lays out each base sample as A, AB_1..AB_d, B); none of a
-    Morris grid."""
+    """The design points (numbers, 1-based) drawn at random from the declared distributions (`random_rows`)."""
     points = design_frame.loc[design_frame["kind"] == "design", "point"].sort_values().to_list()
-    if method == "lhs":
-        return points
-    if method == "sobol":
-        block = sum(1 for c in design_frame.columns if c.startswith("u.")) + 2
-        return [p for i, p in enumerate(points) if i % block in (0, block - 1)]
-    return []
+    dimensions = sum(1 for c in design_frame.columns if c.startswith("u."))
+    return [points[i] for i in random_rows(method, len(points), dimensions)]
 
 
 def noise_variance(groups: list[np.ndarray]) -> tuple[float, int]:
@@ -319,8 +313,11 @@ def ranking(table: pd.DataFrame, kpi: str) -> pd.DataFrame:
     return rows.sort_values("strength", ascending=False).reset_index(drop=True)
 
 
-def print_leaders(table: pd.DataFrame, out: Path, top: int = 5) -> None:
-    """Print the leading parameters of the headline KPIs."""
+def print_leaders(table: pd.DataFrame, out: Path, labels: dict[str, str] | None = None, top: int = 5) -> None:
+    """Print the leading parameters of the headline KPIs, by label, with their 95 % intervals."""
+    from sim.uncertainty.labels import INDEX_WORDS, fmt_effect, fmt_interval
+
+    labels = labels or {}
     headline = [k for k in table["kpi"].unique() if k.startswith(("day_target.", "delivered_by_day."))
                 or k == "masks_delivered"]
     print(f"\nsensitivity: {out / (SENSITIVITY_FILE + '.csv')} ({len(table)} rows)")
@@ -330,8 +327,10 @@ def print_leaders(table: pd.DataFrame, out: Path, top: int = 5) -> None:
             continue
         print(f"  {kpi}:")
         for _, r in ranked.iterrows():
-            print(f"    {r['parameter']:<58} {r['index']} {r['value']:>12.4g}  "
-                  f"[{r['ci_low']:.4g} .. {r['ci_high']:.4g}]")
+            index = r["index"]
+            print(f"    {labels.get(r['parameter'], r['parameter']):<58} {INDEX_WORDS[index]} "
+                  f"{fmt_effect(r['value'], kpi, index):>14}  95 % "
+                  f"{fmt_interval(r['ci_low'], r['ci_high'], kpi, index)}")
 
 
 def after_run(study: Study, out: Path, horizon_days: int) -> pd.DataFrame:
@@ -339,5 +338,5 @@ def after_run(study: Study, out: Path, horizon_days: int) -> pd.DataFrame:
     command's hook after the runs of a study; here rather than in sim.uncertainty.study, which this module
     imports: the other way round was an import cycle)."""
     table = write_sensitivity(out, study.design, horizon_days)
-    print_leaders(table, out)
+    print_leaders(table, out, {path: p.label for path, p in study.params.items()})
     return table
