@@ -153,7 +153,7 @@ def variance_split(kpi: str, design_runs: pd.DataFrame, nominal_runs: np.ndarray
     noise_low, noise_high = chi2_variance_interval(noise, df, 1 - (1 - CONFIDENCE) / 2)
     share = min(noise / total, 1.0)
     share_low = min(noise_low / joint_high, 1.0)
-    share_high = min(noise_high / joint_low, 1.0) if joint_low > 0 else 1.0
+    share_high = min(noise_high / joint_low, 1.0) if joint_low > 0 else float(noise_high > 0)
     rows += [_row(kpi, ALL, "variance", "total_variance", total, total_low, total_high),
              _row(kpi, ALL, "variance", "noise_share", share, share_low, share_high),
              _row(kpi, ALL, "variance", "parameter_share", 1 - share, 1 - share_high, 1 - share_low)]
