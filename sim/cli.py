@@ -157,6 +157,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"ok: {exp.name} (calibration over {exp.space.dim} uncertain parameters against "
               f"{len(exp.spec.observations)} observations)")
         return EXIT_OK
+    if exp.study is not None:  # design points, not scenarios (and the design's size warnings)
+        print(f"ok: {exp.name}: {exp.study.headline(exp.replications)}")
+        return EXIT_OK
     n = len(exp.resolved)
     print(f"ok: {exp.name} ({n} scenario{'s' if n != 1 else ''} × {exp.replications} replications)")
     return EXIT_OK
