@@ -163,6 +163,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"ok: {exp.name} (calibration over {exp.space.dim} uncertain parameters against "
               f"{len(exp.spec.observations)} observations)")
         return EXIT_OK
+    if exp.study is not None:  # design points, not scenarios (and the design's size warnings)
+        print(f"ok: {exp.name}: {exp.study.headline(exp.replications)}")
+        return EXIT_OK
     n = len(exp.resolved)
     print(f"ok: {exp.name} ({n} scenario{'s' if n != 1 else ''} × {exp.replications} replications)")
     return EXIT_OK
@@ -183,8 +186,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_out_dir(out)
     specs = exp.run_specs(args.replications)
     command = "resilience " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "resilience run"
-    print(f"{exp.name}: {len(exp.resolved)} scenario(s) × {len(specs) // len(exp.resolved)} replications "
-          f"-> {out}", flush=True)
+    if exp.study is None:
+        print(f"{exp.name}: {len(exp.resolved)} scenario(s) × {len(specs) // len(exp.resolved)} replications "
+              f"-> {out}", flush=True)
+    else:  # design points are points, not scenarios (their line follows)
+        print(f"{exp.name}: {len(specs)} runs -> {out}", flush=True)
     if exp.calibrated is not None:
         print(f"parameters from {exp.calibrated.folder}: each replication runs at its own point of the "
               f"{len(exp.calibrated.values)} non-implausible points kept", flush=True)
@@ -272,8 +278,14 @@ def print_summary(summary: Any, exp: Any, out: Path | None = None) -> None:
     medians = _target_medians(out)
     wanted = [k for k in summary["kpi"].unique() if k.startswith(("day_target.", "P(reached", "fill_rate."))
               or k in HEADLINE_KPIS]
+    study = getattr(exp, "study", None)
+    if study is not None:  # an uncertainty study: the design points by what the design supports (sim.uncertainty)
+        from sim.uncertainty.summary import NOMINAL, nominal_words, print_design_summary
+
+        print_design_summary(summary, study, exp.replications, start, wanted, _fmt_value, out)
+        summary = summary[summary["scenario"] == NOMINAL]
     for (scenario, point), rows in summary.groupby(["scenario", "point"], sort=False):
-        label = scenario + (f" [{point}]" if point else "")
+        label = nominal_words() if study is not None else scenario + (f" [{point}]" if point else "")
         print(f"\n{label}  (n = {int(rows['n'].max())} replications; dates: median over replications, a run that "
               "never reaches a target counting as later than any; other figures: mean; [95 % interval of the mean])")
         for kpi in wanted:

@@ -75,6 +75,7 @@ def test_the_2020_study_declares_at_least_25_sourced_ranges(shipped_experiment) 
     assert exp.study is not None and len(exp.study.params) >= 25
     assert all(p.source and p.label for p in exp.study.params.values())
     assert exp.study.design.method == "morris"
+    assert exp.study.design.warnings() == []  # >= 10 trajectories and >= 10 runs of the nominal point
     nominal = exp.resolved[("base", 0)]
     assert nominal.archetypes["esat"]["ceiling"] == 0.2  # the archetypes written out keep the code's values
 

@@ -20,8 +20,15 @@ from sim.experiment import load_experiment
 from sim.model import simulate
 from sim.runs.driver import RunInterrupted, run_specs
 from sim.spec import RunResult, RunSpec
+from sim.uncertainty.design import DesignSpec
 from sim.uncertainty.parameters import UncertainParameter
-from sim.uncertainty.sensitivity import elementary_effects, study_outputs
+from sim.uncertainty.sensitivity import (
+    chi2_variance_interval,
+    elementary_effects,
+    morris_statistics,
+    spearman_indices,
+    study_outputs,
+)
 from tests.scenarios import line
 
 SEW = "sites.workshop.stages.sew.minutes_per_mask"
@@ -135,7 +142,8 @@ def test_sobol_total_index_finds_the_only_parameter_that_matters(tmp_path: Path)
     assert sew["value"] > 0.8, f"ST(sewing) = {sew['value']:.3f} [{sew['ci_low']:.3f}, {sew['ci_high']:.3f}]"
     assert ignored["value"] < 0.05, (f"ST(ignored) = {ignored['value']:.3f} "
                                      f"[{ignored['ci_low']:.3f}, {ignored['ci_high']:.3f}]")
-    assert sew["ci_low"] <= sew["value"] <= sew["ci_high"]
+    # the intervals say something: the sewing time's excludes the ignored parameter's range and vice versa
+    assert sew["ci_low"] > 0.5 and ignored["ci_low"] <= 0.0 <= ignored["ci_high"] < 0.5, (sew, ignored)
     print(f"ST(sewing) = {sew['value']:.3f} [{sew['ci_low']:.3f}, {sew['ci_high']:.3f}]; "
           f"ST(ignored) = {ignored['value']:.3f} [{ignored['ci_low']:.3f}, {ignored['ci_high']:.3f}]")
     design = pd.read_parquet(out / "design.parquet")
@@ -143,16 +151,29 @@ def test_sobol_total_index_finds_the_only_parameter_that_matters(tmp_path: Path)
 
 
 @pytest.mark.slow
-def test_morris_ranks_the_bottleneck_time_first_and_the_report_says_so(tmp_path: Path) -> None:
-    """Packing (3 min/mask against sewing's 2) is the line's bottleneck over its whole range."""
+def test_morris_ranks_the_bottleneck_time_first_and_the_report_says_so(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    """Packing (3 min/mask against sewing's 2) is the line's bottleneck over its whole range. The summary and
+    the report describe the grid as a grid: design points, no interval or probability over them."""
     uncertain = {CUT: _param("cutting time", uniform=[0.3, 0.8]),
                  SEW: _param("sewing time", uniform=[1.5, 2.0]),
                  PACK: _param("packing time", uniform=[2.6, 4.0]),
                  IGNORED: _param("stock cover", uniform=[2, 10])}
+    base = _line(pack_min=3.0)
+    base["targets"] = {"first_goal": {"masks": 1000, "by": "2020-04-08"}}
     file = _write_study(tmp_path, uncertain, {"method": "morris", "samples": 6, "noise_replications": 3},
-                        base=_line(pack_min=3.0))
+                        base=base, name="uncertainty_2020")
     out = tmp_path / "out"
     assert main(["run", str(file), "--workers", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert ("Morris screening: 30 design points (6 trajectories × 5 points on a 4-level grid) × 1 replication over "
+            "4 uncertain parameters, plus the nominal point × 3") in printed
+    assert "warning: only 6 Morris trajectories" in printed and "runs of the nominal point" in printed
+    assert "reached by its date at 7 of 30 points" in printed and "(n = 30 replications" not in printed
+    summary = pd.read_csv(out / "summary.csv")
+    grid, nominal = summary[summary["scenario"] == "base"], summary[summary["scenario"] == "nominal"]
+    assert grid["ci_low"].isna().all() and grid["ci_high"].isna().all() and grid["n"].max() == 30
+    assert nominal.set_index("kpi").loc["masks_delivered", "ci_low"] == 1100.0  # its replications keep theirs
     table = _indices(out)
     mu_star = table[(table["kpi"] == "masks_delivered") & (table["index"] == "mu_star")]
     ranked = mu_star.sort_values("value", ascending=False)["parameter"].tolist()
@@ -165,10 +186,133 @@ def test_morris_ranks_the_bottleneck_time_first_and_the_report_says_so(tmp_path:
     y = outputs[outputs["scenario"] == "base"].sort_values("point")["masks_delivered"].to_numpy()
     effects = elementary_effects(unit, y)
     assert np.abs(effects).mean(axis=0) == pytest.approx(mu_star.set_index("parameter").loc[list(uncertain), "value"])
+    # the variance split needs random points: the grid gets the noise's χ² interval only
+    split = table[table["method"] == "variance"]
+    assert set(split["index"]) == {"noise_variance", "noise_degrees_of_freedom"}
+    runs = pd.read_parquet(out / "runs.parquet")
+    sewn = runs.loc[runs["scenario"] == "nominal", "masks_sewn"].to_numpy(float)
+    noise = _one(table, "masks_sewn", "(all)", "noise_variance")
+    assert (noise["value"], noise["ci_low"], noise["ci_high"]) == pytest.approx(
+        (sewn.var(ddof=1), *chi2_variance_interval(sewn.var(ddof=1), len(sewn) - 1)))
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "What drives the answer" in html and "depends mostly on packing time" in html
+    assert "Uncertainty 2020" in html and "no. 2020" not in html
+    assert "Morris screening: 30 design points" in html and "30 replications" not in html
+    assert 'packing time</span>\n= 3 (range 2.6–4)' in html  # behind the headline: label, base value, range
+    assert "at 7 of the 30 grid points" in html and "not computed here" in html
     assert (out / "charts" / "uncertainty_rank_masks_delivered.png").stat().st_size > 10_000
+    assert not (out / "charts" / "uncertainty_fan.png").exists()  # no distribution over a grid
+
+
+def test_spearman_shares_tied_ranks_as_scipy_does() -> None:
+    """A 0/1 KPI ties half its runs: ranks by row order gave an unrelated parameter ρ = 0.4 here, not 0."""
+    from scipy.stats import spearmanr
+
+    design = DesignSpec(method="lhs", samples=4, bootstrap=50)
+    unit = np.array([[1.0], [4.0], [2.0], [3.0]])
+    rows = spearman_indices("reached", ["x"], unit, np.array([0.0, 0.0, 1.0, 1.0]), design, np.random.default_rng(0))
+    assert rows[0]["value"] == 0.0
+    rng = np.random.default_rng(5)
+    unit = rng.integers(0, 4, (40, 3)).astype(float)  # ties in the parameters too
+    y = (unit[:, 0] + rng.integers(0, 2, 40) > 2).astype(float)
+    rows = spearman_indices("reached", ["a", "b", "c"], unit, y, design, rng)
+    expected = [spearmanr(unit[:, j], y).statistic for j in range(3)]
+    assert [r["value"] for r in rows] == pytest.approx(expected, abs=1e-12)
+
+
+def test_morris_intervals_narrow_with_the_number_of_trajectories() -> None:
+    """μ's interval is mean ± t·s/√r (not [min, max] of the effects), σ's lower bound is above 0 when the
+    effects vary, and μ*'s interval holds μ* and narrows as r grows."""
+    from scipy.stats import t as student
+
+    rng = np.random.default_rng(3)
+    widths = {}
+    for r in (10, 40):
+        effects = rng.normal(2.0, 1.0, (r, 2)) * np.array([1.0, 0.0])  # the second parameter never moves the KPI
+        stats = morris_statistics(effects, 1000, rng)
+        half = student.ppf(0.975, r - 1) * effects[:, 0].std(ddof=1) / np.sqrt(r)
+        assert stats["mu_low"][0] == pytest.approx(effects[:, 0].mean() - half)
+        assert stats["mu_high"][0] == pytest.approx(effects[:, 0].mean() + half)
+        assert effects[:, 0].min() < stats["mu_low"][0] and stats["mu_high"][0] < effects[:, 0].max()
+        assert 0 < stats["sigma_low"][0] < stats["sigma"][0] < stats["sigma_high"][0]
+        assert stats["mu_star_low"][0] < stats["mu_star"][0] < stats["mu_star_high"][0]
+        assert stats["mu_star_low"][1] == stats["mu_star_high"][1] == stats["sigma_high"][1] == 0.0
+        widths[r] = stats["mu_star_high"][0] - stats["mu_star_low"][0]
+    assert 1.5 < widths[10] / widths[40] < 3.0  # about √4 = 2
+
+
+@pytest.mark.slow
+def test_morris_intervals_cover_the_g_functions_effects() -> None:
+    """The benchmark's check on a small scale: 120 designs of 10 trajectories of the Sobol G function, through
+    the study's own functions; each interval must hold the true value in >= 95 % - 3 Monte Carlo errors."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "stat_sensitivity.py"
+    spec = importlib.util.spec_from_file_location("stat_sensitivity", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for row in module.morris_checks(module.sobol_g(), 120, 10):
+        assert row["measured"] >= row["stated"] - 3 * row["mc_se"], row
+
+
+def test_the_design_defaults_to_10_trajectories_and_warns_below() -> None:
+    assert DesignSpec(method="morris").samples == 10 and DesignSpec(method="morris").warnings() == []
+    few = DesignSpec(method="morris", samples=3, noise_replications=4).warnings()
+    assert len(few) == 2 and "only 3 Morris trajectories" in few[0] and "0.3 to 14 times" in few[1], few
+    with pytest.raises(ValueError, match="lhs needs samples"):
+        DesignSpec(method="lhs")
+
+
+def test_the_noise_variance_interval_is_the_chi2_interval() -> None:
+    low, high = chi2_variance_interval(1.0, 9)
+    assert (low, high) == pytest.approx((9 / 19.0228, 9 / 2.70039), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_a_random_design_gets_its_sampling_error_and_a_variance_split(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    """Over LHS points the summary's intervals are the design's sampling error (each point once), the variance
+    split is computed, and the report draws the band and gives shares with their Wilson interval."""
+    from sim.results.analysis import wilson_interval
+
+    base = _line(pack_min=3.0)
+    base["targets"] = {"first_goal": {"masks": 1000, "by": "2020-04-08"}}
+    file = _write_study(tmp_path, {PACK: _param("packing time", uniform=[2.6, 4.0]),
+                                   SEW: _param("sewing time", uniform=[1.5, 2.0])},
+                        {"method": "lhs", "samples": 12, "noise_replications": 2}, base=base)
+    out = tmp_path / "out"
+    assert main(["run", str(file), "--workers", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Latin hypercube: 12 design points × 1 replication over 2 uncertain parameters, drawn at random" in printed
+    runs = pd.read_parquet(out / "runs.parquet")
+    design = runs[runs["scenario"] == "base"]
+    reached = int(design["reached_by_date.first_goal"].sum())
+    summary = pd.read_csv(out / "summary.csv").set_index(["scenario", "kpi"])
+    p = summary.loc[("base", "P(reached_by_date.first_goal)")]
+    assert (p["n"], p["mean"], p["ci_low"], p["ci_high"]) == pytest.approx((12, *wilson_interval(reached, 12)))
+    assert f"({reached}/12 points)" in printed
+    delivered = summary.loc[("base", "masks_delivered")]
+    assert delivered["ci_low"] < delivered["mean"] < delivered["ci_high"]  # the t interval over 12 points
+    table = _indices(out)
+    share = _one(table, "masks_delivered", "(all)", "parameter_share")
+    total = _one(table, "masks_delivered", "(all)", "total_variance")
+    assert total["value"] == pytest.approx(design["masks_delivered"].var(ddof=1))
+    assert share["ci_low"] <= share["value"] <= share["ci_high"] and share["ci_high"] - share["ci_low"] < 1
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "of the 12 points drawn at random (95 % CI" in html
     assert (out / "charts" / "uncertainty_fan.png").exists()
+
+
+def test_the_random_points_of_a_sobol_design_are_its_base_samples() -> None:
+    from sim.uncertainty.design import random_rows, unit_sample
+
+    unit = unit_sample(DesignSpec(method="sobol", samples=4), ["a", "b", "c"], 1)
+    rows = random_rows("sobol", len(unit), 3)
+    assert rows == [0, 4, 5, 9, 10, 14, 15, 19]
+    a, b = unit[0::5], unit[4::5]  # SALib's blocks: A, AB_1, AB_2, AB_3, B
+    assert (a != b).all() and np.array_equal(unit[rows], np.stack([a, b], axis=1).reshape(-1, 3))
+    assert (unit[1][1:] == a[0][1:]).all() and unit[1][0] == b[0][0]  # AB_1 mixes A and B: not a random point
+    assert random_rows("morris", 40, 3) == [] and random_rows("lhs", 3, 3) == [0, 1, 2]
 
 
 # ------------------------------------------------------------------------------------ execution

@@ -54,8 +54,9 @@ def headline_drivers(rs: ResultsSet, rows: list[dict[str, Any]], limit: int = 8)
 
     sensitivity = rs.dir / "sensitivity.csv"
     if sensitivity.exists():
-        from sim.uncertainty.report_section import RANK_INDEX, headline_kpis
+        from sim.uncertainty.report_section import RANK_INDEX, driver_labels, headline_kpis
 
+        words = driver_labels(rs.dir)  # 'packers per packing centre: 40 (range 20–60)'
         table = pd.read_csv(sensitivity)
         kpis = headline_kpis(table)
         if kpis:
@@ -68,7 +69,9 @@ def headline_drivers(rs: ResultsSet, rows: list[dict[str, Any]], limit: int = 8)
                     continue
                 match = next((r for r in rows if str(r.get("path")) == parameter or parameter.startswith(
                     f"{r.get('path')}.")), None)
-                picked.append({"path": parameter, "value": match.get("value") if match else "(a range)",
+                label, _, value = words.get(parameter, "").partition(": ")
+                picked.append({"path": parameter, "label": label or None,
+                               "value": value or (match.get("value") if match else "(a range)"),
                                "source": match.get("source") if match else "see parameters.csv",
                                "assumed": bool(match and match["assumed"]), "guess": bool(match and match["guess"]),
                                "default": False, "why": f"sensitivity index {size:.2f} on {kpis[0]}"})

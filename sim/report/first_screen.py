@@ -167,14 +167,17 @@ def first_screen_context(rs: ResultsSet) -> dict[str, Any]:
     scenario = base_scenario_config(rs)
     rows = assumption_rows(rs)
     drivers, how = headline_drivers(rs, rows, limit=5)
+    from sim.uncertainty.report_section import study_line  # a study: its design in words (sim.uncertainty)
+
     return {
+        "study": study_line(rs.dir),
         "experiment": words(rs.experiment), "experiment_id": rs.experiment,
         "base": words(rs.base_variant), "base_id": rs.base_variant,
         "runs": len(rs.kpi_values(rs.base_variant, "masks_delivered")) or len(rs.ok_runs),
         "horizon": fmt_date_long(rs.end_date),
         "targets": target_answers(rs), "stage": stage_answer(rs), "branches": branch_answers(rs, scenario),
         "levers": lever_answers(rs), "counts": assumption_counts(rows) if rows else None,
-        "drivers": [{"label": parameter_label(str(d["path"])),
+        "drivers": [{"label": d.get("label") or parameter_label(str(d["path"])),
                      "id": d["path"], "value": d.get("value"), "guess": d["guess"], "why": d.get("why")}
                     for d in drivers],
         "drivers_how": how,

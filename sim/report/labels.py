@@ -23,7 +23,8 @@ def words(identifier: str) -> str:
     if "+" in text:  # a pair of shocks, 'elastic_shortage+absenteeism_wave'
         first, *rest = (words(part) for part in text.split("+"))
         return " + ".join([first, *(part[:1].lower() + part[1:] if part[1:2].islower() else part for part in rest)])
-    member = re.fullmatch(r"(.+?)[._#-](\d+)", text)
+    # a member number has at most three digits: 'uncertainty_2020' is a name with a year, not member no. 2020
+    member = re.fullmatch(r"(.+?)[._#-](\d{1,3})", text)
     if member:
         return f"{words(member[1])} no. {int(member[2])}"
     parts = [p for p in re.split(r"[_.\s]+", text) if p]

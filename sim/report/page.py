@@ -59,7 +59,7 @@ def _format_value(value: Any) -> str:
 
 def _assumption_row(row: dict[str, Any]) -> dict[str, Any]:
     path = str(row.get("path"))
-    return {"label": parameter_label(path), "path": path, "value": _format_value(row.get("value")),
+    return {"label": row.get("label") or parameter_label(path), "path": path, "value": _format_value(row.get("value")),
             "source": str(row.get("source") or "").strip(), "guess": row["guess"], "assumed": row["assumed"],
             "note": row.get("note"), "why": row.get("why")}
 

@@ -323,17 +323,59 @@ def runs_of(runs: pd.DataFrame, scenario: str, point: str) -> pd.DataFrame:
     return ok[(ok["scenario"].astype(str) == scenario) & (points == point)]
 
 
+# intervals a grid of design points does not support: they would treat the grid as a random sample of the ranges
+_GRID_BLANK = ("std", "ci_low", "ci_high", "half_width", "p5", "p95", "replications_for_5pct", "diff_vs_base",
+               "diff_ci_low", "diff_ci_high")
+
+
+def design_point_numbers(runs: pd.DataFrame) -> pd.Series:
+    """The design point of each run of a study, from its run id `<scenario>/p<i>/r<rrr>`."""
+    return runs["run_id"].str.split("/").str[1].str[1:].astype(int)
+
+
+def summarise_design(runs: pd.DataFrame, random_points: Sequence[int], kpis: list[str] | None = None,
+                     targets: dict[str, dict] | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """The summary rows of a study's design points (columns SUMMARY_COLUMNS), as far as the design supports them.
+
+    With points drawn at random from the declared ranges (`random_points`: an LHS design, a Sobol design's base
+    samples A and B), the rows describe each KPI over those points as `summarise` does over replications: the
+    t interval of the mean over the ranges and the Wilson interval of a target's probability are the design's
+    sampling error. Each point counts once (its replication 0), so that `n` counts independent draws.
+    Without random points (a Morris grid, whose levels over-represent the ends of each range) the rows keep the
+    count, the mean, median, lowest and highest value over the points, and every interval, percentile and
+    difference is NaN: a grid says which parameters matter (sensitivity.csv), not how likely an outcome is."""
+    ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs
+    points = design_point_numbers(ok)
+    if len(random_points):
+        chosen = ok[points.isin(list(random_points)).to_numpy()]
+        chosen = chosen[chosen["replication"] == chosen.groupby(design_point_numbers(chosen))["replication"]
+                        .transform("min")]
+        return summarise(chosen, kpis, None, targets, confidence)
+    out = summarise(ok, kpis, None, targets, confidence)
+    out.loc[:, list(_GRID_BLANK)] = math.nan
+    return out
+
+
 def write_summary(out: Path, exp: Any) -> pd.DataFrame:
-    """summary.csv and summary.parquet of the results folder `out` of experiment `exp`, from its runs table."""
+    """summary.csv and summary.parquet of the results folder `out` of experiment `exp`, from its runs table. For an
+    uncertainty study: the nominal point's replications as any scenario's, the design points by
+    `summarise_design`."""
     from sim.results.folder import read_results_table
     from sim.runs.atomic import atomic_write
 
     runs = read_results_table(out / "runs.parquet")
     targets = {k: t.model_dump(mode="json") for k, t in exp.base.targets.items()}
-    compare = len(exp.resolved) > 1 and getattr(exp, "study", None) is None  # design points share replications
-    summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if compare else None, targets)
-    if getattr(exp, "calibrated", None) is not None:  # a forecast: its bands include the model discrepancy
-        summary = exp.calibrated.with_discrepancy(summary, runs)
+    study = getattr(exp, "study", None)
+    if study is None:
+        compare = len(exp.resolved) > 1
+        summary = summarise(runs, exp.spec.kpis, exp.spec.base_scenario if compare else None, targets)
+        if getattr(exp, "calibrated", None) is not None:  # a forecast: its bands include the model discrepancy
+            summary = exp.calibrated.with_discrepancy(summary, runs)
+    else:
+        nominal = runs["scenario"] == study.scenario_name(0, "")
+        summary = validate("summary", pd.concat(
+            [summarise(runs[nominal], exp.spec.kpis, None, targets),
+             summarise_design(runs[~nominal], study.random_points(), exp.spec.kpis, targets)], ignore_index=True))
     atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
     atomic_write(out / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
     return summary

@@ -25,6 +25,8 @@ from sim.results.tables import (
     kpi_name,
 )
 
+STUDY_NOMINAL = "nominal"  # sim.uncertainty.study.NOMINAL (a layer above): a study's nominal point
+
 
 class TableMissing(LookupError):
     """A table the caller needs is absent or lacks columns; `reason` says which, in words for the report."""
@@ -137,7 +139,16 @@ class ResultsSet:
         return pd.Timestamp(by).normalize() if by else None
 
     @property
+    def is_study(self) -> bool:
+        """An uncertainty study's folder (design.parquet beside runs.parquet). Its design points are a design,
+        not replications of one scenario: the report's section "What drives the answer" describes them by what
+        the design supports, and the rest of the report reads the nominal point's replications as its scenario."""
+        return (self.dir / "design.parquet").exists()
+
+    @property
     def base_scenario(self) -> str:
+        if self.is_study:
+            return STUDY_NOMINAL
         base = self.manifest.get("base_scenario")
         if base:
             return str(base)
@@ -290,6 +301,8 @@ class ResultsSet:
         order = {name: i for i, name in enumerate(self.manifest.get("scenarios") or [])}
         scenario_of = dict(zip(runs["variant"], runs["scenario"], strict=False)) if runs is not None else {}
         base = self.base_scenario
+        if self.is_study:  # the design points are left to the study's own section
+            seen = [v for v in seen if scenario_of.get(v, v) == STUDY_NOMINAL]
         return sorted(
             seen,
             key=lambda v: (

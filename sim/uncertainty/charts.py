@@ -13,6 +13,7 @@ import pandas as pd
 
 from sim.report.formatting import fmt_count, round_sig
 from sim.report.style import PALETTE, STYLE, count_axis, date_axis, headline, new_figure, pct_formatter, save_figure
+from sim.uncertainty.design import METHOD_WORDS
 from sim.uncertainty.labels import INDEX_WORDS, capitalised, kpi_unit, kpi_words
 from sim.uncertainty.sensitivity import RANK_INDEX, ranking
 from sim.uncertainty.study import NOMINAL
@@ -59,8 +60,11 @@ def ranking_chart(table: pd.DataFrame, kpi: str, method: str, labels: dict[str, 
         ax.legend(loc="lower right")
         top = ranked.iloc[0]
         finding = f"{capitalised(words)}: most influential is {labels.get(top['parameter'], top['parameter'])}"
-        headline(fig, finding, f"{len(ranked)} most influential of the uncertain parameters ({method} design); "
-                                "bars: 95 % bootstrap intervals.")
+        bars = {"morris": "95 % intervals over the trajectories (bootstrap-t)",
+                "sobol": "95 % bootstrap intervals (SALib)",
+                "lhs": "95 % bootstrap intervals over the points"}[method]
+        headline(fig, finding, f"{len(ranked)} most influential of the uncertain parameters "
+                                f"({METHOD_WORDS[method]}); bars: {bars}.")
         return save_figure(fig, out_dir, name)
 
 
@@ -71,7 +75,7 @@ def fan_chart(series: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, Any],
     cum = series[(series["series"] == "cum_delivered") & (series["key"] == "all")]
     scenario = runs.set_index("run_id")["scenario"]
     cum = cum.assign(scenario=cum["run_id"].map(scenario))
-    panels = [("design", cum[cum["scenario"] != NOMINAL], "parameters uncertain (and noise)"),
+    panels = [("design", cum[cum["scenario"] != NOMINAL], "parameters drawn from their ranges (and noise)"),
               (NOMINAL, cum[cum["scenario"] == NOMINAL], "parameters at their base values: noise alone")]
     if any(rows.empty for _, rows, _ in panels):
         return None
@@ -94,24 +98,29 @@ def fan_chart(series: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, Any],
                     ax.text(0.01, masks, fmt_count(masks), transform=ax.get_yaxis_transform(), va="bottom",
                             fontsize=8, color="#333333")
             n = rows["run_id"].nunique()
-            ax.set_title(f"{title} ({n} runs)")
+            ax.set_title(f"{title} ({n} {'points' if key == 'design' else 'runs'})")
             date_axis(ax, dates.min(), dates.max())
             count_axis(ax)
             ax.set_ylim(0, top)
             spread[key] = float(q[0.95].iloc[-1] - q[0.05].iloc[-1])
         axes[0].set_ylabel("Masks delivered, cumulative")
         axes[0].legend(loc="upper left")
-        ratio = spread["design"] / spread[NOMINAL] if spread[NOMINAL] > 0 else float("inf")
-        finding = (f"The assumptions widen the final 5–95 % band {ratio:.0f}-fold over noise alone "
-                   f"({fmt_count(round_sig(spread['design']))} vs {fmt_count(round_sig(spread[NOMINAL]))} masks)")
-        headline(fig, finding, "Left: every design point (parameters drawn over their ranges); right: the nominal "
+        if spread[NOMINAL] > 0:
+            finding = (f"The assumptions widen the final 5–95 % band {spread['design'] / spread[NOMINAL]:.0f}-fold "
+                       f"over noise alone ({fmt_count(round_sig(spread['design']))} vs "
+                       f"{fmt_count(round_sig(spread[NOMINAL]))} masks)")
+        else:  # no spread under noise alone: a ratio would be infinite
+            finding = (f"The assumptions spread the final deliveries over {fmt_count(round_sig(spread['design']))} "
+                       "masks (5–95 %); noise alone, not at all")
+        headline(fig, finding, "Left: the design points drawn at random from the ranges; right: the nominal "
                                 "point's replications. Dashed: targets.")
         return save_figure(fig, out_dir, name)
 
 
-def bottleneck_agreement_chart(agreement: pd.DataFrame, out_dir: Path, name: str = "uncertainty_bottleneck"
-                               ) -> Path | None:
-    """Per week, the share of design points in which each stage is the network's main bottleneck."""
+def bottleneck_agreement_chart(agreement: pd.DataFrame, out_dir: Path, name: str = "uncertainty_bottleneck",
+                               noun: str = "design points") -> Path | None:
+    """Per week, the share of the design's points (`noun`: 'grid points', 'points drawn at random') in which
+    each stage is the network's main bottleneck."""
     if agreement.empty:
         return None
     from sim.report.formatting import stage_name
@@ -131,14 +140,14 @@ def bottleneck_agreement_chart(agreement: pd.DataFrame, out_dir: Path, name: str
         ax.text(1.01, 0.9, "90 %: robust", transform=ax.transAxes, fontsize=8, va="center")
         ax.set_ylim(0, 1.0)
         ax.yaxis.set_major_formatter(pct_formatter())
-        ax.set_ylabel("Share of design points")
+        ax.set_ylabel(f"Share of the {noun}")
         ax.set_xlabel("Week starting")
         ax.tick_params(axis="x", labelrotation=45)
         for label in ax.get_xticklabels():
             label.set_horizontalalignment("right")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 0.8))
         robust = agreement.groupby("week_start")["share_of_points"].max() >= 0.9
-        headline(fig, f"The main bottleneck is the same in ≥ 90 % of design points in {int(robust.sum())} of "
+        headline(fig, f"The main bottleneck is the same in ≥ 90 % of the {noun} in {int(robust.sum())} of "
                        f"{len(robust)} weeks",
-                  "Per week: in what share of the design points each stage is the network's main bottleneck.")
+                  f"Per week: in what share of the {noun} each stage is the network's main bottleneck.")
         return save_figure(fig, out_dir, name)

@@ -76,7 +76,17 @@ def fmt_effect(value: float, kpi: str, index: str) -> str:
 
 
 def fmt_interval(low: float, high: float, kpi: str, index: str) -> str:
-    """'20.4–38.6 days'."""
+    """'20.4–38.6 days'; '-0.99 to -0.92' (a dash between negative numbers would read as a minus)."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return "n/a"
-    return f"{_number(low, kpi, index)}–{_number(high, kpi, index)}{_unit(kpi, index)}"
+    dash = " to " if low < 0 or high < 0 else "–"
+    return f"{_number(low, kpi, index)}{dash}{_number(high, kpi, index)}{_unit(kpi, index)}"
+
+
+def parameter_words(value: Any) -> str:
+    """A parameter's value as a reader writes it: 40, 0.45, 2020-04-20 (dates are stored as ISO text)."""
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:,.0f}"
+    if isinstance(value, int | float):
+        return f"{value:.3g}"
+    return str(value)

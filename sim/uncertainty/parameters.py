@@ -140,6 +140,22 @@ class UncertainParameter(BaseModel):
         assert self.discrete is not None
         return "one of " + ", ".join(show(v) for v in self.discrete)
 
+    def range_words(self) -> str:
+        """The range for a reader: 'range 20–60', 'range 0.3–0.6, most likely 0.4', 'one of 1, 2, 3'."""
+        def show(v: Any) -> str:
+            return v.isoformat() if isinstance(v, dt.date) else f"{v:g}"
+
+        if self.discrete is not None:
+            return "one of " + ", ".join(show(v) for v in self.discrete)
+        if self.triangular is not None:
+            a, m, b = self.triangular
+            return f"range {show(a)}–{show(b)}, most likely {show(m)}"
+        if self.truncnormal is not None:
+            t = self.truncnormal
+            return f"range {t.low:g}–{t.high:g}, around {t.mean:g} ± {t.sd:g}"
+        low, high = self._raw_bounds()
+        return f"range {show(low)}–{show(high)}" + (", log-uniform" if self.loguniform is not None else "")
+
     # ------------------------------------------------------------------------------------- sampling
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Unit values in [0, 1] -> parameter values (floats; day ordinals for dates), by the quantile function."""
@@ -177,5 +193,5 @@ class UncertainParameter(BaseModel):
 
 def parameter_table(params: dict[str, UncertainParameter]) -> list[dict[str, Any]]:
     """One row per parameter: path, label, distribution in words, source (for parameters.csv and the report)."""
-    return [{"parameter": path, "label": p.label, "distribution": p.describe(), "source": p.source,
-             "also": ", ".join(p.also)} for path, p in params.items()]
+    return [{"parameter": path, "label": p.label, "distribution": p.describe(), "range": p.range_words(),
+             "source": p.source, "also": ", ".join(p.also)} for path, p in params.items()]

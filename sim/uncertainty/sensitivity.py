@@ -4,14 +4,23 @@ Per KPI (masks delivered, cumulative delivered at the design's checkpoint days, 
 whether each dated target is met, first-pass yield, fill rate per channel, the network bottleneck share per
 stage) this computes
 
-- morris: μ* (mean absolute elementary effect, SALib, interval ± SALib's bootstrap half-width), μ and σ
-  (bootstrap percentile intervals over trajectories). Effects are per unit of the unit hypercube, i.e. the
-  change in the KPI when the parameter moves across its whole range, in the KPI's own unit;
+- morris: from the elementary effects of the r trajectories (effects are per unit of the unit hypercube,
+  i.e. the change in the KPI when the parameter moves across its whole range, in the KPI's own unit):
+  μ (mean effect) with the Student t interval over trajectories (r - 1 degrees of freedom); μ* (mean
+  absolute effect) with a studentized (bootstrap-t) interval over trajectories, whose width follows r and
+  which allows for the skew of absolute effects; σ (their standard deviation) with the χ² interval of a
+  standard deviation (normal theory, r - 1 degrees of freedom). benchmarks/stat_sensitivity.py measures the
+  coverage of each on the Ishigami and Sobol G functions (docs/uncertainty.md gives the figures);
 - sobol: first-order S1 and total ST indices with SALib's bootstrap intervals;
-- lhs: Spearman rank correlation with bootstrap percentile intervals;
-- variance (every design): the share of the KPI's variance across runs due to the parameters and due to
-  replication noise. Noise variance is the pooled within-point variance when points have >= 2
-  replications, else the variance over the nominal point's replications (noise taken as homoscedastic).
+- lhs: Spearman rank correlation (ties share their average rank, as scipy.stats.spearmanr) with bootstrap
+  percentile intervals;
+- variance (every design): the noise variance, i.e. the variance between replications of one point: the
+  pooled within-point variance when every design point has >= 2 replications, else the nominal point's
+  (noise taken as the same everywhere), with its χ² interval and its degrees of freedom; with random points
+  (an LHS design, or the base samples A and B of a Sobol design) also the total variance of the KPI over the
+  runs at those points (bootstrap over points) and the shares of it due to the parameters and to noise. A
+  Morris grid is not a random sample of the ranges (its 4 levels have a larger variance than the uniform's),
+  so a Morris study gets the noise variance only.
 
 The day of a target not reached within the horizon counts as the horizon (a censored value: read indices of
 rarely reached targets with care). Output: sensitivity.csv and sensitivity.parquet with columns
@@ -21,12 +30,13 @@ kpi, parameter, method, index, value, ci_low, ci_high (parameter "(all)" for the
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim.uncertainty.design import DesignSpec, unit_problem
+from sim.uncertainty.design import DesignSpec, random_rows, unit_problem
 from sim.uncertainty.study import DESIGN_FILE, NOMINAL, Study
 
 COLUMNS = ("kpi", "parameter", "method", "index", "value", "ci_low", "ci_high")
@@ -83,47 +93,71 @@ def _in_chunks(draws: int, cells_per_draw: int) -> list[slice]:
     return [slice(start, min(start + step, draws)) for start in range(0, draws, step)]
 
 
-def variance_split(design_runs: pd.DataFrame, nominal_runs: np.ndarray, kpi: str, bootstrap: int,
-                   rng: np.random.Generator) -> list[dict]:
-    """Shares of the KPI's variance over design runs due to the parameters and to replication noise."""
+def random_points(design_frame: pd.DataFrame, method: str) -> list[int]:
+    """The design points (numbers, 1-based) drawn at random from the declared distributions (`random_rows`)."""
+    points = design_frame.loc[design_frame["kind"] == "design", "point"].sort_values().to_list()
+    dimensions = sum(1 for c in design_frame.columns if c.startswith("u."))
+    return [points[i] for i in random_rows(method, len(points), dimensions)]
+
+
+def noise_variance(groups: list[np.ndarray]) -> tuple[float, int]:
+    """(variance, degrees of freedom) of replication noise pooled over groups of runs of one point each."""
+    df = sum(len(g) - 1 for g in groups if len(g) >= 2)
+    if df < 1:
+        return math.nan, 0
+    return float(sum(((g - g.mean()) ** 2).sum() for g in groups if len(g) >= 2) / df), df
+
+
+def chi2_variance_interval(variance: float, df: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The χ² interval of a variance estimated with `df` degrees of freedom (normal noise)."""
+    from scipy.stats import chi2
+
+    tail = (1 - confidence) / 2
+    return df * variance / float(chi2.ppf(1 - tail, df)), df * variance / float(chi2.ppf(tail, df))
+
+
+def variance_split(kpi: str, design_runs: pd.DataFrame, nominal_runs: np.ndarray, random: list[int],
+                   bootstrap: int, rng: np.random.Generator) -> list[dict]:
+    """The noise variance of the KPI (with its χ² interval), and with random points the shares of its variance
+    over the runs at those points due to the parameters and to noise.
+
+    Noise share = noise variance / total variance over runs at random points. Runs at different points share
+    their seeds (common random numbers), which hides part of the noise from the spread across points, so the
+    share is an upper bound on the noise's part (and the parameter share a lower bound). Its interval joins
+    two 97.5 % intervals (noise: χ²; total: bootstrap over points), which hold together with probability
+    >= 95 %."""
     groups = [g[kpi].to_numpy(dtype=float) for _, g in design_runs.groupby("point", sort=True)]
-    replicated = min(len(g) for g in groups) >= 2
-    # each point's own variance once, not once per bootstrap draw of it; with as many runs at every point, a
-    # draw's runs are rows of one matrix (the same numbers in the same order as concatenating the groups)
-    group_noise = np.array([g.var(ddof=1) for g in groups]) if replicated else np.empty(0)
-    by_point = np.stack(groups) if len({len(g) for g in groups}) == 1 else None
-
-    def shares(picks: np.ndarray, nominals: np.ndarray) -> np.ndarray:
-        """The noise share of each draw (a row of `picks`: points; of `nominals`: nominal runs). Each row is
-        reduced on its own, contiguous, as a 1-D array would be: the same numbers as one draw at a time."""
-        if by_point is not None:
-            total = by_point[picks].reshape(len(picks), -1).var(axis=1, ddof=1)
-        else:
-            total = np.array([np.concatenate([groups[i] for i in pick]).var(ddof=1) for pick in picks])
-        noise = group_noise[picks].mean(axis=1) if replicated else nominals.var(axis=1, ddof=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(total > 0, np.clip(noise / np.where(total > 0, total, 1.0), 0.0, 1.0), math.nan)
-
-    if not replicated and len(nominal_runs) < 2:
+    replicated = bool(groups) and min(len(g) for g in groups) >= 2
+    noise, df = noise_variance(groups if replicated else [nominal_runs])
+    if df < 1:
         return []
-    noise_share = float(shares(np.arange(len(groups))[None, :], nominal_runs[None, :])[0])
-    if math.isnan(noise_share):
-        return []
-    # the draws one by one, in the order (points, then nominal runs) that fixes the bootstrap's numbers; the
-    # arithmetic on many draws at once (a Python loop of 1,000 tiny NumPy calls per KPI was most of a study's
-    # analysis time)
-    picks = np.empty((bootstrap, len(groups)), dtype=np.int64)
-    nominal_picks = np.empty((bootstrap, len(nominal_runs)), dtype=np.int64)
-    for b in range(bootstrap):
-        picks[b] = rng.integers(0, len(groups), len(groups))
-        if len(nominal_runs):
-            nominal_picks[b] = rng.integers(0, len(nominal_runs), len(nominal_runs))
-    cells = len(groups) * (len(groups[0]) if by_point is not None else 1) + len(nominal_runs)
-    boot = np.concatenate([shares(picks[chunk], nominal_runs[nominal_picks[chunk]])
-                           for chunk in _in_chunks(bootstrap, cells)])
-    low, high = np.nanpercentile(boot, [2.5, 97.5])
-    return [_row(kpi, ALL, "variance", "noise_share", noise_share, low, high),
-            _row(kpi, ALL, "variance", "parameter_share", 1 - noise_share, 1 - high, 1 - low)]
+    low, high = chi2_variance_interval(noise, df)
+    rows = [_row(kpi, ALL, "variance", "noise_variance", noise, low, high),
+            _row(kpi, ALL, "variance", "noise_degrees_of_freedom", df, math.nan, math.nan)]
+    at_random = design_runs[design_runs["point"].isin(random)]
+    by_point = [g[kpi].to_numpy(dtype=float) for _, g in at_random.groupby("point", sort=True)]
+    if len(by_point) < 3:
+        return rows  # no random points (a Morris grid), or too few to say anything
+    total = float(np.concatenate(by_point).var(ddof=1))
+    if total <= 0:
+        return rows
+    picks = rng.integers(0, len(by_point), (bootstrap, len(by_point)))
+    if len({len(g) for g in by_point}) == 1:  # as many runs at every point: a draw's runs are rows of one matrix
+        matrix = np.stack(by_point)
+        boot = np.concatenate([matrix[picks[chunk]].reshape(len(picks[chunk]), -1).var(axis=1, ddof=1)
+                               for chunk in _in_chunks(bootstrap, matrix.size)])
+    else:
+        boot = np.array([np.concatenate([by_point[i] for i in pick]).var(ddof=1) for pick in picks])
+    total_low, total_high = np.percentile(boot, [2.5, 97.5])
+    joint_low, joint_high = np.percentile(boot, [1.25, 98.75])
+    noise_low, noise_high = chi2_variance_interval(noise, df, 1 - (1 - CONFIDENCE) / 2)
+    share = min(noise / total, 1.0)
+    share_low = min(noise_low / joint_high, 1.0)
+    share_high = min(noise_high / joint_low, 1.0) if joint_low > 0 else float(noise_high > 0)
+    rows += [_row(kpi, ALL, "variance", "total_variance", total, total_low, total_high),
+             _row(kpi, ALL, "variance", "noise_share", share, share_low, share_high),
+             _row(kpi, ALL, "variance", "parameter_share", 1 - share, 1 - share_high, 1 - share_low)]
+    return rows
 
 
 def elementary_effects(unit: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -141,32 +175,55 @@ def elementary_effects(unit: np.ndarray, y: np.ndarray) -> np.ndarray:
     return effects
 
 
+def morris_statistics(effects: np.ndarray, bootstrap: int, rng: np.random.Generator,
+                      confidence: float = CONFIDENCE) -> dict[str, np.ndarray]:
+    """μ, μ* and σ of each parameter's elementary effects (rows: trajectories) with their intervals:
+    μ: Student t; μ*: studentized bootstrap (bootstrap-t) of the mean absolute effect, which allows for the
+    skew of absolute effects where the t interval fell short (G function, 10 trajectories: 92-94 %); σ: χ².
+    With fewer than 2 trajectories the intervals are NaN."""
+    from scipy.stats import chi2
+    from scipy.stats import t as student
+
+    r = len(effects)
+    absolute = np.abs(effects)
+    out = {"mu": effects.mean(axis=0), "mu_star": absolute.mean(axis=0),
+           "sigma": effects.std(axis=0, ddof=1) if r >= 2 else np.full(effects.shape[1], math.nan)}
+    if r < 2:
+        for name in ("mu", "mu_star", "sigma"):
+            out[f"{name}_low"] = out[f"{name}_high"] = np.full(effects.shape[1], math.nan)
+        return out
+    tail = (1 - confidence) / 2
+    mu_half = float(student.ppf(1 - tail, r - 1)) * out["sigma"] / math.sqrt(r)
+    out["mu_low"], out["mu_high"] = out["mu"] - mu_half, out["mu"] + mu_half
+    spread = absolute.std(axis=0, ddof=1) / math.sqrt(r)
+    picks = rng.integers(0, r, (bootstrap, r))
+    studentized = []
+    for chunk in _in_chunks(bootstrap, absolute.size):
+        draws = absolute[picks[chunk]]  # (draws, trajectories, parameters)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            studentized.append((draws.mean(axis=1) - out["mu_star"]) / (draws.std(axis=1, ddof=1) / math.sqrt(r)))
+    # a draw of identical effects has no spread: 0/0 is dropped, a non-zero gap over 0 counts as ±infinity
+    # (quantiles without interpolation, so that an infinite one stays infinite rather than NaN)
+    with warnings.catch_warnings():  # a parameter that never moves the KPI has only 0/0 draws
+        warnings.simplefilter("ignore", RuntimeWarning)
+        t_low, t_high = np.nanquantile(np.concatenate(studentized), [tail, 1 - tail], axis=0, method="inverted_cdf")
+    # where most draws have no spread (one non-zero effect among few trajectories) the bootstrap-t bound is
+    # infinite: the t interval's bound then, which is finite but not measured to hold there
+    t_plain = float(student.ppf(1 - tail, r - 1))
+    t_low, t_high = np.where(np.isfinite(t_low), t_low, -t_plain), np.where(np.isfinite(t_high), t_high, t_plain)
+    out["mu_star_low"] = np.where(spread > 0, np.maximum(out["mu_star"] - t_high * spread, 0.0), out["mu_star"])
+    out["mu_star_high"] = np.where(spread > 0, out["mu_star"] - t_low * spread, out["mu_star"])
+    out["sigma_low"] = out["sigma"] * math.sqrt((r - 1) / float(chi2.ppf(1 - tail, r - 1)))
+    out["sigma_high"] = out["sigma"] * math.sqrt((r - 1) / float(chi2.ppf(tail, r - 1)))
+    return out
+
+
 def morris_indices(kpi: str, names: list[str], unit: np.ndarray, y: np.ndarray, design: DesignSpec,
                    rng: np.random.Generator) -> list[dict]:
-    from SALib.analyze import morris
-
-    result = morris.analyze(unit_problem(names), unit, y, num_resamples=design.bootstrap, conf_level=CONFIDENCE,
-                            num_levels=design.levels, seed=int(rng.integers(2**31)))
-    effects = elementary_effects(unit, y)
-    trajectories = len(effects)
-    # the draws one by one (their order fixes the numbers), the means and deviations of many draws at once
-    picks = np.array([rng.integers(0, trajectories, trajectories) for _ in range(design.bootstrap)],
-                     dtype=np.int64).reshape(design.bootstrap, trajectories)
-    boot_mu, boot_sigma = [], []
-    for chunk in _in_chunks(design.bootstrap, effects.size):
-        samples = effects[picks[chunk]]  # (draws, trajectories, parameters)
-        boot_mu.append(samples.mean(axis=1))
-        boot_sigma.append(samples.std(axis=1, ddof=1))
-    boot_mu, boot_sigma = np.concatenate(boot_mu), np.concatenate(boot_sigma)
-    mu_low, mu_high = np.percentile(boot_mu, [2.5, 97.5], axis=0)
-    sigma_low, sigma_high = np.percentile(boot_sigma, [2.5, 97.5], axis=0)
-    rows = []
-    for j, name in enumerate(names):
-        star, conf = float(result["mu_star"][j]), float(result["mu_star_conf"][j])
-        rows.append(_row(kpi, name, "morris", "mu_star", star, max(star - conf, 0.0), star + conf))
-        rows.append(_row(kpi, name, "morris", "mu", result["mu"][j], mu_low[j], mu_high[j]))
-        rows.append(_row(kpi, name, "morris", "sigma", result["sigma"][j], sigma_low[j], sigma_high[j]))
-    return rows
+    """μ*, μ and σ of each parameter with their intervals (see `morris_statistics`)."""
+    stats = morris_statistics(elementary_effects(unit, y), design.bootstrap, rng)
+    return [_row(kpi, name, "morris", index, stats[index][j], stats[f"{index}_low"][j], stats[f"{index}_high"][j])
+            for j, name in enumerate(names) for index in ("mu_star", "mu", "sigma")]
 
 
 def sobol_indices(kpi: str, names: list[str], y: np.ndarray, design: DesignSpec,
@@ -183,16 +240,13 @@ def sobol_indices(kpi: str, names: list[str], y: np.ndarray, design: DesignSpec,
     return rows
 
 
-def _ranks(a: np.ndarray) -> np.ndarray:
-    """Ranks along the runs axis (the one before the last: `a` is (runs, columns) or (draws, runs, columns))."""
-    return np.argsort(np.argsort(a, axis=-2, kind="stable"), axis=-2).astype(float)
-
-
 def _spearman(unit: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman's ρ of each column of `unit` with `y`; with a leading axis, of each draw. Ranks, their means
-    (half-integers) and the sums of their products are exact in float64, so the numbers do not depend on how
-    many draws are computed at once."""
-    rx, ry = _ranks(unit), _ranks(y[..., None])
+    """Spearman's ρ of each column of `unit` with `y` (the runs axis is the one before the last; with a leading
+    axis, of each draw): Pearson's correlation of the ranks, ties sharing their average rank
+    (scipy.stats.rankdata), as scipy.stats.spearmanr. A constant column or KPI gives NaN."""
+    from scipy.stats import rankdata
+
+    rx, ry = rankdata(unit, axis=-2), rankdata(y[..., None], axis=-2)
     rx -= rx.mean(axis=-2, keepdims=True)
     ry -= ry.mean(axis=-2, keepdims=True)
     denominator = np.sqrt((rx**2).sum(axis=-2) * (ry**2).sum(axis=-2))
@@ -203,11 +257,11 @@ def _spearman(unit: np.ndarray, y: np.ndarray) -> np.ndarray:
 def spearman_indices(kpi: str, names: list[str], unit: np.ndarray, y: np.ndarray, design: DesignSpec,
                      rng: np.random.Generator) -> list[dict]:
     rho = _spearman(unit, y)
-    picks = np.array([rng.integers(0, len(y), len(y)) for _ in range(design.bootstrap)],
-                     dtype=np.int64).reshape(design.bootstrap, len(y))
+    picks = rng.integers(0, len(y), (design.bootstrap, len(y)))
     boot = np.concatenate([_spearman(unit[picks[chunk]], y[picks[chunk]])
                            for chunk in _in_chunks(design.bootstrap, unit.size)])
-    low, high = np.nanpercentile(boot, [2.5, 97.5], axis=0)
+    with np.errstate(invalid="ignore"):
+        low, high = np.nanpercentile(boot, [2.5, 97.5], axis=0)
     return [_row(kpi, name, "lhs", "spearman", rho[j], low[j], high[j]) for j, name in enumerate(names)]
 
 
@@ -217,6 +271,7 @@ def analyse(outputs: pd.DataFrame, design_frame: pd.DataFrame, design: DesignSpe
     names = [c[2:] for c in design_frame.columns if c.startswith("u.")]
     points = design_frame[design_frame["kind"] == "design"].sort_values("point")
     unit = points[[f"u.{n}" for n in names]].to_numpy(dtype=float)
+    random = random_points(design_frame, design.method)
     design_runs = outputs[outputs["scenario"] != NOMINAL]
     nominal_runs = outputs[outputs["scenario"] == NOMINAL]
     rng = np.random.default_rng(design.seed if design.seed is not None else 0)
@@ -225,7 +280,7 @@ def analyse(outputs: pd.DataFrame, design_frame: pd.DataFrame, design: DesignSpe
         values = design_runs[["point", kpi]]
         if values[kpi].isna().any() or values[kpi].std() == 0 or not len(values):
             continue  # a KPI without a value in some run (no orders, nothing inspected) or that never moves
-        rows += variance_split(design_runs[["point", kpi]], nominal_runs[kpi].dropna().to_numpy(float), kpi,
+        rows += variance_split(kpi, values, nominal_runs[kpi].dropna().to_numpy(float), random,
                                design.bootstrap, rng)
         per_point = values.groupby("point")[kpi].mean().reindex(points["point"])
         if per_point.isna().any():
@@ -258,8 +313,11 @@ def ranking(table: pd.DataFrame, kpi: str) -> pd.DataFrame:
     return rows.sort_values("strength", ascending=False).reset_index(drop=True)
 
 
-def print_leaders(table: pd.DataFrame, out: Path, top: int = 5) -> None:
-    """Print the leading parameters of the headline KPIs."""
+def print_leaders(table: pd.DataFrame, out: Path, labels: dict[str, str] | None = None, top: int = 5) -> None:
+    """Print the leading parameters of the headline KPIs, by label, with their 95 % intervals."""
+    from sim.uncertainty.labels import INDEX_WORDS, fmt_effect, fmt_interval
+
+    labels = labels or {}
     headline = [k for k in table["kpi"].unique() if k.startswith(("day_target.", "delivered_by_day."))
                 or k == "masks_delivered"]
     print(f"\nsensitivity: {out / (SENSITIVITY_FILE + '.csv')} ({len(table)} rows)")
@@ -269,8 +327,10 @@ def print_leaders(table: pd.DataFrame, out: Path, top: int = 5) -> None:
             continue
         print(f"  {kpi}:")
         for _, r in ranked.iterrows():
-            print(f"    {r['parameter']:<58} {r['index']} {r['value']:>12.4g}  "
-                  f"[{r['ci_low']:.4g} .. {r['ci_high']:.4g}]")
+            index = r["index"]
+            print(f"    {labels.get(r['parameter'], r['parameter']):<58} {INDEX_WORDS[index]} "
+                  f"{fmt_effect(r['value'], kpi, index):>14}  95 % "
+                  f"{fmt_interval(r['ci_low'], r['ci_high'], kpi, index)}")
 
 
 def after_run(study: Study, out: Path, horizon_days: int) -> pd.DataFrame:
@@ -278,5 +338,5 @@ def after_run(study: Study, out: Path, horizon_days: int) -> pd.DataFrame:
     command's hook after the runs of a study; here rather than in sim.uncertainty.study, which this module
     imports: the other way round was an import cycle)."""
     table = write_sensitivity(out, study.design, horizon_days)
-    print_leaders(table, out)
+    print_leaders(table, out, {path: p.label for path, p in study.params.items()})
     return table

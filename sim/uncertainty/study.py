@@ -34,7 +34,7 @@ from sim.config import (
     validate_scenario,
 )
 from sim.errors import ConfigError, short_repr
-from sim.uncertainty.design import DesignSpec, unit_sample
+from sim.uncertainty.design import DesignSpec, design_words, random_rows, unit_sample
 from sim.uncertainty.parameters import UncertainParameter, parameter_table
 
 NOMINAL = "nominal"
@@ -100,10 +100,14 @@ class Study:
     def config(self) -> dict[str, Any]:
         return {"method": self.design.method, "seed": self.seed, "points": self.points[1:]}
 
+    def random_points(self) -> list[int]:
+        """The design points (1-based) drawn at random from the declared distributions (none for Morris)."""
+        return [i + 1 for i in random_rows(self.design.method, self.n_design, len(self.params))]
+
     def headline(self, replications: int) -> str:
-        d = self.design
-        return (f"{d.method} design over {len(self.params)} uncertain parameters: {self.n_design} points × "
-                f"{replications} replication(s), plus the nominal point × {d.noise_replications}")
+        """The design in words, then a warning line per shortfall of its size (DesignSpec.warnings)."""
+        return "\n".join([design_words(self.design, len(self.params), self.n_design, replications),
+                          *(f"warning: {w}" for w in self.design.warnings())])
 
 
 # ------------------------------------------------------------------------------------------- loading
