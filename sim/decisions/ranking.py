@@ -100,11 +100,11 @@ def lever_sentence(table: pd.DataFrame, primary: str, start_date: Any,
     if best["days_gained_low"] > 0:
         parts.append(f"best value: {best['description']} buys {best['days_gained']:.1f} days "
                      f"({best['days_gained_low']:.1f}–{best['days_gained_high']:.1f}) on {primary} for "
-                     f"{_money(best['euros'])}")
+                     f"{money(best['euros'])}")
         most = main.sort_values("days_gained", ascending=False).iloc[0]
         if most["lever"] != best["lever"] and most["days_gained_low"] > 0:
             parts.append(f"most days: {most['description']}, {most['days_gained']:.1f} days "
-                         f"({most['days_gained_low']:.1f}–{most['days_gained_high']:.1f}) for {_money(most['euros'])}")
+                         f"({most['days_gained_low']:.1f}–{most['days_gained_high']:.1f}) for {money(most['euros'])}")
     else:
         top = main.sort_values("days_gained", ascending=False).iloc[0]
         interval = ("" if np.isnan(top["days_gained_low"]) else
@@ -127,7 +127,11 @@ def lever_sentence(table: pd.DataFrame, primary: str, start_date: Any,
     return "; ".join(parts) + "." if parts else ""
 
 
-def _money(euros: float) -> str:
+NO_COST = "no cost stated"
+
+
+def money(euros: float) -> str:
+    """A lever's cost in words: '€0.87 M', '€12,000', or 'no cost stated' (0 or missing)."""
     if not euros or math.isnan(euros):
-        return "no stated cost"
+        return NO_COST
     return f"€{euros / 1e6:.2f} M" if euros >= 1e5 else f"€{euros:,.0f}"

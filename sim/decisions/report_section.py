@@ -18,22 +18,17 @@ import numpy as np
 import pandas as pd
 
 from sim.decisions.charts import lever_chart, stress_heatmap
-from sim.decisions.command import WHAT_IT_TAKES_JSON, summary_line
-from sim.decisions.ranking import lever_sentence
+from sim.decisions.command import WHAT_IT_TAKES_JSON
+from sim.decisions.ranking import lever_sentence, money
 from sim.decisions.stress import most_damaging
 from sim.decisions.tables import LEVERS_CSV, STRESS_CSV
+from sim.decisions.what_it_takes import answer_sentences
 from sim.report.data import levers_table
 from sim.report.formatting import fmt_date_long, fmt_pct, stage_name
 from sim.report.labels import target_label, words
 from sim.report.templating import data_uri, render
 from sim.results.results_set import ResultsSet, median_with_unreached, wilson_interval
 from sim.results.tables import DAY_TARGET, REACHED_BY_DATE, kpi_name
-
-
-def _money(euros: float) -> str:
-    if not euros or math.isnan(euros):
-        return "no stated cost"
-    return f"€{euros / 1e6:.2f} M" if euros >= 1e5 else f"€{euros:,.0f}"
 
 
 def _target_words(rs: ResultsSet, name: str) -> str:
@@ -100,7 +95,7 @@ def _levers(rs: ResultsSet) -> dict[str, Any] | None:
     main = table[table["target"] == primary].sort_values("rank")
     rows = [{"rank": r.rank, "id": r.lever, "label": words(r.lever), "description": r.description,
              "days": f"{r.days_gained:+.1f} ({r.days_gained_low:+.1f} to {r.days_gained_high:+.1f})",
-             "cost": _money(r.euros), "people": f"{r.people:.0f}", "lead": f"{r.lead_time_days:.0f}",
+             "cost": money(r.euros), "people": f"{r.people:.0f}", "lead": f"{r.lead_time_days:.0f}",
              "per_meur": "" if math.isnan(r.days_per_meur) else f"{r.days_per_meur:.1f}"}
             for r in main.head(3).itertuples()]
     chart = lever_chart(table, primary, rs.dir / "charts" / "levers_ranked.png")
@@ -117,12 +112,10 @@ def _what_it_takes(rs: ResultsSet) -> dict[str, Any] | None:
     if not path.exists():
         return None
     answer = json.loads(path.read_text(encoding="utf-8"))
-    shown = dict(answer, target=_target_words(rs, str(answer["target"])))
-    if answer.get("reachable"):  # lever ids in words, in the amounts and their units alike
-        best = dict(answer["answer"], amounts={words(k): v for k, v in answer["answer"]["amounts"].items()})
-        shown.update(answer=best, units={words(k): v for k, v in answer["units"].items()})
+    lines = answer_sentences(dict(answer, target=_target_words(rs, str(answer["target"]))), words)
     chart = rs.dir / "charts" / "what_it_takes.png"
-    return {"line": summary_line(shown), "method": answer["method"], "error_rates": answer["error_rates"],
+    return {"line": lines[0], "method": answer["method"], "error_rates": answer["error_rates"],
+            "warnings": lines[2:],
             "chart": data_uri(chart) if chart.exists() else None}
 
 
