@@ -53,17 +53,38 @@ def test_the_lever_at_the_bottleneck_ranks_first_and_a_lever_elsewhere_buys_noth
         "more_cutters": {"description": "two more cutters from the start", "add": {
             "sites.workshop.stages.cut.operators": 1}, "scalable": {"min": 0, "max": 4, "step": 1, "default": 2},
             "cost": {"euros_per_unit": 1000, "people_per_unit": 1, "source": "assumption"}},
+        # the same sewers with no cost stated: a cost of 0 would once give infinite days per euro and rank first
+        "free_sewers": {"description": "two more sewers, cost unknown", "add": {
+            "sites.workshop.stages.sew.operators": 1}, "scalable": {"min": 0, "max": 4, "step": 1, "default": 2},
+            "cost": {"source": "assumption"}},
     }
     file = experiment_files(tmp_path, base, {"replications": 6, "seed": 7, "levers": levers})
     assert main(["run", file, "--workers", "1", "--no-report", "--out", str(tmp_path / "out")]) == 0
-    table = pd.read_csv(tmp_path / "out" / "levers.csv")
+    table = pd.read_csv(tmp_path / "out" / "levers.csv", keep_default_na=False, na_values=[""])
     goal = table[table["target"] == "goal"].set_index("lever")
-    assert goal.loc["more_sewers", "rank"] == 1
+    assert goal["rank"].to_dict() == {"more_sewers": 1, "free_sewers": 2, "more_cutters": 3}
+    assert goal["ranked_by"].to_dict() == {"more_sewers": "days per €M", "free_sewers": "days gained (no cost stated)",
+                                           "more_cutters": "days gained (not significant)"}
     assert goal.loc["more_sewers", "days_gained_low"] > 0
     assert goal.loc["more_cutters", "days_gained_low"] <= 0 <= goal.loc["more_cutters", "days_gained_high"]
     assert goal.loc["more_sewers", "euros"] == 20000 and goal.loc["more_sewers", "people"] == 2
-    assert goal.loc["more_sewers", "days_per_meur"] == pytest.approx(goal.loc["more_sewers", "days_gained"] / 0.02)
-    assert goal.loc["more_sewers", "masks_gained_low"] > 0  # masks by the goal's date, paired
+    sewers = goal.loc["more_sewers"]
+    for end in ("", "_low", "_high"):  # the paired days interval over the cost in M€
+        assert sewers[f"days_per_meur{end}"] == pytest.approx(sewers[f"days_gained{end}"] / 0.02)
+    assert math.isnan(goal.loc["more_cutters", "days_per_meur"])  # not significant: no value per euro
+    assert goal.loc["more_cutters", "days_per_meur_note"] == "days gained not significant (interval includes 0)"
+    assert math.isnan(goal.loc["free_sewers", "days_per_meur"])
+    assert goal.loc["free_sewers", "days_per_meur_note"] == "no cost stated"
+    assert sewers["masks_gained_low"] > 0  # masks by the goal's date, paired
+    # replications: 6 at first, a batch of 6 more while the interval includes 0, up to 4 x 6 = 24; every look
+    # at the Bonferroni level 1 - 0.05/4
+    assert goal["interval_confidence"].tolist() == pytest.approx([1 - 0.05 / 4] * 3)
+    assert sewers["n"] == 6 and sewers["replications_stop"] == "interval excludes 0"
+    cutters = goal.loc["more_cutters"]
+    assert cutters["n"] == 24 and cutters["replications_stop"] == "cap of 24 replications reached"
+    assert (tmp_path / "out" / "lever_runs" / "runs.parquet").exists()
+    main_runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    assert main_runs.groupby("scenario")["replication"].max().max() == 5  # the main results stay as run
 
 
 def test_a_dated_lever_changes_nothing_before_its_date():

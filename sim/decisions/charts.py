@@ -35,8 +35,10 @@ def _masks(x: float) -> str:
 
 
 def lever_chart(table: pd.DataFrame, primary: str, path: Path) -> Path:
-    """Days gained on the primary target per lever, best rank at the top, with 95 % intervals and costs."""
+    """Days gained on the primary target per lever, best rank at the top, with their intervals and costs."""
     main = table[table["target"] == primary].sort_values("rank", ascending=False)
+    confidence = float(main["interval_confidence"].iloc[0]) if "interval_confidence" in main.columns else 0.95
+    level = f"{(confidence if math.isfinite(confidence) else 0.95):.2%}".replace(".00%", "%").replace("%", " %")
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(8.5, 0.55 * len(main) + 1.6))
         ax = fig.add_subplot()
@@ -51,7 +53,7 @@ def lever_chart(table: pd.DataFrame, primary: str, path: Path) -> Path:
         ax.axvline(0, color="black", lw=0.8)
         labels = [f"{words(r.lever)}\n{money(r.euros)}, {r.people:.0f} people" for r in main.itertuples()]
         ax.set_yticks(y, labels)
-        ax.set_xlabel(f"Days gained on {words(primary).lower()} vs base (95 % interval; grey: not significant)")
+        ax.set_xlabel(f"Days gained on {words(primary).lower()} vs base ({level} interval; grey: not significant)")
         for yi, r in zip(y, main.itertuples(), strict=True):
             per = "" if math.isnan(r.days_per_meur) else f"  {r.days_per_meur:.1f} d per €M"
             ax.annotate(f"{r.days_gained:+.1f} d{per}", (max(r.days_gained_high if not math.isnan(
@@ -66,7 +68,7 @@ def lever_chart(table: pd.DataFrame, primary: str, path: Path) -> Path:
                      f"{best['days_gained']:+.1f} days "
                      f"for {money(best['euros'])}")
         else:
-            title = f"No lever gains a day on {words(primary).lower()} beyond the noise (95 % intervals)"
+            title = f"No lever gains a day on {words(primary).lower()} beyond the noise ({level} intervals)"
         fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
         return _save(fig, path)
 

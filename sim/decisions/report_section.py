@@ -94,17 +94,39 @@ def _levers(rs: ResultsSet) -> dict[str, Any] | None:
     table, primary = found
     main = table[table["target"] == primary].sort_values("rank")
     rows = [{"rank": r.rank, "id": r.lever, "label": words(r.lever), "description": r.description,
+             "ranked_by": _text(getattr(r, "ranked_by", "")),
              "days": f"{r.days_gained:+.1f} ({r.days_gained_low:+.1f} to {r.days_gained_high:+.1f})",
              "cost": money(r.euros), "people": f"{r.people:.0f}", "lead": f"{r.lead_time_days:.0f}",
-             "per_meur": "" if math.isnan(r.days_per_meur) else f"{r.days_per_meur:.1f}"}
+             "per_meur": _per_meur(r), "replications": _replications(r)}
             for r in main.head(3).itertuples()]
+    confidence = main["interval_confidence"].iloc[0] if "interval_confidence" in main.columns else math.nan
+    level = "95 %" if not math.isfinite(confidence) else f"{confidence:.2%}".replace("%", " %")
     chart = lever_chart(table, primary, rs.dir / "charts" / "levers_ranked.png")
     # The sentence names levers and the target in words: the same table with labels for ids.
     labelled = table.assign(lever=table["lever"].map(words), target=table["target"].map(
         lambda t: _target_words(rs, str(t))))
     sentence = lever_sentence(labelled, _target_words(rs, primary), rs.start_date, _binding_from(rs, primary))
     return {"target": _target_words(rs, primary), "target_id": primary, "sentence": sentence, "rows": rows,
+            "level": level,
             "chart": data_uri(chart), "count": len(main), "file": LEVERS_CSV}
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _per_meur(r: Any) -> str:
+    """'291.7 (149.0–434.4)', or why there is no value (no cost stated, gain not significant)."""
+    if math.isnan(r.days_per_meur):
+        return _text(getattr(r, "days_per_meur_note", ""))
+    low, high = getattr(r, "days_per_meur_low", math.nan), getattr(r, "days_per_meur_high", math.nan)
+    return f"{r.days_per_meur:.1f}" + ("" if math.isnan(low) else f" ({low:.1f}–{high:.1f})")
+
+
+def _replications(r: Any) -> str:
+    """'24 (cap of 24 replications reached)' or '6 (interval excludes 0)'."""
+    stop = _text(getattr(r, "replications_stop", ""))
+    return f"{r.n}" + (f" ({stop})" if stop else "")
 
 
 def _what_it_takes(rs: ResultsSet) -> dict[str, Any] | None:

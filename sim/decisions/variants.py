@@ -47,6 +47,10 @@ class DecisionSpec(BaseModel):
 
     targets: list[str] | None = Field(None, description="targets to report (default: all)")
     masks_by: dt.date | None = Field(None, description="date for 'masks gained by' (default: first dated target)")
+    max_replications: int | None = Field(
+        None, ge=1, description="most replications per lever: more are added, a batch of `replications` at a "
+        "time, until its days-gained interval on the first target excludes 0 (default 4 × replications; "
+        "equal to replications: none added)")
 
 
 def shock_variants(stress: StressSpec, file: str) -> dict[str, tuple[str, list[ShockSpec]]]:
