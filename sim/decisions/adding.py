@@ -16,6 +16,7 @@ look where the search stopped does too (benchmarks/stat_levers.py measures it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,21 +57,37 @@ def add_replications(out: Path, exp: Any, runs: pd.DataFrame, series: pd.DataFra
         raise ConfigError.at(exp.file, "decisions.max_replications", looks[-1],
                              f">= replications ({exp.replications})")
     confidence = look_confidence(looks)
-    base, horizon = spec.base_scenario, exp.base.horizon_days
-    reasons: dict[str, str] = {}
     if primary is None or len(exp.points) > 1 or exp.study is not None:
         return runs, series, {name: "" for name in spec.levers}, confidence
-    wanted: dict[str, int] = {}  # scenario -> replications it needs in all
-    for name in spec.levers:
+    frames = {"series": series}
+
+    def more(wanted: dict[str, int]) -> pd.DataFrame:
+        more_runs, frames["series"] = _run_more(out, exp, wanted, runs, series, workers, scheduler)
+        return more_runs
+
+    runs, stops = sequential_additions(runs, list(spec.levers), spec.base_scenario, primary,
+                                       exp.base.horizon_days, looks, more)
+    return runs, frames["series"], stops, confidence
+
+
+def sequential_additions(runs: pd.DataFrame, levers: list[str], base: str, primary: str, horizon_days: int,
+                         looks: tuple[int, ...], more: Callable[[dict[str, int]], pd.DataFrame]
+                         ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The additions, lever after lever: `more(wanted)` runs scenario -> replications wanted in all and
+    returns every run so far. Returns the runs and, per lever, why it stopped."""
+    confidence = look_confidence(looks)
+    stops: dict[str, str] = {}
+    wanted: dict[str, int] = {}
+    for name in levers:
         for n in looks:
-            if n > exp.replications:
+            if n > looks[0]:
                 wanted[base], wanted[name] = max(wanted.get(base, 0), n), n
-                runs, series = _run_more(out, exp, wanted, runs, series, workers, scheduler)
-            _, low, high, pairs, _ = day_gain(runs, base, name, primary, horizon, confidence)
-            reasons[name] = stop_reason(low, high, pairs, looks) if pairs >= n else "runs failed"
-            if reasons[name]:
+                runs = more(dict(wanted))
+            _, low, high, pairs, _ = day_gain(runs, base, name, primary, horizon_days, confidence)
+            stops[name] = stop_reason(low, high, pairs, looks) if pairs >= n else "runs failed"
+            if stops[name]:
                 break
-    return runs, series, reasons, confidence
+    return runs, stops
 
 
 def _run_more(out: Path, exp: Any, wanted: dict[str, int], runs: pd.DataFrame, series: pd.DataFrame,
