@@ -10,7 +10,7 @@ by replication through a shared component, as under common random numbers, a tar
 at the horizon): base day = round(20 + 3·Z_r), lever day = round(20 + 3·Z_r − g + s·E_r), Z and E standard
 normal. The true mean gain is g: rounding a variable spread over many whole days (sd 3) changes its mean by
 far less than 1e-10 (clipping at 0 and the horizon, 6 sd away, likewise). The intervals come from the
-project's code: `day_gain` and `per_cost`, the two calls `lever_table` makes per lever and target
+project's code: `day_gain`, `selected_confidence` and `per_cost`, the calls `lever_table` makes per lever and target
 (sim/decisions/ranking.py; calling them directly keeps 10,000 problems within a minute), on the synthetic
 runs, and for the added replications `sequential_additions` (sim/decisions/adding.py) with new replications
 drawn on demand.
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.decisions.adding import look_confidence, replication_looks, sequential_additions
 from sim.decisions.paired import day_gain
-from sim.decisions.ranking import per_cost
+from sim.decisions.ranking import per_cost, selected_confidence
 from sim.results.tables import DAY_TARGET, REACHED_BY_DATE
 
 HORIZON = 60
@@ -60,8 +60,9 @@ def runs_frame(base: np.ndarray, lever: np.ndarray, first: int = 0) -> pd.DataFr
 def table_of(runs: pd.DataFrame, confidence: float = 0.95) -> dict[str, float]:
     """The lever's days gained and days per €M as lever_table computes them."""
     gain, low, high, _, _ = day_gain(runs, "base", "lever", "goal", HORIZON, confidence)
+    wide = day_gain(runs, "base", "lever", "goal", HORIZON, selected_confidence(confidence))[:3]
     return {"days_gained": gain, "days_gained_low": low, "days_gained_high": high,
-            **per_cost("days_per_meur", (gain, low, high), EUROS / 1e6)}
+            **per_cost("days_per_meur", wide, EUROS / 1e6, significant=low > 0)}
 
 
 def row(claim: str, stated: float, covered: int, n: int, detail: str) -> dict[str, Any]:
