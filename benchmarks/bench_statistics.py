@@ -1,6 +1,6 @@
 """Every statistical claim the tool prints, measured on problems with a known truth.
 
-    python benchmarks/bench_statistics.py [--quick] [--only SUBSTRING]
+    python benchmarks/bench_statistics.py [--quick] [--only SUBSTRING] [--out FILE]
 
 Discovers every benchmarks/stat_*.py, imports it by path and calls its `checks(quick) -> list[dict]` (one
 dict per claim: method, claim, kind "error" or "coverage", stated, measured, n, mc_se, exact, detail; see
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="each section's quick mode")
     parser.add_argument("--only", help="run the sections whose file name contains this")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where the rows go (default {OUT.relative_to(ROOT)})")
     args = parser.parse_args(argv)
     found = sections(args.only)
     if not found:
@@ -102,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in rows if r["verdict"] != "holds"]
     print(f"\n{len(rows)} claims, {len(rows) - len(failed)} hold, {len(failed)} fail"
           + (f"; sections that raised: {', '.join(broken)}" if broken else ""))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(OUT, {"quick": args.quick, "only": args.only, "rows": rows, "broken_sections": broken})
-    print(f"wrote {OUT.relative_to(ROOT)}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(args.out, {"quick": args.quick, "only": args.only, "rows": rows, "broken_sections": broken})
+    print(f"wrote {args.out}")
     return 1 if failed or broken else 0
 
 
