@@ -141,7 +141,7 @@ def test_what_it_takes_finds_the_capacity_formula_answer_on_a_deterministic_line
     assert calls[expected] == "meets" and calls[expected - 1] == "fails"  # one step lower fails
     assert answer["answer"]["euros"] == 5000 * expected
     printed = capsys.readouterr().out
-    assert (f"sewers = {expected} sewers (€{5000 * expected:,}, 0 people). {expected} clearly meets it "
+    assert (f"sewers = {expected} sewers (€{5000 * expected:,}). {expected} clearly meets it "
             f"(6/6 runs reached it) and {expected - 1} clearly fails (0/6 runs reached it): {expected} is the "
             "least amount.") in printed
     assert "probability ≤ 0.025 whatever the true P" in printed and "between" not in printed

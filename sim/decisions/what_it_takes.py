@@ -41,6 +41,7 @@ import pandas as pd
 
 from sim.config import scenario_dict
 from sim.decisions.levers import LeverSpec, apply_lever
+from sim.decisions.ranking import money
 from sim.decisions.sequential import (
     FAILS,
     MEETS,
@@ -347,7 +348,7 @@ def answer_sentences(answer: dict[str, Any], name: Callable[[str], str] = str) -
         value = best["amounts"][last]
         low = best["range"][last][0]
         below = [a for a in sorted(at) if a < value]
-        cost = f"€{best['euros']:,.0f}, {best['people']:.0f} people"
+        cost = money(best["euros"]) + (f", {best['people']:.0f} people" if best["people"] else "")
         meets = f"{value:g} clearly meets it ({runs(at[value])})"
         smallest = answer["bounds"][last][0]
         if value == smallest:
