@@ -218,7 +218,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         after_run(exp.study, out, exp.base.horizon_days)
     from sim.decisions.tables import write_decision_tables
 
-    for table in write_decision_tables(out, exp):
+    for table in write_decision_tables(out, exp, args.workers, args.scheduler):
         print(f"wrote {table}")
     if not args.no_report:
         write_charts_and_report(out, args.screenshot)

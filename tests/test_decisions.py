@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats
 
 from sim.cli import main
+from sim.decisions.sequential import exact_interval
 from sim.decisions.shocks import Effect, ShockSpec, apply_shock
 from sim.decisions.stress import recovery_days, trailing_mean
 from sim.experiment import load_experiment
 from sim.model import simulate
-from sim.results.analysis import wilson_interval
 from tests.scenarios import line, spec_of
 
 START = dt.date(2020, 3, 30)  # a Monday
@@ -53,17 +54,44 @@ def test_the_lever_at_the_bottleneck_ranks_first_and_a_lever_elsewhere_buys_noth
         "more_cutters": {"description": "two more cutters from the start", "add": {
             "sites.workshop.stages.cut.operators": 1}, "scalable": {"min": 0, "max": 4, "step": 1, "default": 2},
             "cost": {"euros_per_unit": 1000, "people_per_unit": 1, "source": "assumption"}},
+        # the same sewers with no cost stated: a cost of 0 would once give infinite days per euro and rank first
+        "free_sewers": {"description": "two more sewers, cost unknown", "add": {
+            "sites.workshop.stages.sew.operators": 1}, "scalable": {"min": 0, "max": 4, "step": 1, "default": 2},
+            "cost": {"source": "assumption"}},
     }
     file = experiment_files(tmp_path, base, {"replications": 6, "seed": 7, "levers": levers})
     assert main(["run", file, "--workers", "1", "--no-report", "--out", str(tmp_path / "out")]) == 0
-    table = pd.read_csv(tmp_path / "out" / "levers.csv")
+    table = pd.read_csv(tmp_path / "out" / "levers.csv", keep_default_na=False, na_values=[""])
     goal = table[table["target"] == "goal"].set_index("lever")
-    assert goal.loc["more_sewers", "rank"] == 1
+    assert goal["rank"].to_dict() == {"more_sewers": 1, "free_sewers": 2, "more_cutters": 3}
+    assert goal["ranked_by"].to_dict() == {"more_sewers": "days per €M", "free_sewers": "days gained (no cost stated)",
+                                           "more_cutters": "days gained (not significant)"}
     assert goal.loc["more_sewers", "days_gained_low"] > 0
     assert goal.loc["more_cutters", "days_gained_low"] <= 0 <= goal.loc["more_cutters", "days_gained_high"]
     assert goal.loc["more_sewers", "euros"] == 20000 and goal.loc["more_sewers", "people"] == 2
-    assert goal.loc["more_sewers", "days_per_meur"] == pytest.approx(goal.loc["more_sewers", "days_gained"] / 0.02)
-    assert goal.loc["more_sewers", "masks_gained_low"] > 0  # masks by the goal's date, paired
+    sewers = goal.loc["more_sewers"]
+    assert sewers["days_per_meur"] == pytest.approx(sewers["days_gained"] / 0.02)
+    # its interval: the paired days interval over the cost in M€, at half the error of the days interval (it is
+    # written only where the days are significant, a selection that would otherwise cost it coverage)
+    error = 1 - sewers["interval_confidence"]
+    widen = stats.t.ppf(1 - error / 4, sewers["n"] - 1) / stats.t.ppf(1 - error / 2, sewers["n"] - 1)
+    for end in ("_low", "_high"):
+        days_half = sewers[f"days_gained{end}"] - sewers["days_gained"]
+        assert sewers[f"days_per_meur{end}"] == pytest.approx((sewers["days_gained"] + widen * days_half) / 0.02)
+    assert math.isnan(goal.loc["more_cutters", "days_per_meur"])  # not significant: no value per euro
+    assert goal.loc["more_cutters", "days_per_meur_note"] == "days gained not significant (interval includes 0)"
+    assert math.isnan(goal.loc["free_sewers", "days_per_meur"])
+    assert goal.loc["free_sewers", "days_per_meur_note"] == "no cost stated"
+    assert sewers["masks_gained_low"] > 0  # masks by the goal's date, paired
+    # replications: 6 at first, a batch of 6 more while the interval includes 0, up to 4 x 6 = 24; every look
+    # at the Bonferroni level 1 - 0.05/4
+    assert goal["interval_confidence"].tolist() == pytest.approx([1 - 0.05 / 4] * 3)
+    assert sewers["n"] == 6 and sewers["replications_stop"] == "interval excludes 0"
+    cutters = goal.loc["more_cutters"]
+    assert cutters["n"] == 24 and cutters["replications_stop"] == "cap of 24 replications reached"
+    assert (tmp_path / "out" / "lever_runs" / "runs.parquet").exists()
+    main_runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    assert main_runs.groupby("scenario")["replication"].max().max() == 5  # the main results stay as run
 
 
 def test_a_dated_lever_changes_nothing_before_its_date():
@@ -83,28 +111,52 @@ def test_a_dated_lever_changes_nothing_before_its_date():
 
 
 # -------------------------------------------------------------------------------------------- what it takes
-def test_what_it_takes_finds_the_capacity_formula_answer_on_a_deterministic_line(tmp_path):
-    masks, by = 10_000, dt.date(2020, 4, 10)
+def deterministic_sewers_case(tmp_path, masks: int = 10_000) -> tuple[str, int]:
+    """A line with one sewer and no randomness; a lever adds sewers. Returns (file, sewers to add)."""
+    by = dt.date(2020, 4, 10)
     workdays = int(np.busday_count(START, by + dt.timedelta(days=1)))  # Mon 30 Mar .. Fri 10 Apr: 10
     base_sewers = 1
-    expected = math.ceil(masks / (workdays * PER_OPERATOR_DAY)) - base_sewers  # 5 sewers needed: 4 more
+    expected = math.ceil(masks / (workdays * PER_OPERATOR_DAY)) - base_sewers  # 10,000: 5 sewers needed, 4 more
     base = line(horizon_days=14, cv=0.0, operators={"sew": base_sewers, "cut": 3}, sew_min=SEW_MIN)
     base["targets"] = {"goal": {"masks": masks, "by": by.isoformat(), "measure": "sewn"}}
     levers = {"sewers": {"description": "more sewers", "add": {"sites.workshop.stages.sew.operators": 1},
                          "scalable": {"min": 0, "max": 10, "step": 1, "unit": "sewers"},
                          "cost": {"euros_per_unit": 5000, "source": "assumption"}}}
-    file = experiment_files(tmp_path, base, {"replications": 2, "seed": 3, "levers": levers})
+    return experiment_files(tmp_path, base, {"replications": 2, "seed": 3, "levers": levers}), expected
+
+
+def test_what_it_takes_finds_the_capacity_formula_answer_on_a_deterministic_line(tmp_path, capsys):
+    file, expected = deterministic_sewers_case(tmp_path)
     out = tmp_path / "out"
-    # P is 0 or 1 here; 4 replications all reached give a Wilson lower bound of 0.51 >= 0.5 (none: an
-    # upper bound of 0.49): every call is clear with 4 replications
+    # P is 0 or 1 here. With P >= 0.5 and error 0.025, 6 of 6 reached is the least evidence that can clearly
+    # meet (0.5^6 = 0.016), 0 of 6 clearly fails: every call is clear at 6 replications
     code = main(["what-it-takes", file, "--target", "goal", "--probability", "0.5", "--lever", "sewers",
-                 "--out", str(out), "--workers", "1", "--initial", "4", "--max-replications", "4"])
+                 "--out", str(out), "--workers", "1", "--initial", "6", "--max-replications", "6"])
     assert code == 0
     answer = yaml.safe_load((out / "what_it_takes.json").read_text())
-    assert answer["reachable"]
-    assert abs(answer["answer"]["amounts"]["sewers"] - expected) <= 1
-    assert answer["answer"]["euros"] == 5000 * answer["answer"]["amounts"]["sewers"]
+    assert answer["status"] == "reachable" and answer["reachable"]
+    assert answer["answer"]["amounts"]["sewers"] == expected
+    assert answer["answer"]["range"]["sewers"] == [expected, expected]
+    calls = {p["amounts"]["sewers"]: p["decision"] for p in answer["points"]}
+    assert calls[expected] == "meets" and calls[expected - 1] == "fails"  # one step lower fails
+    assert answer["answer"]["euros"] == 5000 * expected
+    printed = capsys.readouterr().out
+    assert (f"sewers = {expected} sewers (€{5000 * expected:,}). {expected} clearly meets it "
+            f"(6/6 runs reached it) and {expected - 1} clearly fails (0/6 runs reached it): {expected} is the "
+            "least amount.") in printed
+    assert "probability ≤ 0.025 whatever the true P" in printed and "between" not in printed
     assert (out / "charts" / "what_it_takes.png").stat().st_size > 10_000
+
+
+def test_what_it_takes_refuses_settings_under_which_nothing_can_be_called(tmp_path, capsys):
+    # 4 of 4 reached happens with probability 1/16 > 0.025 at P = 0.5: no amount could ever clearly meet
+    file, _ = deterministic_sewers_case(tmp_path)
+    code = main(["what-it-takes", file, "--target", "goal", "--probability", "0.5", "--lever", "sewers",
+                 "--out", str(tmp_path / "out"), "--workers", "1", "--initial", "4", "--max-replications", "4"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--max-replications" in err[0] and "at least 6" in err[0]
+    assert not (tmp_path / "out" / "what_it_takes.json").exists()
 
 
 def test_what_it_takes_says_when_the_target_is_out_of_reach(tmp_path, capsys):
@@ -117,12 +169,36 @@ def test_what_it_takes_says_when_the_target_is_out_of_reach(tmp_path, capsys):
                  "--out", str(tmp_path / "out"), "--workers", "1", "--initial", "5"])
     assert code == 0
     answer = yaml.safe_load((tmp_path / "out" / "what_it_takes.json").read_text())
-    assert not answer["reachable"] and answer["at_max"]["p"] == 0.0
+    assert answer["status"] == "out of reach" and not answer["reachable"] and answer["at_max"]["p"] == 0.0
+    assert answer["at_max"]["decision"] == "fails"
     assert answer["runs"] == 5  # the top of the range clearly fails: nothing else is run
     # 7 sewers x 210 x 10 days = 14,700 by the date, less the first lot's cutting; sewing binds
     assert re.search(r"by then 14,[0-7]00 masks sewn", answer["why"])
     assert "binding constraint before the date is sew" in answer["why"]
-    assert "out of reach" in capsys.readouterr().out
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("goal (50,000 masks) by 2020-04-10 with P ≥ 90%: out of reach within the lever's "
+                            "bounds: even at sewers = 6 unit, P is clearly below 90% (0/5 runs reached it); by then")
+
+
+def test_what_it_takes_is_undecided_rather_than_out_of_reach_when_the_top_is_unclear(tmp_path, capsys):
+    # stochastic line: 4 sewers (2 + the lever's 2) reach 8,000 by 10 April in 4 of 20 runs with this seed;
+    # against P >= 0.3 that is neither clearly above nor clearly below after 20 replications
+    base = line(horizon_days=14, cv=0.3, absence=0.08, operators={"sew": 2, "cut": 4}, sew_min=SEW_MIN)
+    base["targets"] = {"goal": {"masks": 8000, "by": "2020-04-10", "measure": "sewn"}}
+    levers = {"sewers": {"description": "more sewers", "add": {"sites.workshop.stages.sew.operators": 1},
+                         "scalable": {"min": 0, "max": 2, "step": 1, "unit": "sewers"},
+                         "cost": {"source": "assumption"}}}
+    file = experiment_files(tmp_path, base, {"levers": levers, "seed": 11})
+    code = main(["what-it-takes", file, "--target", "goal", "--probability", "0.3", "--lever", "sewers",
+                 "--out", str(tmp_path / "out"), "--workers", "1", "--initial", "10", "--max-replications", "20"])
+    assert code == 0
+    answer = yaml.safe_load((tmp_path / "out" / "what_it_takes.json").read_text())
+    assert answer["status"] == "undecided" and not answer["reachable"] and answer["answer"] is None
+    top = answer["at_max"]
+    assert top["decision"] == "undecided" and top["n"] == 20 and 0 < top["successes"] < 20
+    first = capsys.readouterr().out.splitlines()[0]
+    assert f"undecided at 20 replications: at sewers = 2 sewers, {top['successes']}/20 runs reached it" in first
+    assert "out of reach" not in first
 
 
 def test_the_cheapest_combination_of_two_levers(tmp_path):
@@ -139,7 +215,7 @@ def test_the_cheapest_combination_of_two_levers(tmp_path):
     }
     file = experiment_files(tmp_path, base, {"levers": levers})
     code = main(["what-it-takes", file, "--target", "goal", "--probability", "0.5", "--levers", "dear,cheap",
-                 "--out", str(tmp_path / "out"), "--workers", "1", "--initial", "4", "--max-replications", "4"])
+                 "--out", str(tmp_path / "out"), "--workers", "1", "--initial", "6", "--max-replications", "6"])
     assert code == 0
     answer = yaml.safe_load((tmp_path / "out" / "what_it_takes.json").read_text())
     assert answer["answer"]["amounts"] == {"dear": 0, "cheap": 4}
@@ -148,28 +224,32 @@ def test_the_cheapest_combination_of_two_levers(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_amount_found_meets_the_probability_on_fresh_replications(tmp_path):
+def test_the_amount_found_meets_the_probability_on_fresh_replications_and_one_less_does_not(tmp_path):
     """Stochastic line (time cv 0.3, 8 % absence). The search uses root seed 11; the check uses 80 fresh
-    replications from root seed 12. Pass if the Wilson 95 % interval of P at the returned amount reaches
-    the required 0.8. Error rates: if the search's clear calls are right, P(amount) >= 0.8 and this check
-    fails with probability <= 2.5 %; each clear call of the search is wrong with probability <= 2.5 %, and
-    an unsure call (made at the maximum of 30 replications) may pick an amount with P a little below 0.8,
-    which the check then catches with a probability that grows with the shortfall."""
+    replications from root seed 12 at the amount returned and one step below. Pass if the exact 95 %
+    interval of P at the amount reaches 0.8 (the call "meets" is right, else this fails with probability
+    <= 2.5 %) and, when the search called one step below "fails", that interval there does not lie wholly
+    above 0.8 (same error). An amount too large fails the second check: one below it then meets."""
     base = line(horizon_days=14, cv=0.3, absence=0.08, operators={"sew": 2, "cut": 4}, sew_min=SEW_MIN)
     base["targets"] = {"goal": {"masks": 8000, "by": "2020-04-10", "measure": "sewn"}}
     levers = {"sewers": {"description": "more sewers", "add": {"sites.workshop.stages.sew.operators": 1},
                          "scalable": {"min": 0, "max": 6, "step": 1}, "cost": {"source": "assumption"}}}
     file = experiment_files(tmp_path, base, {"levers": levers, "seed": 11})
     assert main(["what-it-takes", file, "--target", "goal", "--probability", "0.8", "--lever", "sewers",
-                 "--out", str(tmp_path / "out"), "--workers", "1", "--initial", "10", "--max-replications",
-                 "30"]) == 0
+                 "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
     answer = yaml.safe_load((tmp_path / "out" / "what_it_takes.json").read_text())
-    amount = answer["answer"]["amounts"]["sewers"]
-    data = copy.deepcopy(base)
-    data["sites"]["workshop"]["stages"]["sew"]["operators"] += int(amount)
-    hits = [simulate(spec_of(data, replication=r, seed=12)).kpis["reached_by_date.goal"] for r in range(80)]
-    _, _, high = wilson_interval(int(sum(hits)), len(hits))
-    assert high >= 0.8
+    amount = int(answer["answer"]["amounts"]["sewers"])
+    calls = {int(p["amounts"]["sewers"]): p["decision"] for p in answer["points"]}
+    assert amount > 0 and calls[amount - 1] == "fails"
+
+    def fresh(extra: int) -> tuple[float, float]:
+        data = copy.deepcopy(base)
+        data["sites"]["workshop"]["stages"]["sew"]["operators"] += extra
+        hits = [simulate(spec_of(data, replication=r, seed=12)).kpis["reached_by_date.goal"] for r in range(80)]
+        return exact_interval(int(sum(hits)), len(hits), 0.95)
+
+    assert fresh(amount)[1] >= 0.8
+    assert fresh(amount - 1)[0] < 0.8
 
 
 # ------------------------------------------------------------------------------------------------- shocks

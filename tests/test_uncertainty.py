@@ -142,7 +142,8 @@ def test_sobol_total_index_finds_the_only_parameter_that_matters(tmp_path: Path)
     assert sew["value"] > 0.8, f"ST(sewing) = {sew['value']:.3f} [{sew['ci_low']:.3f}, {sew['ci_high']:.3f}]"
     assert ignored["value"] < 0.05, (f"ST(ignored) = {ignored['value']:.3f} "
                                      f"[{ignored['ci_low']:.3f}, {ignored['ci_high']:.3f}]")
-    # the intervals say something: the sewing time's excludes the ignored parameter's range and vice versa
+    # the intervals say something: the sewing time's excludes the ignored parameter's range and vice versa (the
+    # old check, ci_low <= value <= ci_high, held by construction: the interval is value ± its half width)
     assert sew["ci_low"] > 0.5 and ignored["ci_low"] <= 0.0 <= ignored["ci_high"] < 0.5, (sew, ignored)
     print(f"ST(sewing) = {sew['value']:.3f} [{sew['ci_low']:.3f}, {sew['ci_high']:.3f}]; "
           f"ST(ignored) = {ignored['value']:.3f} [{ignored['ci_low']:.3f}, {ignored['ci_high']:.3f}]")

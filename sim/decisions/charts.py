@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.decisions.ranking import money
 from sim.report.labels import words
 from sim.report.style import DPI, GREY, PALETTE, STYLE
 
@@ -20,12 +21,6 @@ def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, metadata={"Title": fig.get_suptitle(), "Software": "resilience-sim (matplotlib)"})
     return path
-
-
-def _money(euros: float) -> str:
-    if not euros or math.isnan(euros):
-        return "no cost stated"
-    return f"€{euros / 1e6:.2f} M" if euros >= 1e5 else f"€{euros / 1e3:.0f} k"
 
 
 def _num(x: float) -> str:
@@ -40,8 +35,10 @@ def _masks(x: float) -> str:
 
 
 def lever_chart(table: pd.DataFrame, primary: str, path: Path) -> Path:
-    """Days gained on the primary target per lever, best rank at the top, with 95 % intervals and costs."""
+    """Days gained on the primary target per lever, best rank at the top, with their intervals and costs."""
     main = table[table["target"] == primary].sort_values("rank", ascending=False)
+    confidence = float(main["interval_confidence"].iloc[0]) if "interval_confidence" in main.columns else 0.95
+    level = f"{(confidence if math.isfinite(confidence) else 0.95):.2%}".replace(".00%", "%").replace("%", " %")
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(8.5, 0.55 * len(main) + 1.6))
         ax = fig.add_subplot()
@@ -54,9 +51,9 @@ def lever_chart(table: pd.DataFrame, primary: str, path: Path) -> Path:
         ax.barh(y, gain, color=colors, alpha=0.85)
         ax.errorbar(gain, y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
         ax.axvline(0, color="black", lw=0.8)
-        labels = [f"{words(r.lever)}\n{_money(r.euros)}, {r.people:.0f} people" for r in main.itertuples()]
+        labels = [f"{words(r.lever)}\n{money(r.euros)}, {r.people:.0f} people" for r in main.itertuples()]
         ax.set_yticks(y, labels)
-        ax.set_xlabel(f"Days gained on {words(primary).lower()} vs base (95 % interval; grey: not significant)")
+        ax.set_xlabel(f"Days gained on {words(primary).lower()} vs base ({level} interval; grey: not significant)")
         for yi, r in zip(y, main.itertuples(), strict=True):
             per = "" if math.isnan(r.days_per_meur) else f"  {r.days_per_meur:.1f} d per €M"
             ax.annotate(f"{r.days_gained:+.1f} d{per}", (max(r.days_gained_high if not math.isnan(
@@ -69,9 +66,9 @@ def lever_chart(table: pd.DataFrame, primary: str, path: Path) -> Path:
         if best["days_gained_low"] > 0:
             title = (f"{words(best['lever'])} buys most days on {words(primary).lower()} per euro: "
                      f"{best['days_gained']:+.1f} days "
-                     f"for {_money(best['euros'])}")
+                     f"for {money(best['euros'])}")
         else:
-            title = f"No lever gains a day on {words(primary).lower()} beyond the noise (95 % intervals)"
+            title = f"No lever gains a day on {words(primary).lower()} beyond the noise ({level} intervals)"
         fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
         return _save(fig, path)
 
@@ -139,13 +136,20 @@ def what_it_takes_chart(answer: dict[str, Any], path: Path) -> Path:
     p = np.array([p["p"] for p in points], dtype=float)
     low = np.array([q["low"] for q in points], dtype=float)
     high = np.array([q["high"] for q in points], dtype=float)
+    calls = [q["decision"] for q in points]
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(8, 4.2))
         ax = fig.add_subplot()
         ax.axhline(answer["probability"], color=PALETTE[3], ls="--", lw=1,
                    label=f"goal: P ≥ {answer['probability']:.0%}")
-        ax.errorbar(x, p, yerr=np.vstack([p - low, high - p]), fmt="o-", color=PALETTE[0], capsize=3,
-                    label="P̂ and 95 % Wilson interval")
+        ax.errorbar(x, p, yerr=np.vstack([p - low, high - p]), fmt="-", color=PALETTE[0], capsize=3,
+                    label="P̂ and exact 95 % interval")
+        for call, marker, color in (("meets", "o", PALETTE[2]), ("fails", "X", PALETTE[1]),
+                                    ("undecided", "s", GREY)):
+            chosen = [i for i, c in enumerate(calls) if c == call]
+            if chosen:
+                ax.scatter(x[chosen], p[chosen], marker=marker, color=color, zorder=3, label=f"clearly {call}"
+                           if call != "undecided" else "undecided")
         for xi, q in zip(x, points, strict=True):
             ax.annotate(f"n={q['n']}", (xi, q["p"]), xytext=(5, 6), textcoords="offset points", fontsize=7.5,
                         color=GREY)
@@ -157,17 +161,23 @@ def what_it_takes_chart(answer: dict[str, Any], path: Path) -> Path:
         ax.set_xlabel(f"{words(lever)} ({unit})")
         ax.set_ylabel(f"P({words(answer['target']).lower()} by {answer['by']})")
         ax.set_ylim(-0.03, 1.03)
-        if answer["reachable"]:
+        status = answer.get("status", "reachable" if answer["reachable"] else "out of reach")
+        top = answer["at_max"]
+        if status == "reachable":
             amount = answer["answer"]["amounts"][lever]
-            ax.axvline(amount, color=PALETTE[2], lw=1.2, label=f"least amount: {amount:g}")
+            ax.axvline(amount, color=PALETTE[2], lw=1.2, label=f"least amount clearly meeting: {amount:g}")
             title = (f"{answer['target']} by {answer['by']} with P ≥ {answer['probability']:.0%} takes "
-                     f"{lever} = {amount:g} ({_money(answer['answer']['euros'])})")
-        else:
+                     f"{lever} = {amount:g} ({money(answer['answer']['euros'])})")
+        elif status == "out of reach":
             title = (f"{answer['target']} by {answer['by']} is out of reach with {lever} ≤ "
-                     f"{answer['at_max']['amounts'][lever]:g}: P = {answer['at_max']['p']:.2f} at most")
-            why = answer.get("why", "").split("; ", 1)
-            if len(why) > 1:
-                ax.text(0.02, 0.55, "\n".join(why[1].split("; ")), transform=ax.transAxes, fontsize=8.5,
+                     f"{top['amounts'][lever]:g}: P clearly below {answer['probability']:.0%}")
+        else:
+            title = (f"{answer['target']} by {answer['by']}: undecided at {top['n']} replications with {lever} = "
+                     f"{top['amounts'][lever]:g} (P̂ = {top['p']:.2f})")
+        if status != "reachable":
+            why = [part for part in answer.get("why", "").split("; ") if part]
+            if why:
+                ax.text(0.02, 0.55, "\n".join(why), transform=ax.transAxes, fontsize=8.5,
                         va="center", color="black", wrap=True)
         ax.legend(loc="best", fontsize=8)
         fig.suptitle(title, x=0.01, ha="left", fontweight="bold")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from sim.errors import BadInput, ConfigError
@@ -26,12 +27,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     wit.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
     wit.add_argument("--initial", type=int, default=10, help="replications at a new amount (default 10)")
     wit.add_argument("--batch", type=int, default=10, help="replications added when unsure (default 10)")
-    wit.add_argument("--max-replications", type=int, default=40, help="most replications at one amount (40)")
+    wit.add_argument("--max-replications", type=int, default=80,
+                     help="most replications at one amount, after which it is undecided (default 80)")
 
 
 def cmd_what_it_takes(args: argparse.Namespace) -> int:
     from sim.decisions.charts import what_it_takes_chart
-    from sim.decisions.what_it_takes import what_it_takes
+    from sim.decisions.what_it_takes import answer_sentences, what_it_takes
     from sim.experiment import load_experiment
     from sim.runs.atomic import atomic_write_json
 
@@ -55,7 +57,7 @@ def cmd_what_it_takes(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / WHAT_IT_TAKES_JSON, answer)
     chart = what_it_takes_chart(answer, out / "charts" / "what_it_takes.png")
-    print(summary_line(answer))
+    print("\n".join(answer_sentences(answer)))
     print(f"{answer['runs']} runs; wrote {out / WHAT_IT_TAKES_JSON} and {chart}")
     return 0
 
@@ -66,13 +68,8 @@ def check_out_arg(out: str | None) -> None:
         raise BadInput(f"--out {out!r}: is a file, not a folder" if out.strip() else "--out '': give a folder")
 
 
-def summary_line(answer: dict) -> str:
-    goal = f"{answer['target']} ({answer['masks']:,} masks) by {answer['by']} with P >= {answer['probability']:.0%}"
-    if not answer["reachable"]:
-        return f"{goal}: out of reach: {answer['why']}"
-    best = answer["answer"]
-    amounts = ", ".join(f"{k} = {v:g} {answer['units'][k]}" for k, v in best["amounts"].items())
-    last = answer["levers"][-1]
-    low, high = best["range"][last]
-    rng = f"{low:g} to {high:g}" if high is not None else f"{low:g} or more (no amount clearly meets it)"
-    return (f"{goal}: {amounts} (answer between {rng}); cost €{best['euros']:,.0f}, {best['people']:.0f} people")
+def summary_line(answer: dict, name: Callable[[str], str] = str) -> str:
+    """The answer's first sentence (the amount, or why there is none); see `answer_sentences`."""
+    from sim.decisions.what_it_takes import answer_sentences
+
+    return answer_sentences(answer, name)[0]

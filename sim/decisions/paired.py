@@ -32,14 +32,14 @@ def target_days(values: np.ndarray, horizon_days: int) -> tuple[np.ndarray, np.n
     return np.where(censored, float(horizon_days), values), censored
 
 
-def day_gain(runs: pd.DataFrame, base: str, variant: str, target: str, horizon_days: int
-             ) -> tuple[float, float, float, int, int]:
+def day_gain(runs: pd.DataFrame, base: str, variant: str, target: str, horizon_days: int,
+             confidence: float = 0.95) -> tuple[float, float, float, int, int]:
     """Days earlier the variant reaches the target than the base (positive = earlier):
-    (mean, low, high, pairs, pairs with a censored side)."""
+    (mean, low, high, pairs, pairs with a censored side); the interval is the paired t at `confidence`."""
     a, b = aligned(runs, base, variant, DAY_TARGET + target)
     da, ca = target_days(a, horizon_days)
     db, cb = target_days(b, horizon_days)
-    mean, _, low, high = paired_difference(db, da)
+    mean, _, low, high = paired_difference(db, da, confidence)
     return mean, low, high, len(a), int((ca | cb).sum())
 
 

@@ -2,9 +2,15 @@
 
 Per lever and target: days gained (base day − lever day, paired over replications, a target never reached
 counted at the horizon), the change in P(target by its date) (paired 0/1 outcomes), masks delivered more by
-a date (paired), and days gained per million euros and per hundred people at the lever's run amount.
-Levers are ranked on the primary target (the first listed): those whose gain is significantly positive
-first, by days gained per million euros, then the others by days gained.
+a date (paired), and days gained per million euros and per hundred people at the lever's run amount, each
+with its interval: the paired days-gained interval divided by the cost (a stated, fixed number), at the
+level `selected_confidence` (97.5 % beside a 95 % days interval: see there). Days per €M (per 100 people)
+are written only where the days gained are significant (the interval excludes 0) and a cost (people) is
+stated; otherwise they are empty and `days_per_meur_note` says why.
+
+Levers are ranked on the primary target (the first listed), in three tiers, each named in `ranked_by`:
+significant gains with a stated cost, by days per €M; significant gains without a stated cost, by days
+gained ("no cost stated": never ranked as if free); the rest by days gained.
 """
 
 from __future__ import annotations
@@ -22,15 +28,24 @@ from sim.decisions.paired import aligned, daily_series, day_gain
 from sim.results.analysis import paired_difference
 from sim.results.tables import REACHED_BY_DATE
 
+NO_COST = "no cost stated"
 LEVER_COLUMNS = ("rank", "lever", "target", "description", "amount", "unit", "from", "euros", "people",
                  "lead_time_days", "cost_source", "n", "days_gained", "days_gained_low", "days_gained_high",
                  "censored_pairs", "p_base", "p_lever", "dp", "dp_low", "dp_high", "masks_by", "masks_gained",
-                 "masks_gained_low", "masks_gained_high", "days_per_meur", "days_per_100_people")
+                 "masks_gained_low", "masks_gained_high", "days_per_meur", "days_per_meur_low",
+                 "days_per_meur_high", "days_per_meur_note", "days_per_100_people", "days_per_100_people_low",
+                 "days_per_100_people_high", "ranked_by", "interval_confidence", "replications_stop")
+BY_VALUE, BY_DAYS_NO_COST, BY_DAYS_NOT_SIGNIFICANT = (
+    "days per €M", f"days gained ({NO_COST})", "days gained (not significant)")
+NOT_SIGNIFICANT = "days gained not significant (interval includes 0)"
 
 
 def lever_table(runs: pd.DataFrame, series: pd.DataFrame, levers: dict[str, LeverSpec], base: str,
                 targets: dict[str, dict[str, Any]], target_names: list[str], masks_by_day: int | None,
-                masks_by: str, horizon_days: int) -> pd.DataFrame:
+                masks_by: str, horizon_days: int, confidence: float = 0.95,
+                stops: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per lever and target (see the module docstring). `confidence` is the days-gained intervals'
+    level, `stops[lever]` why replications stopped being added (sim/decisions/adding.py)."""
     cum = daily_series(series, "cum_delivered", "all") if masks_by_day is not None else None
     rows: list[dict[str, Any]] = []
     for name, lever in levers.items():
@@ -44,7 +59,8 @@ def lever_table(runs: pd.DataFrame, series: pd.DataFrame, levers: dict[str, Leve
             m, _, lo, hi = paired_difference(a.loc[common].to_numpy(), b.loc[common].to_numpy())
             masks = (m, lo, hi)
         for target in target_names:
-            gain, low, high, n, censored = day_gain(runs, base, name, target, horizon_days)
+            gain, low, high, n, censored = day_gain(runs, base, name, target, horizon_days, confidence)
+            wide = day_gain(runs, base, name, target, horizon_days, selected_confidence(confidence))[:3]
             p_base = p_lever = dp = dp_low = dp_high = math.nan
             if targets.get(target, {}).get("by") and REACHED_BY_DATE + target in runs.columns:
                 pa, pb = aligned(runs, base, name, REACHED_BY_DATE + target)
@@ -58,31 +74,57 @@ def lever_table(runs: pd.DataFrame, series: pd.DataFrame, levers: dict[str, Leve
                 "days_gained_high": high, "censored_pairs": censored, "p_base": p_base, "p_lever": p_lever,
                 "dp": dp, "dp_low": dp_low, "dp_high": dp_high, "masks_by": masks_by, "masks_gained": masks[0],
                 "masks_gained_low": masks[1], "masks_gained_high": masks[2],
-                "days_per_meur": gain / (euros / 1e6) if euros > 0 else math.nan,
-                "days_per_100_people": gain / (people / 100) if people > 0 else math.nan})
+                **per_cost("days_per_meur", wide, euros / 1e6, significant=low > 0),
+                "days_per_meur_note": (NO_COST if not euros > 0 else NOT_SIGNIFICANT if not low > 0 else ""),
+                **per_cost("days_per_100_people", wide, people / 100, significant=low > 0),
+                "interval_confidence": confidence, "replications_stop": (stops or {}).get(name, "")})
     table = pd.DataFrame(rows, columns=[c for c in LEVER_COLUMNS if c != "rank"])
-    table.insert(0, "rank", rank_levers(table, target_names[0] if target_names else None))
+    rank, ranked_by = rank_levers(table, target_names[0] if target_names else None)
+    table.insert(0, "rank", rank)
+    table["ranked_by"] = ranked_by
     order = {name: i for i, name in enumerate(target_names)}
     table["_target_order"] = table["target"].map(order)
     table = table.sort_values(["rank", "_target_order"], kind="stable").drop(columns="_target_order")
     return table.reset_index(drop=True)
 
 
-def rank_levers(table: pd.DataFrame, primary: str | None) -> pd.Series:
-    """Rank 1 = best, per lever (the same rank on every target row)."""
+def _days(row: Any) -> str:
+    return f"{row['days_gained']:.1f} days ({row['days_gained_low']:.1f}–{row['days_gained_high']:.1f})"
+
+
+def selected_confidence(confidence: float) -> float:
+    """The level of the days-per-cost intervals: they are written only where the days gained are significant,
+    and an interval reported only after such a selection holds the truth less often than its level (94 %
+    for a 95 % interval, benchmarks/stat_levers.py); halving the error restores it (measured ≥ 95 %)."""
+    return 1 - (1 - confidence) / 2
+
+
+def per_cost(column: str, days: tuple[float, float, float], cost: float, significant: bool) -> dict[str, float]:
+    """Days gained per unit of cost with its interval (a paired days interval over the fixed cost, at the
+    selected_confidence level), only where the gain is significant and the cost stated; NaN otherwise."""
+    gain, low, high = days
+    if not (cost > 0 and significant):
+        return {column: math.nan, f"{column}_low": math.nan, f"{column}_high": math.nan}
+    return {column: gain / cost, f"{column}_low": low / cost, f"{column}_high": high / cost}
+
+
+def rank_levers(table: pd.DataFrame, primary: str | None) -> tuple[pd.Series, pd.Series]:
+    """(rank, ranked_by) per row: rank 1 = best, per lever (the same on every target row); see the docstring."""
     if table.empty or primary is None:
-        return pd.Series([], dtype=int)
+        return pd.Series([], dtype=int), pd.Series([], dtype=str)
     main = table[table["target"] == primary].copy()
     significant = main["days_gained_low"].fillna(-math.inf) > 0
-    # significant first; among them more days per M€ first (no cost: treated as infinitely cheap);
-    # then the rest by days gained
-    per_eur = main["days_per_meur"].where(main["euros"] > 0, math.inf)
-    main["_key1"] = (~significant).astype(int)
-    main["_key2"] = np.where(significant, -per_eur, -main["days_gained"].fillna(-math.inf))
-    main["_key3"] = -main["days_gained"].fillna(-math.inf)
-    order = main.sort_values(["_key1", "_key2", "_key3"], kind="stable")["lever"].tolist()
+    costed = main["euros"].fillna(0) > 0
+    tier = np.where(significant & costed, 0, np.where(significant, 1, 2))
+    days = main["days_gained"].fillna(-math.inf)
+    main["_tier"] = tier
+    main["_key"] = np.where(tier == 0, -main["days_per_meur"].fillna(-math.inf), -days)
+    main["_days"] = -days
+    order = main.sort_values(["_tier", "_key", "_days"], kind="stable")["lever"].tolist()
     rank = {lever: i + 1 for i, lever in enumerate(order)}
-    return table["lever"].map(rank).astype(int)
+    label = dict(zip(main["lever"], np.array([BY_VALUE, BY_DAYS_NO_COST, BY_DAYS_NOT_SIGNIFICANT])[tier],
+                     strict=True))
+    return table["lever"].map(rank).astype(int), table["lever"].map(label)
 
 
 def lever_sentence(table: pd.DataFrame, primary: str, start_date: Any,
@@ -96,15 +138,21 @@ def lever_sentence(table: pd.DataFrame, primary: str, start_date: Any,
     if main.empty:
         return ""
     parts = []
-    best = main.iloc[0]
-    if best["days_gained_low"] > 0:
-        parts.append(f"best value: {best['description']} buys {best['days_gained']:.1f} days "
-                     f"({best['days_gained_low']:.1f}–{best['days_gained_high']:.1f}) on {primary} for "
-                     f"{_money(best['euros'])}")
-        most = main.sort_values("days_gained", ascending=False).iloc[0]
-        if most["lever"] != best["lever"] and most["days_gained_low"] > 0:
-            parts.append(f"most days: {most['description']}, {most['days_gained']:.1f} days "
-                         f"({most['days_gained_low']:.1f}–{most['days_gained_high']:.1f}) for {_money(most['euros'])}")
+    valued = main[main["ranked_by"] == BY_VALUE] if "ranked_by" in main.columns else main.iloc[0:0]
+    significant = main[main["days_gained_low"] > 0]
+    if len(significant):
+        if len(valued):
+            best = valued.iloc[0]
+            parts.append(f"best value: {best['description']} buys {_days(best)} on {primary} for "
+                         f"{money(best['euros'])} ({best['days_per_meur']:.1f} days per €M, "
+                         f"{best['days_per_meur_low']:.1f}–{best['days_per_meur_high']:.1f})")
+        most = significant.sort_values("days_gained", ascending=False).iloc[0]
+        if not len(valued) or most["lever"] != valued.iloc[0]["lever"]:
+            parts.append(f"most days: {most['description']}, {_days(most)} for {money(most['euros'])}")
+        uncosted = significant[~(significant["euros"].fillna(0) > 0)]
+        if len(uncosted):
+            parts.append(f"{', '.join(uncosted['lever'])} {'has' if len(uncosted) == 1 else 'have'} no cost stated "
+                         f"and {'is' if len(uncosted) == 1 else 'are'} ranked by days alone")
     else:
         top = main.sort_values("days_gained", ascending=False).iloc[0]
         interval = ("" if np.isnan(top["days_gained_low"]) else
@@ -113,7 +161,9 @@ def lever_sentence(table: pd.DataFrame, primary: str, start_date: Any,
                      f"{top['lever']}, {top['days_gained']:.1f} days{interval}")
     nothing = main[(main["days_gained_low"] <= 0) & (main["days_gained_high"] >= 0)]
     for when, group in nothing.groupby(nothing["from"].fillna("").astype(str), sort=True):
-        names = ", ".join(group["lever"].tolist())
+        names = ", ".join(f"{r['lever']} (after {r['n']} replications, the cap)"
+                          if str(r.get("replications_stop", "")).startswith("cap") else str(r["lever"])
+                          for _, r in group.iterrows())
         binding = constraint_from(when) if constraint_from is not None else None
         # '2020-04-06' -> '6 April': the sentence is read on the decision page
         day = f"{dt.date.fromisoformat(when[:10]).day} {dt.date.fromisoformat(when[:10]):%B}" if when else "the start"
@@ -127,7 +177,8 @@ def lever_sentence(table: pd.DataFrame, primary: str, start_date: Any,
     return "; ".join(parts) + "." if parts else ""
 
 
-def _money(euros: float) -> str:
+def money(euros: float) -> str:
+    """A lever's cost in words: '€0.87 M', '€12,000', or 'no cost stated' (0 or missing)."""
     if not euros or math.isnan(euros):
-        return "no stated cost"
+        return NO_COST
     return f"€{euros / 1e6:.2f} M" if euros >= 1e5 else f"€{euros:,.0f}"

@@ -18,22 +18,17 @@ import numpy as np
 import pandas as pd
 
 from sim.decisions.charts import lever_chart, stress_heatmap
-from sim.decisions.command import WHAT_IT_TAKES_JSON, summary_line
-from sim.decisions.ranking import lever_sentence
+from sim.decisions.command import WHAT_IT_TAKES_JSON
+from sim.decisions.ranking import lever_sentence, money
 from sim.decisions.stress import most_damaging
 from sim.decisions.tables import LEVERS_CSV, STRESS_CSV
+from sim.decisions.what_it_takes import answer_sentences
 from sim.report.data import levers_table
 from sim.report.formatting import fmt_date_long, fmt_pct, stage_name
 from sim.report.labels import target_label, words
 from sim.report.templating import data_uri, render
 from sim.results.results_set import ResultsSet, median_with_unreached, wilson_interval
 from sim.results.tables import DAY_TARGET, REACHED_BY_DATE, kpi_name
-
-
-def _money(euros: float) -> str:
-    if not euros or math.isnan(euros):
-        return "no stated cost"
-    return f"€{euros / 1e6:.2f} M" if euros >= 1e5 else f"€{euros:,.0f}"
 
 
 def _target_words(rs: ResultsSet, name: str) -> str:
@@ -99,17 +94,39 @@ def _levers(rs: ResultsSet) -> dict[str, Any] | None:
     table, primary = found
     main = table[table["target"] == primary].sort_values("rank")
     rows = [{"rank": r.rank, "id": r.lever, "label": words(r.lever), "description": r.description,
+             "ranked_by": _text(getattr(r, "ranked_by", "")),
              "days": f"{r.days_gained:+.1f} ({r.days_gained_low:+.1f} to {r.days_gained_high:+.1f})",
-             "cost": _money(r.euros), "people": f"{r.people:.0f}", "lead": f"{r.lead_time_days:.0f}",
-             "per_meur": "" if math.isnan(r.days_per_meur) else f"{r.days_per_meur:.1f}"}
+             "cost": money(r.euros), "people": f"{r.people:.0f}", "lead": f"{r.lead_time_days:.0f}",
+             "per_meur": _per_meur(r), "replications": _replications(r)}
             for r in main.head(3).itertuples()]
+    confidence = main["interval_confidence"].iloc[0] if "interval_confidence" in main.columns else math.nan
+    level = "95 %" if not math.isfinite(confidence) else f"{confidence:.2%}".replace("%", " %")
     chart = lever_chart(table, primary, rs.dir / "charts" / "levers_ranked.png")
     # The sentence names levers and the target in words: the same table with labels for ids.
     labelled = table.assign(lever=table["lever"].map(words), target=table["target"].map(
         lambda t: _target_words(rs, str(t))))
     sentence = lever_sentence(labelled, _target_words(rs, primary), rs.start_date, _binding_from(rs, primary))
     return {"target": _target_words(rs, primary), "target_id": primary, "sentence": sentence, "rows": rows,
+            "level": level,
             "chart": data_uri(chart), "count": len(main), "file": LEVERS_CSV}
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _per_meur(r: Any) -> str:
+    """'291.7 (149.0–434.4)', or why there is no value (no cost stated, gain not significant)."""
+    if math.isnan(r.days_per_meur):
+        return _text(getattr(r, "days_per_meur_note", ""))
+    low, high = getattr(r, "days_per_meur_low", math.nan), getattr(r, "days_per_meur_high", math.nan)
+    return f"{r.days_per_meur:.1f}" + ("" if math.isnan(low) else f" ({low:.1f}–{high:.1f})")
+
+
+def _replications(r: Any) -> str:
+    """'24 (cap of 24 replications reached)' or '6 (interval excludes 0)'."""
+    stop = _text(getattr(r, "replications_stop", ""))
+    return f"{r.n}" + (f" ({stop})" if stop else "")
 
 
 def _what_it_takes(rs: ResultsSet) -> dict[str, Any] | None:
@@ -117,12 +134,10 @@ def _what_it_takes(rs: ResultsSet) -> dict[str, Any] | None:
     if not path.exists():
         return None
     answer = json.loads(path.read_text(encoding="utf-8"))
-    shown = dict(answer, target=_target_words(rs, str(answer["target"])))
-    if answer.get("reachable"):  # lever ids in words, in the amounts and their units alike
-        best = dict(answer["answer"], amounts={words(k): v for k, v in answer["answer"]["amounts"].items()})
-        shown.update(answer=best, units={words(k): v for k, v in answer["units"].items()})
+    lines = answer_sentences(dict(answer, target=_target_words(rs, str(answer["target"]))), words)
     chart = rs.dir / "charts" / "what_it_takes.png"
-    return {"line": summary_line(shown), "method": answer["method"], "error_rates": answer["error_rates"],
+    return {"line": lines[0], "method": answer["method"], "error_rates": answer["error_rates"],
+            "warnings": lines[2:],
             "chart": data_uri(chart) if chart.exists() else None}
 
 

@@ -60,6 +60,10 @@ class DecisionSpec(BaseModel):
 
     targets: list[str] | None = Field(None, min_length=1, description="targets to report (default: all)")
     masks_by: dt.date | None = Field(None, description="date for 'masks gained by' (default: first dated target)")
+    max_replications: int | None = Field(
+        None, ge=1, description="most replications per lever: more are added, a batch of `replications` at a "
+        "time, until its days-gained interval on the first target excludes 0 (default 4 × replications; "
+        "equal to replications: none added)")
 
 
 def check_decisions(decisions: DecisionSpec, targets: list[str], start: dt.date, horizon_days: int,

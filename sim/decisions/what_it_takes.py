@@ -1,24 +1,30 @@
 """What it takes: the least amount of a scalable lever for which P(target reached by its date) ≥ p.
 
 Method (one lever): bisection over the lever's grid of amounts (min + k × step), assuming P rises with the
-amount. At each amount visited, a sequential test of the probability under common random numbers
-(replications 0, 1, 2, ... of the experiment's root seed, the same at every amount): start with `initial`
-replications, compute the Wilson interval of P̂ (two-sided `confidence`), call the amount "meets" when the
-interval lies above p and "fails" when it lies below; otherwise add `batch` replications, up to `maximum`,
-after which the call is made on P̂ alone and marked unsure. Replications are thus added only near the
-boundary, where P is close to p. The top of the range is tested first: if even the largest amount clearly
-fails, the target is out of reach within the lever's bounds.
+amount (checked afterwards, see below). At each amount visited, a group-sequential exact binomial test of
+"P ≥ p" (sim/decisions/sequential.py) under common random numbers (replications 0, 1, 2, ... of the
+experiment's root seed, the same at every amount): looks after `initial`, `initial + batch`, ... up to
+`maximum` replications; the amount "meets" or "fails" as soon as the count of runs reaching the target
+crosses a boundary computed exactly at P = p with the error spent across the looks; after the last look
+it is "undecided", never called on the estimate alone. Replications are thus added only near the boundary.
 
-Error rates: a clear call is wrong with probability at most about (1 − confidence)/2 per amount visited
-(one side of the Wilson interval); unsure calls are what the answer's range expresses: the answer lies
-between the largest amount clearly failing (exclusive) and the smallest amount clearly meeting.
+Error rates: each clear call ("meets" or "fails" at one amount) is wrong with probability ≤ alpha (0.025 by
+default) whatever the true P: the exact sums over binomial paths say so (`worst_error`, reached at P = p).
+The answer is the smallest amount clearly meeting; the least amount with P ≥ p lies between the amount
+after the largest one clearly failing and the answer (the amounts between were undecided or not visited).
+The top of the range is tested first: "out of reach" only when the largest amount clearly fails; when it
+is undecided the answer is "undecided at N replications".
+
+Monotonicity: every pair of amounts visited (same other levers) is compared on the replications they share
+(paired exact test, Bonferroni over the pairs): P falling as the amount rises beyond the noise, or an amount
+clearly meeting below one clearly failing, is reported as a warning (the bisection's premise fails there).
 
 Several levers (`--levers A,B,...`): every combination of the amounts of all but the last lever on their
 grids (a small grid), and for each the bisection above on the last lever; the cheapest combination (euros)
-that meets p wins. Chosen because the grids are small (a handful of steps each), the search is exact on the
-grid when P rises with every lever, and bisection keeps the expensive part (the replications) logarithmic
-in the last lever's grid; combinations already dearer than the best found are skipped without running.
-Every lever at its largest amount is tried first: if that fails, no combination can meet p.
+that clearly meets p wins. Chosen because the grids are small (a handful of steps each), the search is exact
+on the grid when P rises with every lever, and bisection keeps the expensive part (the replications)
+logarithmic in the last lever's grid; combinations already dearer than the best found are skipped without
+running. Every lever at its largest amount is tried first: unless that clearly meets, no combination can.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +41,27 @@ import pandas as pd
 
 from sim.config import scenario_dict
 from sim.decisions.levers import LeverSpec, apply_lever
+from sim.decisions.ranking import money
+from sim.decisions.sequential import (
+    FAILS,
+    MEETS,
+    UNDECIDED,
+    SequentialPlan,
+    exact_interval,
+    looks_of,
+    paired_drop_p_value,
+    plan,
+)
 from sim.errors import ConfigError
-from sim.results.analysis import wilson_interval
 from sim.results.tables import REACHED_BY_DATE
 from sim.spec import RunSpec
 
-MEETS, FAILS = "meets", "fails"
+REACHABLE, OUT_OF_REACH = "reachable", "out of reach"  # and UNDECIDED: the answer's three statuses
+ALPHA = 0.025  # each clear call is wrong with probability at most this
+MONOTONICITY_LEVEL = 0.05  # family-wise, over the pairs of amounts compared
+
+# amounts -> the first n outcomes (0/1: target reached by its date) of replications 0..n-1 at those amounts
+Sampler = Callable[[dict[str, float], int], list[float]]
 
 
 @dataclass
@@ -48,40 +70,110 @@ class Evaluation:
     successes: int = 0
     n: int = 0
     decision: str = ""
-    sure: bool = False
     outcomes: list[float] = field(default_factory=list)
 
     def interval(self, confidence: float) -> tuple[float, float, float]:
-        return wilson_interval(self.successes, self.n, confidence) if self.n else (math.nan, math.nan, math.nan)
+        """(P̂, exact Clopper–Pearson interval) of the runs so far."""
+        if not self.n:
+            return math.nan, math.nan, math.nan
+        low, high = exact_interval(self.successes, self.n, confidence)
+        return self.successes / self.n, low, high
 
 
 class Search:
-    """Runs the replications of the search and keeps every evaluation (cached by amounts)."""
+    """Runs the sequential test at the amounts the search visits and keeps every evaluation (by amounts).
 
-    def __init__(self, exp: Any, levers: list[str], target: str, probability: float, out: Path, *,
-                 initial: int = 10, batch: int = 10, maximum: int = 40, confidence: float = 0.95,
-                 workers: int | None = None, scheduler: str | None = None, progress: bool | None = False) -> None:
-        self.exp, self.levers, self.target, self.p = exp, levers, target, probability
-        self.out, self.workers, self.scheduler, self.progress = out, workers, scheduler, progress
-        self.initial, self.batch, self.maximum, self.confidence = initial, batch, maximum, confidence
-        self.specs: dict[str, LeverSpec] = {name: exp.spec.levers[name] for name in levers}
+    `sample(amounts, n)` gives the outcomes of replications 0..n-1 (the model's runs in `what_it_takes`,
+    Bernoulli draws under common random numbers in benchmarks/stat_what_it_takes.py).
+    """
+
+    def __init__(self, grids: dict[str, list[float]], sample: Sampler, seq: SequentialPlan) -> None:
+        self.grids, self.levers, self.sample, self.seq = grids, list(grids), sample, seq
         self.evaluations: dict[tuple[float, ...], Evaluation] = {}
+
+    def evaluate(self, amounts: dict[str, float]) -> Evaluation:
+        key = tuple(amounts[name] for name in self.levers)
+        ev = self.evaluations.setdefault(key, Evaluation(dict(amounts)))
+        for look, n in enumerate(self.seq.looks):
+            if ev.decision:
+                break
+            ev.outcomes = list(self.sample(amounts, n))[:n]
+            ev.n, ev.successes = len(ev.outcomes), int(sum(ev.outcomes))
+            ev.decision = self.seq.decide(look, ev.successes)
+        return ev
+
+    def least_amount(self, name: str, fixed: dict[str, float]) -> dict[str, Any]:
+        """Bisection on `name`'s grid, the other levers at `fixed`: the smallest amount clearly meeting."""
+        grid = self.grids[name]
+
+        def ev(i: int) -> Evaluation:
+            return self.evaluate({**fixed, name: grid[i]})
+
+        top = ev(len(grid) - 1)
+        if top.decision != MEETS:
+            status = OUT_OF_REACH if top.decision == FAILS else UNDECIDED
+            return {"status": status, "amount": None, "low": None, "top": top}
+        lo, hi = -1, len(grid) - 1  # invariant: grid[hi] clearly meets, grid[lo] does not (or lo = -1)
+        if ev(0).decision == MEETS:
+            hi = 0
+        else:
+            lo = 0
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if ev(mid).decision == MEETS:
+                    hi = mid
+                else:
+                    lo = mid
+        failing = [i for i, e in self.visited(name, fixed).items() if e.decision == FAILS and i < hi]
+        low = grid[max(failing) + 1] if failing else grid[0]
+        return {"status": REACHABLE, "amount": grid[hi], "low": low, "top": top}
+
+    def visited(self, name: str, fixed: dict[str, float]) -> dict[int, Evaluation]:
+        """grid index -> evaluation, at the amounts of `name` visited with the other levers at `fixed`."""
+        grid = self.grids[name]
+        return {grid.index(e.amounts[name]): e for e in self.evaluations.values()
+                if all(e.amounts.get(k) == v for k, v in fixed.items()) and e.amounts[name] in grid}
+
+    def monotonicity_warnings(self, name: str, fixed: dict[str, float]) -> list[dict[str, Any]]:
+        """Pairs of visited amounts where P falls as `name` rises beyond the noise (see the module docstring)."""
+        visited = sorted(self.visited(name, fixed).items())
+        pairs = [(a, b) for i, a in enumerate(visited) for b in visited[i + 1:]]
+        found = []
+        for (_, low_ev), (_, high_ev) in pairs:
+            shared = min(low_ev.n, high_ev.n)
+            p_value = paired_drop_p_value(low_ev.outcomes[:shared], high_ev.outcomes[:shared])
+            contradiction = low_ev.decision == MEETS and high_ev.decision == FAILS
+            if contradiction or p_value < MONOTONICITY_LEVEL / len(pairs):
+                found.append({"fixed": fixed, "lever": name, "lower": low_ev.amounts[name],
+                              "higher": high_ev.amounts[name], "p_lower": low_ev.successes / low_ev.n,
+                              "p_higher": high_ev.successes / high_ev.n, "shared_replications": shared,
+                              "p_value": p_value, "calls": [low_ev.decision, high_ev.decision]})
+        return found
+
+
+class ModelSampler:
+    """The model's runs at given amounts: replications 0..n-1 of the experiment's root seed (kept on disk
+    under <out>/what_it_takes_runs/ and reused), as 0/1 outcomes of the target by its date."""
+
+    def __init__(self, exp: Any, specs: dict[str, LeverSpec], target: str, out: Path, *,
+                 workers: int | None = None, scheduler: str | None = None, progress: bool | None = False) -> None:
+        self.exp, self.specs, self.target, self.out = exp, specs, target, out
+        self.workers, self.scheduler, self.progress = workers, scheduler, progress
         self.dirs: dict[str, Path] = {}
         self.runs = 0
 
-    # ------------------------------------------------------------------------------------ one point
     def label(self, amounts: dict[str, float]) -> str:
-        return "+".join(f"{name}={amounts[name]:g}" for name in self.levers)
+        return "+".join(f"{name}={amounts[name]:g}" for name in self.specs)
 
     def _scenario(self, amounts: dict[str, float]) -> dict[str, Any]:
-        data = scenario_dict(self.exp.base)
-        for name in self.levers:
-            apply_lever(data, name, self.specs[name], amounts[name], self.exp.file)
         from sim.config import validate_scenario
 
+        data = scenario_dict(self.exp.base)
+        for name, spec in self.specs.items():
+            apply_lever(data, name, spec, amounts[name], self.exp.file)
         return scenario_dict(validate_scenario(data, f"{self.exp.file} ({self.label(amounts)})"))
 
-    def _run(self, amounts: dict[str, float], n: int) -> list[float]:
+    def __call__(self, amounts: dict[str, float], n: int) -> list[float]:
         from sim.runs.driver import run_specs
 
         label = self.label(amounts)
@@ -97,58 +189,8 @@ class Search:
             run_id, error = outcome.failed[0]
             raise RuntimeError(f"{len(outcome.failed)} runs failed at {label}, e.g. {run_id}: {error}")
         runs = pd.read_parquet(where / "runs.parquet").sort_values("replication")
+        runs = runs[runs["replication"] < n]
         return runs[REACHED_BY_DATE + self.target].astype(float).tolist()
-
-    def evaluate(self, amounts: dict[str, float]) -> Evaluation:
-        key = tuple(amounts[name] for name in self.levers)
-        ev = self.evaluations.setdefault(key, Evaluation(dict(amounts)))
-        if ev.decision:
-            return ev
-        n = max(self.initial, ev.n)
-        while True:
-            ev.outcomes = self._run(amounts, n)
-            ev.n, ev.successes = len(ev.outcomes), int(sum(ev.outcomes))
-            p_hat, low, high = ev.interval(self.confidence)
-            if low >= self.p:
-                ev.decision, ev.sure = MEETS, True
-            elif high < self.p:
-                ev.decision, ev.sure = FAILS, True
-            elif n >= self.maximum:
-                ev.decision, ev.sure = (MEETS if p_hat >= self.p else FAILS), False
-            if ev.decision:
-                return ev
-            n = min(self.maximum, n + self.batch)
-
-    # ------------------------------------------------------------------------------ one lever, bisection
-    def least_amount(self, name: str, fixed: dict[str, float]) -> dict[str, Any]:
-        grid = self.specs[name].scalable.grid()  # type: ignore[union-attr]
-        at = {**fixed}
-
-        def ev(i: int) -> Evaluation:
-            return self.evaluate({**at, name: grid[i]})
-
-        top = ev(len(grid) - 1)
-        if top.decision == FAILS:
-            return {"reachable": False, "amount": None, "low": None, "high": None, "top": top}
-        lo, hi = -1, len(grid) - 1  # invariant: grid[lo] fails (or lo = -1), grid[hi] meets
-        if ev(0).decision == MEETS:
-            hi = 0
-        else:
-            lo = 0
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if ev(mid).decision == MEETS:
-                    hi = mid
-                else:
-                    lo = mid
-        # the answer's range: after the largest clearly failing amount, up to the smallest clearly meeting one
-        visited = {grid.index(e.amounts[name]): e for e in self.evaluations.values()
-                   if all(e.amounts.get(k) == v for k, v in fixed.items()) and e.amounts[name] in grid}
-        sure_fail = [i for i, e in visited.items() if e.decision == FAILS and e.sure and i < hi]
-        sure_meet = [i for i, e in visited.items() if e.decision == MEETS and e.sure and i >= hi]
-        low = grid[max(sure_fail) + 1] if sure_fail else grid[0]
-        high = grid[min(sure_meet)] if sure_meet else None
-        return {"reachable": True, "amount": grid[hi], "low": low, "high": high, "top": top}
 
 
 def cost_of(specs: dict[str, LeverSpec], amounts: dict[str, float]) -> tuple[float, float]:
@@ -178,64 +220,160 @@ def check_request(exp: Any, levers: list[str], target: str, probability: float) 
         raise ConfigError.at("--levers", "", ",".join(levers), "each lever once")
 
 
-def what_it_takes(exp: Any, levers: list[str], target: str, probability: float, out: Path, **options: Any
+def _can(seq: SequentialPlan, side: str) -> bool:
+    """Whether some look of the plan can call `side` ("meet" or "fail") at all."""
+    if side == "meet":
+        return any(b <= n for b, n in zip(seq.upper, seq.looks, strict=True))
+    return any(b >= 0 for b in seq.lower)
+
+
+def _check_can_call(seq: SequentialPlan, initial: int, batch: int, alpha: float) -> None:
+    """Refuse settings under which no amount can ever clearly meet (or fail) the probability."""
+    for side in ("meet", "fail"):
+        if _can(seq, side):
+            continue
+        needed = seq.looks[-1] + 1
+        while needed < 100_000 and not _can(plan(seq.target, looks_of(initial, batch, needed), alpha), side):
+            needed += 1
+        raise ConfigError.at("--max-replications", "", seq.looks[-1],
+                             f"enough replications for an amount to clearly {side} P ≥ {seq.target:g} with error "
+                             f"≤ {alpha:g} (at least {needed} with --initial {initial} --batch {batch})")
+
+
+def what_it_takes(exp: Any, levers: list[str], target: str, probability: float, out: Path, *,
+                  initial: int = 10, batch: int = 10, maximum: int = 80, alpha: float = ALPHA,
+                  workers: int | None = None, scheduler: str | None = None, progress: bool | None = False
                   ) -> dict[str, Any]:
     """Search and return the answer as JSON-able data (see the module docstring)."""
     check_request(exp, levers, target, probability)
-    search = Search(exp, levers, target, probability, out, **options)
-    specs = search.specs
-    last = levers[-1]
-    others = levers[:-1]
-    grids = [specs[name].scalable.grid() for name in others]  # type: ignore[union-attr]
+    specs: dict[str, LeverSpec] = {name: exp.spec.levers[name] for name in levers}
+    grids = {name: spec.scalable.grid() for name, spec in specs.items()}  # type: ignore[union-attr]
+    seq = plan(probability, looks_of(initial, batch, maximum), alpha)
+    _check_can_call(seq, initial, batch, alpha)
+    sampler = ModelSampler(exp, specs, target, out, workers=workers, scheduler=scheduler, progress=progress)
+    search = Search(grids, sampler, seq)
+    last, others = levers[-1], levers[:-1]
     best: dict[str, Any] | None = None
     tried = []
-    top = {name: specs[name].scalable.max for name in levers}  # type: ignore[union-attr]
-    # every lever at its largest amount first: if that fails, so does every combination (P rises with each)
-    combos = itertools.product(*grids) if search.evaluate(top).decision == MEETS else iter(())
+    warnings: list[dict[str, Any]] = []
+    top = {name: grids[name][-1] for name in levers}
+    top_eval = search.evaluate(top)
+    # every lever at its largest amount first: unless that clearly meets, no combination can (P rises with each)
+    combos = itertools.product(*(grids[name] for name in others)) if top_eval.decision == MEETS else iter(())
     for combo in combos:
         fixed = dict(zip(others, combo, strict=True))
-        floor_cost = cost_of(specs, {**fixed, last: specs[last].scalable.min})[0]  # type: ignore[union-attr]
+        floor_cost = cost_of(specs, {**fixed, last: grids[last][0]})[0]
         if best is not None and floor_cost >= best["euros"]:
             continue
         found = search.least_amount(last, fixed)
-        entry = {"fixed": fixed, **{k: v for k, v in found.items() if k != "top"}}
-        tried.append(entry)
-        if found["reachable"]:
+        warnings += search.monotonicity_warnings(last, fixed)
+        tried.append({"fixed": fixed, "status": found["status"], "amount": found["amount"], "low": found["low"]})
+        if found["status"] == REACHABLE:
             amounts = {**fixed, last: found["amount"]}
             euros, people = cost_of(specs, amounts)
             if best is None or euros < best["euros"]:
                 best = {"amounts": amounts, "euros": euros, "people": people,
-                        "range": {last: [found["low"], found["high"]]}}
-    top_eval = search.evaluate(top)
-    p_top, lo_top, hi_top = top_eval.interval(search.confidence)
+                        "range": {last: [found["low"], found["amount"]]}}
+    status = REACHABLE if best is not None else OUT_OF_REACH if top_eval.decision == FAILS else UNDECIDED
+    confidence = 1 - 2 * alpha
+    p_top, lo_top, hi_top = top_eval.interval(confidence)
     points = []
     for ev in sorted(search.evaluations.values(), key=lambda e: tuple(e.amounts[n] for n in levers)):
-        p_hat, low, high = ev.interval(search.confidence)
+        p_hat, low, high = ev.interval(confidence)
         points.append({"amounts": ev.amounts, "n": ev.n, "successes": ev.successes, "p": p_hat, "low": low,
-                       "high": high, "decision": ev.decision, "sure": ev.sure,
-                       "euros": cost_of(specs, ev.amounts)[0]})
+                       "high": high, "decision": ev.decision, "euros": cost_of(specs, ev.amounts)[0]})
     by = exp.base.targets[target].by
+    looks = ", ".join(str(n) for n in seq.looks)
     answer: dict[str, Any] = {
         "experiment": exp.name, "target": target, "masks": exp.base.targets[target].masks, "by": by.isoformat(),
         "probability": probability, "levers": levers,
         "units": {n: specs[n].scalable.unit for n in levers},  # type: ignore[union-attr]
         "bounds": {n: [specs[n].scalable.min, specs[n].scalable.max, specs[n].scalable.step]  # type: ignore[union-attr]
                    for n in levers},
-        "reachable": best is not None, "answer": best,
-        "at_max": {"amounts": top, "p": p_top, "low": lo_top, "high": hi_top},
-        "method": ("bisection on the lever's grid with sequential Wilson tests of P under common random numbers"
-                   if not others else "grid over all but the last lever, bisection on the last (cheapest in euros)"),
-        "settings": {"initial": search.initial, "batch": search.batch, "maximum": search.maximum,
-                     "confidence": search.confidence, "root_seed": exp.seed},
-        "error_rates": (f"each clear call is wrong with probability <= {(1 - search.confidence) / 2:.3f}; calls "
-                        f"at {search.maximum} replications are on the estimate alone (marked sure=false)"),
-        "runs": search.runs, "points": points, "combinations": tried,
+        "status": status, "reachable": status == REACHABLE, "answer": best,
+        "at_max": {"amounts": top, "n": top_eval.n, "successes": top_eval.successes, "p": p_top, "low": lo_top,
+                   "high": hi_top, "decision": top_eval.decision},
+        "method": ("bisection on the lever's grid with a group-sequential exact binomial test of P at each amount, "
+                   "under common random numbers" if not others else
+                   "grid over all but the last lever, bisection on the last (cheapest in euros)"),
+        "settings": {"initial": initial, "batch": batch, "maximum": maximum, "looks": list(seq.looks),
+                     "alpha": alpha, "boundaries": seq.boundary_text(), "root_seed": exp.seed},
+        "worst_error": seq.worst_error(),
+        "error_rates": (f"each clear call (an amount clearly meets or clearly fails P ≥ {probability:g}) is wrong "
+                        f"with probability ≤ {alpha:g} whatever the true P (exact binomial boundaries at {looks} "
+                        f"replications with the error spent across the looks; exact worst case "
+                        f"{seq.worst_error():.4f}); an amount neither meets nor fails after {seq.looks[-1]} "
+                        "replications is undecided, never called"),
+        "monotonicity": warnings,
+        "runs": sampler.runs, "points": points, "combinations": tried,
     }
-    if best is None:
-        answer["why"] = (f"even at the largest amounts ({', '.join(f'{k}={v:g}' for k, v in top.items())}) "
-                         f"P({target} by {by.isoformat()}) = {p_top:.2f} ({lo_top:.2f}–{hi_top:.2f}) < {probability}"
-                         + _shortfall(search.dirs[search.label(top)], exp, target))
+    if status != REACHABLE:
+        answer["why"] = _shortfall(sampler.dirs[sampler.label(top)], exp, target)
     return answer
+
+
+def answer_sentences(answer: dict[str, Any], name: Callable[[str], str] = str) -> list[str]:
+    """The answer in plain sentences: the amount (or why none), the error statement, any warnings.
+
+    `name` renders a lever id (the report passes its words). Every statement here agrees with the JSON.
+    """
+    p = answer["probability"]
+    goal = f"{answer['target']} ({answer['masks']:,} masks) by {answer['by']} with P ≥ {p:.0%}"
+    units = answer["units"]
+    levers = answer["levers"]
+    last = levers[-1]
+
+    def amount(lever: str, value: float) -> str:
+        return f"{name(lever)} = {value:g} {units[lever]}"
+
+    def runs(point: dict[str, Any]) -> str:
+        return f"{point['successes']}/{point['n']} runs reached it"
+
+    status = answer.get("status", REACHABLE if answer["reachable"] else OUT_OF_REACH)
+    top = answer["at_max"]
+    at_top = ", ".join(amount(k, v) for k, v in top["amounts"].items())
+    if status == OUT_OF_REACH:
+        first = (f"{goal}: out of reach within the lever's bounds: even at {at_top}, P is clearly below {p:.0%} "
+                 f"({runs(top)}){answer.get('why', '')}.")
+    elif status == UNDECIDED:
+        first = (f"{goal}: undecided at {top['n']} replications: at {at_top}, {runs(top)} (P̂ = {top['p']:.2f}), "
+                 f"neither clearly above nor clearly below {p:.0%}{answer.get('why', '')}; more replications "
+                 "(--max-replications) may settle it.")
+    else:
+        best = answer["answer"]
+        chosen = ", ".join(amount(k, v) for k, v in best["amounts"].items())
+        fixed = {k: v for k, v in best["amounts"].items() if k != last}
+        same = [q for q in answer["points"] if all(q["amounts"].get(k) == v for k, v in fixed.items())]
+        at = {q["amounts"][last]: q for q in same}
+        value = best["amounts"][last]
+        low = best["range"][last][0]
+        below = [a for a in sorted(at) if a < value]
+        cost = money(best["euros"]) + (f", {best['people']:.0f} people" if best["people"] else "")
+        meets = f"{value:g} clearly meets it ({runs(at[value])})"
+        smallest = answer["bounds"][last][0]
+        if value == smallest:
+            where = f"{meets}, and it is the lever's smallest amount"
+        elif low == value:
+            under = at[below[-1]]
+            where = f"{meets} and {below[-1]:g} clearly fails ({runs(under)}): {value:g} is the least amount"
+        else:
+            undecided = [a for a in below if a >= low and at[a]["decision"] == UNDECIDED]
+            n_max = answer["settings"]["maximum"]
+            why_open = (f"; {', '.join(f'{a:g}' for a in undecided)} undecided after {n_max} replications"
+                        if undecided else "")
+            where = f"{meets}; the least amount lies between {low:g} and {value:g}{why_open}"
+        first = f"{goal}: {chosen} ({cost}). {where[0].upper()}{where[1:]}."
+    lines = [first, f"{answer['error_rates'][0].upper()}{answer['error_rates'][1:]}."]
+    for w in answer.get("monotonicity", []):
+        lower, higher = amount(w["lever"], w["lower"]), f"{w['higher']:g}"
+        if w["calls"] == [MEETS, FAILS]:
+            seen = f"{lower} clearly meets the goal but {higher} clearly fails it"
+        else:
+            seen = (f"P̂ falls from {w['p_lower']:.2f} at {lower} to {w['p_higher']:.2f} at {higher} on the same "
+                    f"{w['shared_replications']} replications (paired exact test p = {w['p_value']:.2g})")
+        lines.append(f"Warning: P does not rise with {name(w['lever'])}: {seen}. The search assumes it does, so "
+                     "the answer may be wrong; check the lever.")
+    return lines
 
 
 def _shortfall(runs_dir: Path, exp: Any, target: str) -> str:
