@@ -353,8 +353,9 @@ def script_json(data: Any) -> str:
     return text.replace("</", "<\\/")
 
 
-def figures_payload(figures: list[Interactive]) -> str:
-    return script_json({"config": CONFIG, "figures": {f.name: f.figure for f in figures}})
+def figures_payload(figures: list[Interactive], whatif: dict[str, Any] | None = None) -> str:
+    """The page's data, one JSON document: plotly's config, the figures and the what-if panel's emulators."""
+    return script_json({"config": CONFIG, "figures": {f.name: f.figure for f in figures}, "whatif": whatif})
 
 
 __all__ = ["CONFIG", "FIGURES", "Interactive", "build_figures", "day_words", "figures_payload", "plotly_js",

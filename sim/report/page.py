@@ -111,13 +111,31 @@ def _reproducibility(rs: ResultsSet) -> list[dict[str, Any]]:
 
 def _explore(rs: ResultsSet) -> dict[str, Any]:
     """The interactive section's HTML and the scripts that draw it (plotly.js inlined once, then the figures)."""
+    from sim.report.charts.base import ChartSkipped
     from sim.report.interactive import build_figures, figures_payload, plotly_js
+    from sim.report.network_map import network_map
     from sim.report.templating import TEMPLATES
+    from sim.report.whatif import SLIDER_STEPS, describe_check, whatif_panel
+    from sim.results.results_set import TableMissing
 
     figures, skipped = build_figures(rs)
-    section = render("interactive.html.j2", figures=figures, skipped=skipped, network_map=None, whatif=None)
-    return {"section": Markup(section), "plotly_js": Markup(plotly_js()), "payload": Markup(figures_payload(figures)),
-            "draw_js": Markup((TEMPLATES / "interactive.js").read_text(encoding="utf-8"))}
+    try:
+        the_map = network_map(rs)
+    except (ChartSkipped, TableMissing) as why:
+        the_map = None
+        skipped.append({"name": "network_map", "reason": why.reason})
+    panel = whatif_panel(rs)
+    whatif = None if panel is None else Markup(render(
+        "whatif.html.j2", sliders=panel["sliders"], steps=SLIDER_STEPS, command=panel["command"],
+        points=panel["emulators"][0]["check"]["points"],
+        emulators=[{"label": e["label"], "check": describe_check(e["check"], e["unit"])} for e in panel["emulators"]]))
+    section = render("interactive.html.j2", figures=figures, skipped=skipped, network_map=the_map, whatif=whatif)
+    drawn = figures + ([the_map] if the_map is not None else [])
+    exported = None if panel is None else {k: v for k, v in panel.items() if k != "fitted"}
+    scripts = ["interactive.js"] + (["whatif.js"] if panel is not None else [])
+    return {"section": Markup(section), "plotly_js": Markup(plotly_js()),
+            "payload": Markup(figures_payload(drawn, whatif=exported)),
+            "draw_js": Markup("\n".join((TEMPLATES / name).read_text(encoding="utf-8") for name in scripts))}
 
 
 def build_html(rs: ResultsSet, outcomes: list[ChartOutcome], static: bool = False) -> str:
