@@ -230,7 +230,7 @@ def test_the_map_places_located_sites_and_moves_through_the_weeks(tmp_path: Path
     browser.open(html)
     chart = "ichart-network_map"
     sites = browser.page.evaluate(f"document.getElementById('{chart}').data.find(t => t.name === 'sites')")
-    plant = sites["customdata"].index("plant")
+    plant = sites["ids"].index("plant")
     assert (sites["x"][plant], sites["y"][plant]) == (3.60, 50.39)
     # the slider's steps restyle the sites' colours and texts: move to the last week, read a tooltip of that week
     steps = browser.page.evaluate(f"document.getElementById('{chart}').layout.sliders[0].steps.length")

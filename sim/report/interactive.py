@@ -55,7 +55,7 @@ def _rgba(colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _layout(title: str, **extra: Any) -> dict[str, Any]:
+def base_layout(title: str, **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
         "margin": {"l": 70, "r": 20, "t": 60, "b": 50}, "height": 440,
@@ -70,8 +70,8 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
 
 
 def _axis(title: str, **extra: Any) -> dict[str, Any]:
-    return {"title": {"text": title}, "gridcolor": "#E5E5E5", "zeroline": False, "showline": True,
-            "linecolor": "#999999", **extra}
+    return {"title": {"text": title, "standoff": 8}, "gridcolor": "#E5E5E5", "zeroline": False, "showline": True,
+            "linecolor": "#999999", "automargin": True, **extra}
 
 
 def _colour(i: int) -> str:
@@ -80,6 +80,30 @@ def _colour(i: int) -> str:
 
 def _dates(index: pd.Index) -> list[str]:
     return [pd.Timestamp(d).strftime("%Y-%m-%d") for d in index]
+
+
+DATE_WORDS = "%{x|%A %-d %B %Y}"  # 'Wednesday 15 April 2020' in a hover template (d3 time format)
+
+
+def _rounded(values: Any, digits: int = 1) -> list[float]:
+    """Numbers for the page: a tenth of a mask is plenty, and 17 digits a number would weigh the file down."""
+    return [round(float(v), digits) for v in values]
+
+
+def _fan_traces(fan: pd.DataFrame, colour: str, name: str, group: str, width: float, what: str
+                ) -> list[dict[str, Any]]:
+    """A median line over a 5th-95th percentile band, one legend entry for both; the hover states the day in
+    words, the median and the band (from the numbers, by the hover template: no text per point in the file)."""
+    x = _dates(fan.index)
+    band = {"type": "scatter", "x": x + x[::-1], "y": _rounded(fan["p95"]) + _rounded(fan["p5"])[::-1],
+            "fill": "toself", "fillcolor": _rgba(colour, BAND_OPACITY), "line": {"width": 0}, "hoverinfo": "skip",
+            "legendgroup": group, "showlegend": False, "name": f"{name} p5–p95"}
+    median = {"type": "scatter", "mode": "lines", "x": x, "y": _rounded(fan["p50"]), "name": name,
+              "legendgroup": group, "line": {"color": colour, "width": width},
+              "customdata": [[lo, hi] for lo, hi in zip(_rounded(fan["p5"]), _rounded(fan["p95"]), strict=True)],
+              "hovertemplate": f"<b>{name}</b><br>{DATE_WORDS}<br>%{{y:,.0f}} {what}<br>90 % of runs between "
+                               "%{customdata[0]:,.0f} and %{customdata[1]:,.0f}<extra></extra>"}
+    return [band, median]
 
 
 # ------------------------------------------------------------------------------------------------ figures
@@ -95,17 +119,9 @@ def cumulative_delivered(rs: ResultsSet) -> Interactive:
     for i, variant in enumerate(v for v in rs.variants if v in present):
         rows = cum[cum["variant"] == variant]
         fan, n = fan_over_runs(rows), n_runs(rows)
-        x, colour, name = _dates(fan.index), _colour(i), words(variant)
-        text = [f"<b>{name}</b><br>{day_words(d)}<br>{fmt_count(m)} masks delivered (median of {n} runs)<br>"
-                f"90 % of runs between {fmt_count(lo)} and {fmt_count(hi)}"
-                for d, m, lo, hi in zip(fan.index, fan["p50"], fan["p5"], fan["p95"], strict=True)]
         group = f"v{i}"
-        traces.append({"type": "scatter", "x": x + x[::-1], "y": list(fan["p95"]) + list(fan["p5"])[::-1],
-                       "fill": "toself", "fillcolor": _rgba(colour, BAND_OPACITY), "line": {"width": 0},
-                       "hoverinfo": "skip", "legendgroup": group, "showlegend": False, "name": f"{name} p5–p95"})
-        traces.append({"type": "scatter", "mode": "lines", "x": x, "y": list(fan["p50"]), "name": name,
-                       "legendgroup": group, "line": {"color": colour, "width": 3 if variant == base else 1.8},
-                       "text": text, "hovertemplate": "%{text}<extra></extra>"})
+        traces += _fan_traces(fan, _colour(i), words(variant), group, 3 if variant == base else 1.8,
+                              f"masks delivered (median of {n} runs)")
     for name, target in sorted(rs.targets.items(), key=lambda kv: float(kv[1]["masks"])):
         masks = float(target["masks"])
         if masks > 1.6 * float(cum["value"].max()):
@@ -122,7 +138,7 @@ def cumulative_delivered(rs: ResultsSet) -> Interactive:
             traces.append({"type": "scatter", "mode": "markers", "x": _dates(pd.Index([by])), "y": [masks],
                            "marker": {"symbol": "diamond", "size": 10, "color": "#333333"}, "showlegend": False,
                            "legendgroup": f"t-{name}", "text": [text], "hovertemplate": "%{text}<extra></extra>"})
-    layout = _layout("Cumulative masks delivered: median and band of 90 % of runs, per scenario",
+    layout = base_layout("Cumulative masks delivered: median and band of 90 % of runs, per scenario",
                      xaxis=_axis(f"Date ({rs.start_date.year})", type="date", tickformat="%-d %b"),
                      yaxis=_axis("Masks delivered, cumulative", rangemode="tozero", tickformat=",d"))
     return Interactive("cumulative_delivered", layout["title"]["text"],
@@ -144,12 +160,11 @@ def daily_output_by_kind(rs: ResultsSet) -> Interactive:
     n = n_runs(rows)
     traces = []
     for i, k in enumerate(kinds):
-        text = [f"<b>{words(k)}</b> sites<br>{day_words(d)}<br>{fmt_count(v)} masks sewn (median of {n} runs)"
-                for d, v in median[k].items()]
         traces.append({"type": "scatter", "mode": "lines", "stackgroup": "kinds", "x": _dates(median.index),
-                       "y": list(median[k]), "name": words(k), "line": {"width": 0.5, "color": _colour(i)},
-                       "text": text, "hovertemplate": "%{text}<extra></extra>"})
-    layout = _layout(f"Masks sewn per day by kind of site ({words(base).lower()})",
+                       "y": _rounded(median[k]), "name": words(k), "line": {"width": 0.5, "color": _colour(i)},
+                       "hovertemplate": f"<b>{words(k)}</b> sites<br>{DATE_WORDS}<br>%{{y:,.0f}} masks sewn (median of "
+                                        f"{n} runs)<extra></extra>"})
+    layout = base_layout(f"Masks sewn per day by kind of site ({words(base).lower()})",
                      xaxis=_axis(f"Date ({rs.start_date.year})", type="date", tickformat="%-d %b"),
                      yaxis=_axis("Masks sewn per day", rangemode="tozero", tickformat=",d"))
     return Interactive("daily_output_by_kind", layout["title"]["text"],
@@ -168,11 +183,12 @@ def bottleneck_timeline(rs: ResultsSet) -> Interactive:
     text = [[f"Week of {day_words(w)}<br><b>{stage_name(s)}</b> held the network back {fmt_pct(matrix.loc[w, s])} "
              f"of the week<br>(mean of {runs} runs)" for w in weeks] for s in stages]
     trace = {"type": "heatmap", "x": _dates(pd.Index(weeks)), "y": [stage_name(s) for s in stages],
-             "z": matrix.to_numpy().T.round(4).tolist(), "zmin": 0, "zmax": 1, "colorscale": "Blues",
+             "z": matrix.to_numpy().T.round(4).tolist(), "zmin": 0, "zmax": 1,
+             "colorscale": "Blues", "reversescale": True,  # plotly's Blues runs from dark to light
              "colorbar": {"title": {"text": "share of<br>the week"}, "tickformat": ".0%"},
              "text": text, "hovertemplate": "%{text}<extra></extra>", "xgap": 2, "ygap": 2}
-    layout = _layout(f"Which stage held the network back, week by week ({words(rs.base_variant).lower()})",
-                     xaxis=_axis("Week starting", type="date", tickformat="%-d %b"),
+    layout = base_layout(f"Which stage held the network back, week by week ({words(rs.base_variant).lower()})",
+                         xaxis=_axis("Week starting", type="date", tickformat="%-d %b"),
                      yaxis=_axis("", autorange="reversed"))
     return Interactive("bottleneck_timeline", layout["title"]["text"],
                        "Share of each week during which each stage was the network's bottleneck (active-period "
@@ -205,7 +221,7 @@ def fill_rates(rs: ResultsSet) -> Interactive:
                        "error_y": {"type": "data", "symmetric": False, "color": "#333333",
                                    "array": [max(s[2] - s[0], 0) if math.isfinite(s[2]) else 0 for s in stats],
                                    "arrayminus": [max(s[0] - s[1], 0) if math.isfinite(s[1]) else 0 for s in stats]}})
-    layout = _layout("Share of each channel's demand delivered by the horizon",
+    layout = base_layout("Share of each channel's demand delivered by the horizon",
                      barmode="group", xaxis=_axis("Channel"),
                      yaxis=_axis("Fill rate", tickformat=".0%", range=[0, 1.05]))
     return Interactive("fill_rates", layout["title"]["text"],
@@ -219,28 +235,29 @@ def lab_queue(rs: ResultsSet) -> Interactive:
         raise ChartSkipped("series.parquet has no 'lab_queue' series")
     keys = rows["key"].astype(str)
     own = (keys == "network").any()
+    national = rows[(keys == "all") & (rows["variant"] == rs.base_variant)].dropna(subset=["value"]) if own else None
     rows = rows[keys == "network"] if own else rows
     whose = "the network's own samples" if own else "all samples"
     traces = []
+    if national is not None and len(national):  # context: the queue of every sender, which our audits may pass
+        fan = fan_over_runs(national)
+        traces.append({"type": "scatter", "mode": "lines", "x": _dates(fan.index), "y": _rounded(fan["p50"]),
+                       "name": f"national queue, every sender ({words(rs.base_variant).lower()})",
+                       "line": {"color": "#999999", "dash": "dot", "width": 1.5},
+                       "hovertemplate": f"<b>National queue</b> (every sender)<br>{DATE_WORDS}<br>%{{y:,.0f}} samples "
+                                        f"waiting (median of {n_runs(national)} runs)<extra></extra>"})
     present = set(rows["variant"].unique())
     for i, variant in enumerate(v for v in rs.variants if v in present):
         part = rows[rows["variant"] == variant].dropna(subset=["value"])
         fan, n = fan_over_runs(part), n_runs(part)
-        x, colour, name = _dates(fan.index), _colour(i), words(variant)
-        text = [f"<b>{name}</b><br>{day_words(d)}<br>{fmt_count(m)} samples waiting (median of {n} runs)<br>"
-                f"90 % of runs between {fmt_count(lo)} and {fmt_count(hi)}"
-                for d, m, lo, hi in zip(fan.index, fan["p50"], fan["p5"], fan["p95"], strict=True)]
-        traces.append({"type": "scatter", "x": x + x[::-1], "y": list(fan["p95"]) + list(fan["p5"])[::-1],
-                       "fill": "toself", "fillcolor": _rgba(colour, BAND_OPACITY), "line": {"width": 0},
-                       "hoverinfo": "skip", "legendgroup": f"v{i}", "showlegend": False})
-        traces.append({"type": "scatter", "mode": "lines", "x": x, "y": list(fan["p50"]), "name": name,
-                       "legendgroup": f"v{i}", "line": {"color": colour, "width": 2}, "text": text,
-                       "hovertemplate": "%{text}<extra></extra>"})
-    layout = _layout(f"Samples waiting at the certification lab ({whose})",
+        traces += _fan_traces(fan, _colour(i), words(variant), f"v{i}", 2, f"samples waiting (median of {n} runs)")
+    layout = base_layout(f"Samples waiting at the certification lab ({whose})",
                      xaxis=_axis(f"Date ({rs.start_date.year})", type="date", tickformat="%-d %b"),
                      yaxis=_axis("Samples waiting, end of day", rangemode="tozero", tickformat=",d"))
     return Interactive("lab_queue", layout["title"]["text"],
-                       "Median over replications and band of 90 % of runs, per scenario.",
+                       "Median over replications and band of 90 % of runs, per scenario"
+                       + ("; dotted grey: every sender's queue, which the network's audits pass when the lab gives "
+                          "them priority." if national is not None and len(national) else "."),
                        {"data": traces, "layout": layout})
 
 
@@ -265,7 +282,7 @@ def levers_days_gained(rs: ResultsSet) -> Interactive:
                        "error_x": {"type": "data", "symmetric": False, "color": "#333333",
                                    "array": [max(high - r.days_gained, 0) if math.isfinite(high) else 0],
                                    "arrayminus": [max(r.days_gained - low, 0) if math.isfinite(low) else 0]}})
-    layout = _layout(f"Days gained on {target_label(primary, rs.targets.get(primary, {})).lower()} by each lever",
+    layout = base_layout(f"Days gained on {target_label(primary, rs.targets.get(primary, {})).lower()} by each lever",
                      xaxis=_axis("Days gained (paired with the base, 95 % CI)"), yaxis=_axis(""),
                      height=max(300, 120 + 45 * len(main)), showlegend=True)
     layout["margin"]["l"] = 220
@@ -314,7 +331,7 @@ def stress_matrix(rs: ResultsSet) -> Interactive:
              "z": [[None if not math.isfinite(v) else round(float(v), 4) for v in row] for row in shade],
              "zmin": 0, "zmax": 1.25, "colorscale": "Oranges", "showscale": False, "text": text,
              "hovertemplate": "%{text}<extra></extra>", "xgap": 2, "ygap": 2}
-    layout = _layout("What each shock costs", xaxis=_axis("", side="top"), yaxis=_axis("", autorange="reversed"),
+    layout = base_layout("What each shock costs", xaxis=_axis("", side="top"), yaxis=_axis("", autorange="reversed"),
                      height=max(300, 140 + 45 * len(shocks)))
     layout["margin"].update({"l": 200, "t": 110})
     return Interactive("stress_matrix", layout["title"]["text"],

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from sim.report.charts.base import ChartSkipped, week_start
-from sim.report.formatting import fmt_count, fmt_pct, stage_name
-from sim.report.interactive import Interactive, _layout, day_words
+from sim.report.formatting import fmt_count, stage_name
+from sim.report.interactive import Interactive, base_layout, day_words
 from sim.report.labels import words
 from sim.results.results_set import ResultsSet, missing_columns
 
@@ -180,8 +180,7 @@ def network_map(rs: ResultsSet) -> Interactive:
             ly += [placed.loc[a, "lat"], placed.loc[b, "lat"], None]
             mid_x.append((placed.loc[a, "lon"] + placed.loc[b, "lon"]) / 2)
             mid_y.append((placed.loc[a, "lat"] + placed.loc[b, "lat"]) / 2)
-            mid_text.append(f"<b>{words(a)} → {words(b)}</b><br>{fmt_count(masks)} masks carried (mean per run, "
-                            "the sender's output shared by what its receivers processed)")
+            mid_text.append(f"<b>{words(a)} → {words(b)}</b><br>{fmt_count(masks)} masks carried (mean per run)")
         if lx:
             traces.append({"type": "scatter", "mode": "lines", "x": lx, "y": ly, "hoverinfo": "skip",
                            "line": {"color": "rgba(0,114,178,0.45)", "width": 0.6 + 1.6 * k},
@@ -194,56 +193,60 @@ def network_map(rs: ResultsSet) -> Interactive:
     weekly = sums[[s == main_stage.get(site) for site, s in zip(sums["site"], sums["stage"], strict=True)]]
     weekly = weekly.groupby(["week", "site"])[["working", "starved", "blocked", "shift", "output"]].sum()
     weeks = sorted(weekly.index.get_level_values("week").unique())
-    sites = list(site_info.index) + list(hubs)
+    sites = list(site_info.index)
     size = np.sqrt(out_of.reindex(sites).fillna(0.0).to_numpy() / max(float(out_of.max()), 1.0))
     sizes = (7 + 20 * size).round(1).tolist()
 
-    def state_of(week: pd.Timestamp, site: str) -> tuple[str, str]:
-        if site in hubs:
-            return "hub", "#444444"
-        if (week, site) not in weekly.index:
-            return "idle", STATES["idle"][1]
-        r = weekly.loc[(week, site)]
-        if r["shift"] <= 0 or r["working"] + r["starved"] + r["blocked"] <= 0:
-            return "idle", STATES["idle"][1]
+    def week_of(week: pd.Timestamp, site: str) -> tuple[str, list[Any]]:
+        """(colour, [state in words, working, starved, blocked shares, masks out of the main stage]) of a week."""
+        r = weekly.loc[(week, site)] if (week, site) in weekly.index else None
+        if r is None or r["shift"] <= 0 or r["working"] + r["starved"] + r["blocked"] <= 0:
+            return STATES["idle"][1], [STATES["idle"][0], 0, 0, 0, 0]
         state = max(("working", "starved", "blocked"), key=lambda s: float(r[s]))
-        return state, STATES[state][1]
+        shares = [round(100 * float(r[s] / r["shift"])) for s in ("working", "starved", "blocked")]
+        return STATES[state][1], [STATES[state][0], *shares, round(float(r["output"]) / runs)]
 
-    def text_of(week: pd.Timestamp, site: str) -> str:
+    def about(site: str) -> str:
+        """What does not change from week to week: the site, where it is placed from, its run's output."""
         where = ("" if placed.loc[site, "placed"] else
                  f"<br><i>placed in {words(str(placed.loc[site, 'region']))} (no location given)</i>")
         head = f"<b>{words(site)}</b> ({words(str(placed.loc[site, 'kind'])).lower()}){where}"
         if site in hubs:
             return f"{head}<br>logistics hub"
-        stage = main_stage[site]
-        lines = [head, f"week of {day_words(week)}, {stage_name(stage)}:"]
-        if (week, site) in weekly.index and weekly.loc[(week, site), "shift"] > 0:
-            r = weekly.loc[(week, site)]
-            lines += [f"working {fmt_pct(r['working'] / r['shift'])}, waiting for input "
-                      f"{fmt_pct(r['starved'] / r['shift'])}, blocked {fmt_pct(r['blocked'] / r['shift'])} of shift "
-                      f"time", f"{fmt_count(r['output'] / runs)} masks out of {stage_name(stage)} that week"]
-        else:
-            lines.append("no shift worked")
-        lines.append(f"{fmt_count(out_of.get(site, 0.0))} masks out over the run (mean per run)")
-        return "<br>".join(lines)
+        return (f"{head}<br>{fmt_count(out_of.get(site, 0.0))} masks out over the run (mean per run)<br>main stage: "
+                f"{stage_name(main_stage[site])}")
 
-    colours = {w: [state_of(w, s)[1] for s in sites] for w in weeks}
-    texts = {w: [text_of(w, s) for s in sites] for w in weeks}
+    producers = list(site_info.index)
+    weeks_of = {w: [week_of(w, s) for s in producers] for w in weeks}
+
+    def template(week: pd.Timestamp) -> str:
+        return (f"%{{text}}<br><b>week of {day_words(week)}: %{{customdata[0]}}</b><br>working %{{customdata[1]}} %, "
+                "waiting for input %{customdata[2]} %, blocked %{customdata[3]} % of shift time<br>"
+                "%{customdata[4]:,.0f} masks out of the main stage that week<extra></extra>")
+
     first = weeks[0]
     site_trace = len(traces)
-    traces.append({"type": "scatter", "mode": "markers", "x": placed.loc[sites, "lon"].round(4).tolist(),
-                   "y": placed.loc[sites, "lat"].round(4).tolist(), "text": texts[first],
-                   "customdata": sites, "hovertemplate": "%{text}<extra></extra>", "showlegend": False,
-                   "name": "sites", "marker": {"size": sizes, "color": colours[first],
-                                               "line": {"color": "white", "width": 1}}})
-    for label, colour in [*STATES.values(), ("logistics hub", "#444444")]:
+    traces.append({"type": "scatter", "mode": "markers", "x": placed.loc[producers, "lon"].round(4).tolist(),
+                   "y": placed.loc[producers, "lat"].round(4).tolist(), "ids": producers,
+                   "text": [about(s) for s in producers], "customdata": [d for _c, d in weeks_of[first]],
+                   "hovertemplate": template(first), "showlegend": False, "name": "sites",
+                   "marker": {"size": sizes[:len(producers)], "color": [c for c, _d in weeks_of[first]],
+                              "line": {"color": "white", "width": 1}}})
+    if hubs:
+        traces.append({"type": "scatter", "mode": "markers", "x": placed.loc[list(hubs), "lon"].round(4).tolist(),
+                       "y": placed.loc[list(hubs), "lat"].round(4).tolist(), "text": [about(h) for h in hubs],
+                       "hovertemplate": "%{text}<extra></extra>", "name": "logistics hub",
+                       "marker": {"size": 12, "color": "#444444", "symbol": "square",
+                                  "line": {"color": "white", "width": 1}}})
+    for label, colour in STATES.values():
         traces.append({"type": "scatter", "mode": "markers", "x": [None], "y": [None], "name": label,
                        "marker": {"size": 10, "color": colour}, "hoverinfo": "skip"})
     steps = [{"label": w.strftime("%-d %b"), "method": "restyle",
-              "args": [{"marker.color": [colours[w]], "text": [texts[w]]}, [site_trace]]} for w in weeks]
+              "args": [{"marker.color": [[c for c, _d in weeks_of[w]]], "customdata": [[d for _c, d in weeks_of[w]]],
+                        "hovertemplate": template(w)}, [site_trace]]} for w in weeks]
     lon_all = [x for x in xs if x is not None] + placed["lon"].tolist()
     lat_all = [y for y in ys if y is not None] + placed["lat"].tolist()
-    layout = _layout(f"The network, week by week ({words(base).lower()}): what held each site most",
+    layout = base_layout(f"The network, week by week ({words(base).lower()}): what held each site most",
                      height=720, hovermode="closest", showlegend=True,
                      xaxis={"visible": False, "range": [min(lon_all) - 0.3, max(lon_all) + 0.3]},
                      yaxis={"visible": False, "range": [min(lat_all) - 0.3, max(lat_all) + 0.3],
