@@ -336,3 +336,17 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, str], tmp_path:
     assert 'data-images-ok="yes"' in dom, done.stderr[-2000:]
     assert f'data-image-count="{len(CHART_NAMES) + 1}"' in dom  # and the levers' chart
     assert 'id="headline"' in dom and "Headline answers" in dom
+
+
+def test_the_inlined_plotly_js_is_the_version_plotly_writes_figures_for() -> None:
+    """The report inlines plotly.js's cartesian bundle (sim/report/vendor) only while it is the plotly.js of the
+    locked Python plotly: a lock moving to another plotly.js must bring the bundle along (or the page falls back to
+    the full bundle, three times heavier)."""
+    from plotly.offline import get_plotlyjs_version
+
+    from sim.report.interactive import VENDORED_PLOTLY, VENDORED_PLOTLY_VERSION, plotly_js
+
+    head = VENDORED_PLOTLY.read_text(encoding="utf-8")[:200]
+    assert f"plotly.js (cartesian - minified) v{VENDORED_PLOTLY_VERSION}" in head
+    assert get_plotlyjs_version() == VENDORED_PLOTLY_VERSION, "update sim/report/vendor (see its README.md)"
+    assert plotly_js().startswith(head) and "</script" not in plotly_js().lower()

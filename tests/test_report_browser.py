@@ -33,9 +33,15 @@ class Browser:
         self.page.goto(html.resolve().as_uri())
         self.page.wait_for_function("document.body.dataset.interactive === 'ready'", timeout=60_000)
 
+    def show(self, chart: str) -> None:
+        """Scroll a figure into view, as a reader does, and wait until the page has drawn it there."""
+        self.page.locator(f"#ichart-{chart}").scroll_into_view_if_needed()
+        self.page.wait_for_function(f"document.getElementById('ichart-{chart}').dataset.drawn === 'yes'",
+                                    timeout=30_000)
+
     def point_on_screen(self, chart: str, trace: int, x: Any, y: float) -> tuple[float, float]:
         """Where (x, y) of a figure's data is drawn, in page coordinates (the chart scrolled into view)."""
-        self.page.locator(f"#ichart-{chart}").scroll_into_view_if_needed()
+        self.show(chart)
         return self.page.evaluate(
             """([id, trace, x, y]) => {
                 const gd = document.getElementById(id), box = gd.getBoundingClientRect();
@@ -94,7 +100,7 @@ def test_hover_reads_the_value_in_words_and_the_page_requests_nothing(drawn_repo
 def test_a_scenario_is_switched_off_and_on_from_the_legend(drawn_report: Path, browser: Browser) -> None:
     browser.open(drawn_report)
     chart = "#ichart-cumulative_delivered"
-    browser.page.locator(chart).scroll_into_view_if_needed()
+    browser.show("cumulative_delivered")
 
     def shown() -> list[str]:
         return browser.page.evaluate(
@@ -128,6 +134,9 @@ def test_every_interactive_chart_is_drawn_from_the_payload(drawn_report: Path, b
     html = drawn_report.read_text(encoding="utf-8")
     assert html.count("<script>") == 2  # plotly.js once, the drawing script once (and the data as JSON)
     payload = json.loads(browser.page.evaluate("document.getElementById('report-figures').textContent"))
+    # figures are drawn as they come near the screen: below the first screen, none is drawn yet
+    assert browser.page.evaluate("document.querySelectorAll('.ichart[data-drawn]').length") == 0
+    browser.page.evaluate("window.reportDrawAll()")
     drawn = browser.page.evaluate(
         "Array.from(document.querySelectorAll('.ichart')).filter(e => e.querySelector('.main-svg')).map(e => e.id)")
     assert sorted(drawn) == sorted(f"ichart-{name}" for name in payload["figures"])
@@ -229,13 +238,13 @@ def test_the_map_places_located_sites_and_moves_through_the_weeks(tmp_path: Path
     html = write_report(copy)
     browser.open(html)
     chart = "ichart-network_map"
+    browser.show("network_map")
     sites = browser.page.evaluate(f"document.getElementById('{chart}').data.find(t => t.name === 'sites')")
     plant = sites["ids"].index("plant")
     assert (sites["x"][plant], sites["y"][plant]) == (3.60, 50.39)
     # the slider's steps restyle the sites' colours and texts: move to the last week, read a tooltip of that week
     steps = browser.page.evaluate(f"document.getElementById('{chart}').layout.sliders[0].steps.length")
     assert steps >= 5  # the fixture's 35 days
-    browser.page.locator(f"#{chart}").scroll_into_view_if_needed()
     rail = browser.page.locator(f"#{chart} .slider-rail-rect").bounding_box()
     browser.page.mouse.click(rail["x"] + rail["width"] - 2, rail["y"] + rail["height"] / 2)  # the rail's end
     browser.page.wait_for_function(f"document.getElementById('{chart}')._fullLayout.sliders[0].active === {steps - 1}")
