@@ -47,36 +47,56 @@ def regions() -> dict[str, Any]:
     return dict(json.loads(REGIONS_FILE.read_text(encoding="utf-8")))
 
 
-def region_centres() -> dict[str, tuple[float, float]]:
-    """Region id -> (lat, lon) of the middle of its largest outline (the mean of its vertices)."""
-    centres = {}
+def _outline(region: str) -> np.ndarray | None:
+    """The region's largest outline as (x, y) = (lon × cos(mid-latitude), lat): a frame where distances are even."""
     for feature in regions()["features"]:
-        rings = [polygon[0] for polygon in feature["geometry"]["coordinates"]]
-        ring = np.asarray(max(rings, key=len))
-        centres[feature["properties"]["id"]] = (float(ring[:, 1].mean()), float(ring[:, 0].mean()))
-    return centres
+        if feature["properties"]["id"] == region:
+            ring = np.asarray(max((p[0] for p in feature["geometry"]["coordinates"]), key=len), dtype=float)
+            return np.column_stack([ring[:, 0] * math.cos(math.radians(MID_LATITUDE)), ring[:, 1]])
+    return None
+
+
+def _spread_in(region: str, count: int) -> list[tuple[float, float]]:
+    """`count` (lat, lon) points inside the region, on a spiral from its centroid sized to fill about half of it
+    (points falling outside the outline are skipped); around the centre of France for a region without outline."""
+    from matplotlib.path import Path as Polygon
+
+    outline = _outline(region)
+    golden = math.pi * (3 - math.sqrt(5))
+    scale = math.cos(math.radians(MID_LATITUDE))
+    if outline is None:
+        cx, cy, step, inside = FRANCE_CENTRE[1] * scale, FRANCE_CENTRE[0], SPIRAL_STEP_DEG, None
+    else:
+        x, y = outline[:, 0], outline[:, 1]
+        cross = x * np.roll(y, -1) - np.roll(x, -1) * y
+        area = cross.sum() / 2
+        cx = float(((x + np.roll(x, -1)) * cross).sum() / (6 * area))
+        cy = float(((y + np.roll(y, -1)) * cross).sum() / (6 * area))
+        step = min(SPIRAL_STEP_DEG, math.sqrt(0.5 * abs(area) / (math.pi * max(count, 1))))
+        inside = Polygon(outline)
+    points: list[tuple[float, float]] = []
+    i = 0
+    while len(points) < count:
+        i += 1
+        radius = step * math.sqrt(i)
+        px, py = cx + radius * math.cos(i * golden), cy + radius * math.sin(i * golden)
+        if inside is None or inside.contains_point((px, py)) or i > 50 * count:
+            points.append((py, px / scale))
+    return points
 
 
 def place_sites(sites: pd.DataFrame, located: dict[str, tuple[float, float]]) -> pd.DataFrame:
-    """`sites` (site, region) with lat, lon and `placed` (True where the scenario gave the location)."""
-    centres = region_centres()
+    """`sites` (site, region) with lat, lon and `placed` (True where the scenario gave the location); the others
+    spread inside their region (`_spread_in`), in the order given."""
     out = sites.copy()
+    unplaced = out[~out["site"].isin(list(located))]
+    spread = {region: iter(_spread_in(str(region), len(group))) for region, group in unplaced.groupby("region")}
     lat, lon, placed = [], [], []
-    count: dict[str, int] = {}
-    golden = math.pi * (3 - math.sqrt(5))
     for site, region in zip(out["site"], out["region"], strict=True):
-        if site in located:
-            lat.append(located[site][0])
-            lon.append(located[site][1])
-            placed.append(True)
-            continue
-        centre = centres.get(str(region), FRANCE_CENTRE)
-        i = count.get(str(region), 0) + 1
-        count[str(region)] = i
-        radius = SPIRAL_STEP_DEG * math.sqrt(i)
-        lat.append(centre[0] + radius * math.sin(i * golden))
-        lon.append(centre[1] + radius * math.cos(i * golden) / math.cos(math.radians(MID_LATITUDE)))
-        placed.append(False)
+        where = located.get(site) or next(spread[region])
+        lat.append(float(where[0]))
+        lon.append(float(where[1]))
+        placed.append(site in located)
     return out.assign(lat=lat, lon=lon, placed=placed)
 
 
@@ -264,4 +284,4 @@ def network_map(rs: ResultsSet) -> Interactive:
         "(public domain).", {"data": traces, "layout": layout})
 
 
-__all__ = ["REGIONS_FILE", "network_map", "place_sites", "region_centres", "regions", "route_volumes"]
+__all__ = ["REGIONS_FILE", "network_map", "place_sites", "regions", "route_volumes"]
