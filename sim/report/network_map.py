@@ -280,7 +280,7 @@ def network_map(rs: ResultsSet) -> Interactive:
         "Each dot is a site (size: masks out over the run), coloured by what its main stage did most of the week's "
         "shift time; lines are the scenario's routes, wider for more masks carried. Move the slider through the "
         "weeks; hover a site or the middle of a route for its figures. Sites without a location in the scenario "
-        "(and the members of groups) are placed around their region's centre. Region outlines: Natural Earth "
+        "(and the members of groups) are spread inside their region. Region outlines: Natural Earth "
         "(public domain).", {"data": traces, "layout": layout})
 
 
