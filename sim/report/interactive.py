@@ -4,11 +4,13 @@ that a reader can read the value under the cursor, switch scenarios and levers o
 
 Every figure is built from aggregated series only (per date or week: medians and percentiles over runs, means with
 their intervals), never from per-run rows: 7 scenarios × 30 replications make a page of a few hundred kilobytes of
-data besides plotly.js. plotly.js is inlined once in the page (`plotly_js`); the figures are plain JSON that one
-script draws (templates/interactive.html.j2). No figure uses a geo or map trace: those fetch map data from a CDN.
+data besides plotly.js (measured: benchmarks/bench_report.py). plotly.js is inlined once in the page (`plotly_js`,
+its cartesian bundle: no geo or map trace, which would fetch map data from a CDN); the figures are plain JSON that
+one script draws as they come near the screen (templates/interactive.js).
 
-Hover texts are written here, in words: dates as "Wednesday 15 April 2020", masks with thousands separators,
-intervals with what they are.
+Hover texts say things in words: dates as "Wednesday 15 April 2020", masks with thousands separators, intervals
+with what they are. Where a figure has a point a day, the words come from the numbers by plotly's hover templates
+(d3 formats), so that the file carries no sentence a point.
 """
 
 from __future__ import annotations
