@@ -320,6 +320,7 @@ def stress_matrix(rs: ResultsSet) -> Interactive:
     shocks = list(dict.fromkeys(table["shock"]))
     values = np.full((len(shocks), len(columns)), np.nan)
     text = [["no value" for _ in columns] for _ in shocks]
+    cells = [["–" for _ in columns] for _ in shocks]  # the mean, written in the cell
     for i, shock in enumerate(shocks):
         for j, (metric, target, label, fmt) in enumerate(columns):
             row = table[(table["shock"] == shock) & (table["metric"] == metric)
@@ -330,15 +331,21 @@ def stress_matrix(rs: ResultsSet) -> Interactive:
             values[i, j] = float(r["mean"])
             stated = _interval_text(float(r["mean"]), float(r["low"]), float(r["high"]), fmt)
             text[i][j] = f"<b>{words(shock)}</b><br>{label}: {stated}<br>{int(r['n'])} runs"
+            cells[i][j] = fmt(float(r["mean"]))
+    measured = np.isfinite(values).any(axis=0)  # a measure stress.csv does not hold is not a column
+    values, columns = values[:, measured], [c for c, keep in zip(columns, measured, strict=True) if keep]
+    text = [[t for t, keep in zip(row, measured, strict=True) if keep] for row in text]
+    cells = [[t for t, keep in zip(row, measured, strict=True) if keep] for row in cells]
     scale = np.nanmax(np.abs(values), axis=0)
     scale[~np.isfinite(scale) | (scale == 0)] = 1.0
     shade = np.clip(values / scale, 0, 1)
     trace = {"type": "heatmap", "x": [c[2] for c in columns], "y": [words(s) for s in shocks],
              "z": [[None if not math.isfinite(v) else round(float(v), 4) for v in row] for row in shade],
-             "zmin": 0, "zmax": 1.25, "colorscale": "Oranges", "showscale": False, "text": text,
-             "hovertemplate": "%{text}<extra></extra>", "xgap": 2, "ygap": 2}
-    layout = base_layout("What each shock costs", xaxis=_axis("", side="top"), yaxis=_axis("", autorange="reversed"),
-                     height=max(300, 140 + 45 * len(shocks)))
+             "zmin": 0, "zmax": 1.25, "colorscale": "Oranges", "showscale": False, "customdata": text,
+             "text": cells, "texttemplate": "%{text}", "hovertemplate": "%{customdata}<extra></extra>",
+             "xgap": 2, "ygap": 2}
+    layout = base_layout("What each shock costs", xaxis=_axis("", side="top"),
+                         yaxis=_axis("", autorange="reversed"), height=max(300, 140 + 45 * len(shocks)))
     layout["margin"].update({"l": 200, "t": 110})
     return Interactive("stress_matrix", layout["title"]["text"],
                        "Each cell: the mean over replications (hover for its 95 % interval); colour scaled per column "
