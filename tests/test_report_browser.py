@@ -211,6 +211,8 @@ def test_a_slider_moved_gives_the_emulators_answer_as_python_computes_it(study_r
 
 def test_the_emulators_held_back_check_is_what_it_says(study_report: Path) -> None:
     """The check the panel states, recomputed: a fit without the held-back points, errors within 1.96 sd."""
+    from scipy.stats import binomtest
+
     from sim.report.whatif import describe_check, whatif_panel
     from sim.results.results_set import ResultsSet
 
@@ -221,6 +223,10 @@ def test_the_emulators_held_back_check_is_what_it_says(study_report: Path) -> No
         assert check["held_back"] >= 3 and 0 <= check["within_95"] <= check["held_back"]
         assert check["rmse"] < check["spread"]  # the emulator knows more than the design's mean
         assert describe_check(check, fitted.unit).replace("'", "&#39;") in page
+        # failed when more points miss the 95 % band than such a band would leave (one-sided binomial test at 5 %)
+        misses = check["held_back"] - check["within_95"]
+        assert check["passed"] == (binomtest(misses, check["held_back"], 0.05, alternative="greater").pvalue >= 0.05)
+        assert ("FAILS this check" in describe_check(check, fitted.unit)) == (not check["passed"])
 
 
 # ------------------------------------------------------------------------------------------ the map

@@ -59,9 +59,10 @@
       var el = document.getElementById("whatif-answer-" + i);
       el.dataset.mean = p.mean;
       el.dataset.sd = p.sd;
-      el.textContent = stated(e, p.mean) + " (emulator's 95 % band: " + stated(e, low) + " to " + stated(e, high)
-        + "; one run scatters about ± " + (e.unit === "day" ? (1.96 * e.noise_sd).toFixed(1) + " days"
-        : masks(1.96 * e.noise_sd) + " masks") + " more)";
+      el.textContent = !e.check.passed ? "not shown: this emulator failed its held-back check (below)"
+        : stated(e, p.mean) + " (emulator's 95 % band: " + stated(e, low) + " to " + stated(e, high)
+        + "; a run scatters about ± " + (e.unit === "day" ? (1.96 * e.noise_sd).toFixed(1) + " days"
+        : masks(1.96 * e.noise_sd) + " masks") + " around it)";
     });
     document.getElementById("whatif-command").textContent = command.join(" ");
   }
