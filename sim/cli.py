@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="(re)write the charts and report.html of a results directory")
     rep.add_argument("results_dir")
     rep.add_argument("--screenshot", action="store_true", help="also render report.png with headless Chromium")
+    rep.add_argument("--static", action="store_true",
+                     help="report.html without its interactive charts, map and what-if panel (no script)")
 
     reg = sub.add_parser("regress", help="run the CI experiment and compare its KPIs with the baseline")
     reg.add_argument("--baseline", default=None,
@@ -313,10 +315,10 @@ def print_summary(summary: Any, exp: Any, out: Path | None = None) -> None:
             print(f"  {kpi:<36} {_fmt_value(kpi, mean, start):>22}{interval}{reached}{versus}")
 
 
-def write_charts_and_report(out: Path, screenshot: bool = False) -> None:
+def write_charts_and_report(out: Path, screenshot: bool = False, static: bool = False) -> None:
     from sim.report import write_report
 
-    report = write_report(out)  # draws the charts into out/charts as well, and writes summary.html
+    report = write_report(out, static)  # draws the charts into out/charts as well, and writes summary.html
     made = len(list((out / "charts").glob("*.png")))
     print(f"\n{made} charts in {out / 'charts'}; report: {report}; printable summary: {out / 'summary.html'}")
     if screenshot:
@@ -343,7 +345,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not (out / "runs.parquet").exists():
         raise BadInput(f"{out}: no runs.parquet here; give a directory written by 'resilience run'")
     check_results_folder(out)
-    write_charts_and_report(out, args.screenshot)
+    write_charts_and_report(out, args.screenshot, args.static)
     return EXIT_OK
 
 

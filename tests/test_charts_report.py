@@ -190,15 +190,19 @@ def test_intervals() -> None:
 def test_report_embeds_every_chart_and_nothing_external(report: tuple[Path, str]) -> None:
     path, page = report
     assert path.name == "report.html"
-    uris = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    # the scripts (plotly.js inlined once, the figures' data, the script drawing them) are the interactive
+    # section's: tests/test_report_browser.py checks in Chromium that the page requests nothing
+    assert page.count("<script") == 3 and page.count('<script id="report-figures" type="application/json">') == 1
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
+    uris = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', markup)
     # every chart, and the one chart of the decision section (the levers: the fixture holds levers.csv)
-    assert len(uris) == len(CHART_NAMES) + 1 == page.count("<img ")
+    assert len(uris) == len(CHART_NAMES) + 1 == markup.count("<img ")
     assert page.count('alt="levers ranked by days gained"') == 1
     for name in CHART_NAMES:
         assert f'id="chart-{name}">' in page
-    assert re.findall(r'<figure id="chart-(\w+)"><img src="data:image/png;base64,', page) == CHART_NAMES
-    assert not re.search(r'(src|href)="(?!data:|#)', page), "external reference in a self-contained page"
-    assert "<script" not in page and "@media print" in page
+    assert re.findall(r'<figure id="chart-(\w+)"><img src="data:image/png;base64,', markup) == CHART_NAMES
+    assert not re.search(r'(src|href)="(?!data:|#)', markup), "external reference in a self-contained page"
+    assert "@media print" in page
     assert (
         page.index('id="headline"')
         < page.index('id="charts"')
@@ -244,6 +248,17 @@ def test_report_assumptions_and_reproducibility(results_dir: Path, report: tuple
         assert text in repro, text
     seeds = pd.read_parquet(results_dir / "runs.parquet")["seed"]
     assert all(str(s) in repro for s in seeds)
+
+
+def test_static_report_has_no_script_and_the_same_charts(results_dir: Path, report: tuple[Path, str]) -> None:
+    """`resilience report --static`: the page as before the interactive charts, without any script."""
+    rs = ResultsSet(results_dir)
+    outcomes = [charts.ChartOutcome(p.stem, p, p.stem, "") for p in sorted((report[0].parent / "charts").glob("*.png"))]
+    static, interactive = build_html(rs, outcomes, static=True), build_html(rs, outcomes)
+    assert "<script" not in static and 'id="explore"' not in static and 'href="#explore"' not in static
+    assert 'id="explore"' in interactive
+    images = re.findall(r'<img src="data:image/png;base64,[^"]+"', static)
+    assert images and images == re.findall(r'<img src="data:image/png;base64,[^"]+"', interactive)
 
 
 def test_report_escapes_text_from_the_results(results_dir: Path, tmp_path: Path) -> None:
@@ -321,3 +336,17 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, str], tmp_path:
     assert 'data-images-ok="yes"' in dom, done.stderr[-2000:]
     assert f'data-image-count="{len(CHART_NAMES) + 1}"' in dom  # and the levers' chart
     assert 'id="headline"' in dom and "Headline answers" in dom
+
+
+def test_the_inlined_plotly_js_is_the_version_plotly_writes_figures_for() -> None:
+    """The report inlines plotly.js's cartesian bundle (sim/report/vendor) only while it is the plotly.js of the
+    locked Python plotly: a lock moving to another plotly.js must bring the bundle along (or the page falls back to
+    the full bundle, three times heavier)."""
+    from plotly.offline import get_plotlyjs_version
+
+    from sim.report.interactive import VENDORED_PLOTLY, VENDORED_PLOTLY_VERSION, plotly_js
+
+    head = VENDORED_PLOTLY.read_text(encoding="utf-8")[:200]
+    assert f"plotly.js (cartesian - minified) v{VENDORED_PLOTLY_VERSION}" in head
+    assert get_plotlyjs_version() == VENDORED_PLOTLY_VERSION, "update sim/report/vendor (see its README.md)"
+    assert plotly_js().startswith(head) and "</script" not in plotly_js().lower()

@@ -8,7 +8,14 @@ import itertools
 import re
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from sim.config.common import (
     MAX_DAYS,
@@ -138,6 +145,13 @@ class AuditSpec(StrictModel):
 Stock = Annotated[float, Field(ge=0, le=MAX_QUANTITY, strict=True)]
 
 
+class Location(StrictModel):
+    """Where a site is (WGS 84 degrees), for the report's map only: the model never reads it."""
+
+    lat: float = Field(ge=-90, le=90, strict=True, description="latitude in degrees north (-90 to 90)")
+    lon: float = Field(ge=-180, le=180, strict=True, description="longitude in degrees east (-180 to 180)")
+
+
 class SiteSpec(StrictModel):
     kind: SiteKind = Field(description="site archetype")
     region: str = Field("france", description="for regional absenteeism waves")
@@ -158,6 +172,17 @@ class SiteSpec(StrictModel):
                                          description="defect probability at the ceiling (default: archetype)")
     supervision: Supervision = Field(default_factory=Supervision, description="how trainees are supervised")
     audit: AuditSpec = Field(default_factory=AuditSpec, description="this site's certification audit")
+    location: Location | None = Field(None, description="{lat, lon} of the site, for the report's map (default: "
+                                                        "placed in its region)")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_location(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # A site without a location dumps as before locations existed: configuration hashes (regression
+        # baselines, stored runs) of scenarios that give none are unchanged.
+        data = handler(self)
+        if self.location is None:
+            data.pop("location", None)
+        return data
 
     @model_validator(mode="after")
     def _coherent(self) -> SiteSpec:

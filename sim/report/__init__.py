@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def write_report(results_dir: str | Path) -> Path:
-    """Draw the charts into `<results_dir>/charts/` and write `report.html` and `summary.html`; the report's path."""
+def write_report(results_dir: str | Path, static: bool = False) -> Path:
+    """Draw the charts into `<results_dir>/charts/` and write `report.html` and `summary.html`; the report's path.
+    `static`: report.html without its interactive charts (no script)."""
     from sim.report.page import write_report as write
 
-    return write(results_dir)
+    return write(results_dir, static)
 
 
 __all__ = ["write_report"]

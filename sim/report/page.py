@@ -8,9 +8,12 @@ one-sentence captions, the assumptions table (every parameter with its source, o
 reproducibility box (config hash, seeds, versions, git commit, the command to rerun).
 
 The page has no external resource of any kind: charts are PNG data URIs, the CSS is inline, fonts are the
-reader's system fonts, there is no script. It can be mailed, archived and opened offline, and it prints
-(an @media print block). It is a Jinja2 template (templates/report.html.j2) with autoescaping: no HTML is built
-in Python and nothing is escaped by hand.
+reader's system fonts. It can be mailed, archived and opened offline, and it prints (an @media print block).
+Above the static charts, "Explore the results" holds the same numbers as interactive plotly figures
+(sim.report.interactive) with plotly.js inlined once: the page's only script, which requests nothing;
+`write_report(..., static=True)` (`resilience report --static`) leaves it out and writes the
+page without script. It is a Jinja2 template (templates/report.html.j2) with autoescaping: no HTML is built in
+Python and nothing is escaped by hand.
 """
 
 from __future__ import annotations
@@ -106,8 +109,38 @@ def _reproducibility(rs: ResultsSet) -> list[dict[str, Any]]:
     return items
 
 
-def build_html(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
-    """The whole page as a string (no I/O besides reading the chart PNGs)."""
+def _explore(rs: ResultsSet) -> dict[str, Any]:
+    """The interactive section's HTML and the scripts that draw it (plotly.js inlined once, then the figures)."""
+    from sim.report.charts.base import ChartSkipped
+    from sim.report.interactive import build_figures, figures_payload, plotly_js
+    from sim.report.network_map import network_map
+    from sim.report.templating import TEMPLATES
+    from sim.report.whatif import SLIDER_STEPS, describe_check, whatif_panel
+    from sim.results.results_set import TableMissing
+
+    figures, skipped = build_figures(rs)
+    try:
+        the_map = network_map(rs)
+    except (ChartSkipped, TableMissing) as why:
+        the_map = None
+        skipped.append({"name": "network_map", "reason": why.reason})
+    panel = whatif_panel(rs)
+    whatif = None if panel is None else Markup(render(
+        "whatif.html.j2", sliders=panel["sliders"], steps=SLIDER_STEPS, command=panel["command"],
+        others=panel["others"], points=panel["emulators"][0]["check"]["points"],
+        emulators=[{"label": e["label"], "check": describe_check(e["check"], e["unit"])} for e in panel["emulators"]]))
+    section = render("interactive.html.j2", figures=figures, skipped=skipped, network_map=the_map, whatif=whatif)
+    drawn = figures + ([the_map] if the_map is not None else [])
+    exported = None if panel is None else {k: v for k, v in panel.items() if k != "fitted"}
+    scripts = ["interactive.js"] + (["whatif.js"] if panel is not None else [])
+    return {"section": Markup(section), "plotly_js": Markup(plotly_js()),
+            "payload": Markup(figures_payload(drawn, whatif=exported)),
+            "draw_js": Markup("\n".join((TEMPLATES / name).read_text(encoding="utf-8") for name in scripts))}
+
+
+def build_html(rs: ResultsSet, outcomes: list[ChartOutcome], static: bool = False) -> str:
+    """The whole page as a string (no I/O besides reading the chart PNGs); `static`: without the interactive
+    section and its script."""
     from sim.decisions.report_section import decision_section
     from sim.uncertainty.report_section import section_html
 
@@ -122,11 +155,13 @@ def build_html(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
         targets=answers.targets(rs), weeks=answers.bottleneck_weeks(rs), weeks_scenario=(
             words(rs.base_variant) if len(rs.variants) > 1 else None),
         branches=answers.branches(rs), ranking=answers.ranking(rs), charts=_charts(outcomes),
-        assumptions=_assumptions(rs), reproducibility=_reproducibility(rs), folder=rs.dir.name)
+        assumptions=_assumptions(rs), reproducibility=_reproducibility(rs), folder=rs.dir.name,
+        explore=None if static else _explore(rs))
 
 
-def write_report(results_dir: str | Path) -> Path:
-    """Draw the charts into `<results_dir>/charts/` and write `<results_dir>/report.html`; return its path."""
+def write_report(results_dir: str | Path, static: bool = False) -> Path:
+    """Draw the charts into `<results_dir>/charts/` and write `<results_dir>/report.html`; return its path.
+    `static`: the page without its interactive section (no script), as before the interactive charts."""
     from sim.report.summary import write_summary_page
     from sim.runs.atomic import atomic_write_bytes
 
@@ -136,7 +171,7 @@ def write_report(results_dir: str | Path) -> Path:
         outcomes = render_all(rs, rs.dir / "charts")
         final = rs.dir / REPORT_NAME
         # Write then rename, so a reader (or a browser left open) never sees half a page.
-        atomic_write_bytes(final, build_html(rs, outcomes).encode("utf-8"))
+        atomic_write_bytes(final, build_html(rs, outcomes, static).encode("utf-8"))
         write_summary_page(rs, outcomes)  # the printable two-page form, beside the long one
     finally:
         rs.close()
