@@ -14,7 +14,6 @@ import yaml
 from sim.cli import main
 from sim.config import validate_scenario
 from sim.errors import ConfigError
-from sim.experiment import load_experiment
 from tests.scenarios import line
 
 
@@ -118,8 +117,8 @@ def test_a_scenario_set_on_a_path_a_choice_varies_is_refused(tmp_path: Path, cap
     assert len(err) == 1 and "uncertain.workshops varies sites.workshop_b.active" in err[0], err
 
 
-def test_the_2020_study_varies_the_structure_within_the_sources():
-    exp = load_experiment(Path(__file__).parent.parent / "experiments" / "uncertainty_2020.yaml")
+def test_the_2020_study_varies_the_structure_within_the_sources(shipped_experiment):
+    exp = shipped_experiment("uncertainty_2020.yaml")  # loaded once a session (test_docs loads it too)
     assert exp.study is not None
     params = exp.study.params
     assert {"network_size", "cutting_network", "packing_network"} <= set(params)

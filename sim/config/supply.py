@@ -13,6 +13,7 @@ from sim.config.common import (
     Schedule,
     StrictModel,
     TransitTime,
+    Weekday,
     Window,
     check_schedule,
 )
@@ -105,11 +106,16 @@ class LaneSpec(StrictModel):
     truck_cartons: int | None = Field(None, ge=1, le=1_000_000, strict=True,
                                       description="cartons per truck (None: never binding)")
     disruptions: list[Window] = Field(default_factory=list, description="windows with fewer (or no) departures")
+    weekdays: list[Weekday] | None = Field(None, min_length=1,
+                                           description="daily: depart only on these days (a round: kits handed "
+                                                       "out or collected twice a week); None: every day")
 
 
 def _lane_needs_capacity(lane: LaneSpec) -> LaneSpec:
     if lane.mode == "full" and lane.truck_cartons is None:
         raise ValueError("mode 'full' needs truck_cartons (when is a truck full?)")
+    if lane.weekdays is not None and lane.mode != "daily":
+        raise FieldProblem("weekdays", lane.weekdays, "rounds on given days need mode 'daily'")
     return lane
 
 
