@@ -38,7 +38,8 @@ def volunteer_network(kind: str = "volunteer", rounds: list[str] | None = None) 
                               "calendar": "volunteer_hours", "skilled_share": 0.0,
                               "stages": {"sew": {"minutes_per_mask": 2.1, "buffer_days": 4},
                                          "inspect": {"minutes_per_mask": 0.3, "operators": 2}}}},
-        "routes": [{"from": "cutting", "to": "points", "transit_days": 1},
+        "routes": [{"from": "cutting", "to": "points", "transit_days": 1,
+                    "lanes": {"points": {**lane, "departure_hour": 9}}},  # kits handed out on the same rounds
                    {"from": "points", "to": "packer", "transit_days": 1, "lane": lane},
                    {"from": "packer", "to": "platform", "transit_days": 0}],
         "channels": {"buyers": {"price": 1.0, "priority": 0, "weekly": 1_000_000}},
@@ -59,6 +60,9 @@ def test_collection_rounds_leave_only_on_their_days(monkeypatch: pytest.MonkeyPa
     assert rounds and result.kpis["output.kind.volunteer"] > 0
     days = {(START + dt.timedelta(days=int(t // 24))).strftime("%a") for t in rounds}
     assert days <= {"Mon", "Thu"} and all(t % 24 == 17 for t in rounds), days
+    hand_outs = [t for name, t in departures if name.startswith("cutting->")]
+    assert hand_outs and {(START + dt.timedelta(days=int(t // 24))).strftime("%a") for t in hand_outs} <= {"Mon", "Thu"}
+    assert all(t % 24 == 9 for t in hand_outs)
     # masks wait longer for a twice-weekly round than for a daily one
     departures.clear()
     daily = simulate(spec_of(volunteer_network(rounds=None)))
@@ -78,6 +82,18 @@ def test_volunteers_are_slower_and_less_exact_than_a_workshop_of_the_same_people
     # people per day: three points of 40 volunteers at 3 h a day make at most 40 x 3 x 60 / 2.1 x 0.5 a day each
     per_point_cap = 40 * 3 * 60 / 2.1 * 0.5 * 24
     assert volunteer.kpis["output.kind.volunteer"] < 3 * per_point_cap
+
+
+def test_a_lane_for_a_destination_the_route_does_not_have_is_one_line(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]):
+    data = volunteer_network(rounds=["mon"])
+    data["routes"][0]["lanes"] = {"packer": {"mode": "daily"}}
+    path = tmp_path / "v.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    capsys.readouterr()
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "routes[0].lanes.packer" in err[0] and "not a destination" in err[0], err
 
 
 def test_rounds_need_a_daily_lane(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

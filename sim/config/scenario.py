@@ -109,6 +109,7 @@ def drop_inactive(s: Scenario) -> None:
                                   f"{route.source} would go nowhere (route it to an active site, or make it "
                                   "inactive too)")
         route.to = kept
+        route.lanes = {d: lane for d, lane in route.lanes.items() if d not in inactive}
         routes.append(route)
     s.routes = routes
 
@@ -177,6 +178,10 @@ def check_references(s: Scenario) -> None:
         if route.source in sources:
             raise ReferenceError_(f"routes[{i}].from", route.source, "each site or group has one outgoing route")
         sources.add(route.source)
+        for dest in route.lanes:
+            if dest not in route.to:
+                raise ReferenceError_(f"routes[{i}].lanes.{dest}", dest, f"not a destination of this route: one of "
+                                      f"{', '.join(route.to)}")
         last = _last_stage(stages[route.source])
         for j, dest in enumerate(route.to):
             if dest not in nodes:

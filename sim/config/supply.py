@@ -124,6 +124,9 @@ class RouteSpec(StrictModel):
     to: list[str] = Field(min_length=1, description="destination sites or groups")
     transit_days: TransitTime = Field(default_factory=lambda: Dist(const=1.0), description="travel time")
     lane: LaneSpec = Field(default_factory=LaneSpec, description="how lots travel")
+    lanes: dict[str, LaneSpec] = Field(default_factory=dict,
+                                       description="destination (of `to`) -> its own lane, replacing `lane` for it "
+                                                   "(kits handed out to volunteers on rounds)")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
@@ -136,4 +139,15 @@ class RouteSpec(StrictModel):
     @classmethod
     def _lane(cls, lane: LaneSpec) -> LaneSpec:
         return _lane_needs_capacity(lane)
+
+    @field_validator("lanes")
+    @classmethod
+    def _lanes(cls, lanes: dict[str, LaneSpec]) -> dict[str, LaneSpec]:
+        for lane in lanes.values():
+            _lane_needs_capacity(lane)
+        return lanes
+
+    def lane_to(self, destination: str) -> LaneSpec:
+        """The lane lots take to one destination of `to` (a group's name for its members)."""
+        return self.lanes.get(destination, self.lane)
 
