@@ -84,24 +84,27 @@ def test_volunteers_are_slower_and_less_exact_than_a_workshop_of_the_same_people
     assert volunteer.kpis["output.kind.volunteer"] < 3 * per_point_cap
 
 
-def test_a_lane_for_a_destination_the_route_does_not_have_is_one_line(tmp_path: Path,
-                                                                     capsys: pytest.CaptureFixture[str]):
-    data = volunteer_network(rounds=["mon"])
-    data["routes"][0]["lanes"] = {"packer": {"mode": "daily"}}
+def validate_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], data: dict) -> str:
+    """`validate` of the scenario: exit 2 and its one line of error."""
     path = tmp_path / "v.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     capsys.readouterr()
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "routes[0].lanes.packer" in err[0] and "not a destination" in err[0], err
+    assert len(err) == 1 and err[0].startswith(f"error: {path}: "), err
+    return err[0]
+
+
+def test_a_lane_for_a_destination_the_route_does_not_have_is_one_line(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]):
+    data = volunteer_network(rounds=["mon"])
+    data["routes"][0]["lanes"] = {"packer": {"mode": "daily"}}
+    line = validate_error(tmp_path, capsys, data)
+    assert "routes[0].lanes.packer" in line and "not a destination" in line, line
 
 
 def test_rounds_need_a_daily_lane(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     data = volunteer_network(rounds=["mon"])
     data["routes"][1]["lane"]["mode"] = "immediate"
-    path = tmp_path / "v.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    capsys.readouterr()
-    assert main(["validate", str(path)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "routes[1].lane.weekdays" in err[0] and "mode 'daily'" in err[0], err
+    line = validate_error(tmp_path, capsys, data)
+    assert "routes[1].lane.weekdays" in line and "mode 'daily'" in line, line
