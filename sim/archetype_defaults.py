@@ -33,6 +33,13 @@ ARCHETYPE_DEFAULTS: dict[str, dict[str, float]] = {
     # Prison workshops: ~40 masks per person per day on 7 h (docs/sources.md, H) = 0.2 of a 2.1 min standard.
     "prison": dict(ceiling=0.2, first_mask_min=90.0, wright_rate=0.70, absenteeism_factor=0.5,
                    defect_trainee=0.10, defect_skilled=0.03),
+    # Volunteers sewing at home or in community rooms from kits handed out at a pick-up point (one site per
+    # pick-up point, its volunteers the cohort, docs/model.md "Volunteers"). Novices: first mask about 90 min,
+    # 30-40 min after some practice (docs/sources.md, M: reported of volunteers), hence rate 0.70 as the other
+    # novices. Domestic machines and no supervisor at hand: ceiling 0.5, defects 15 % then 5 %, and a higher
+    # absence (people giving their free time drop out more): assumptions.
+    "volunteer": dict(ceiling=0.5, first_mask_min=90.0, wright_rate=0.70, absenteeism_factor=1.5,
+                      defect_trainee=0.15, defect_skilled=0.05),
     # Packaging sites (often ESATs): packing is simpler work; values are assumptions.
     "packaging": dict(ceiling=0.6, first_mask_min=2.0, wright_rate=0.85,
                       defect_trainee=0.0, defect_skilled=0.0),

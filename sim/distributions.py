@@ -79,6 +79,23 @@ class Dist(BaseModel):
         assert self.lognormal is not None
         return self.lognormal[0]
 
+    @property
+    def sd(self) -> float:
+        """Standard deviation (of the untruncated normal for `normal`)."""
+        if self.const is not None:
+            return 0.0
+        if self.tri is not None:
+            a, m, b = self.tri
+            return math.sqrt((a * a + m * m + b * b - a * m - a * b - m * b) / 18.0)
+        if self.uniform is not None:
+            return (self.uniform[1] - self.uniform[0]) / math.sqrt(12.0)
+        if self.exp is not None:
+            return self.exp
+        if self.normal is not None:
+            return self.normal[1]
+        assert self.lognormal is not None
+        return self.lognormal[0] * self.lognormal[1]
+
     def sample(self, rng: np.random.Generator, size: int | None = None) -> Any:
         """Draw one value (size None) or an array of `size` values."""
         if self.const is not None:

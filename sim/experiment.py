@@ -187,6 +187,13 @@ class Experiment:
         if spec.calibration is not None:
             from sim.calibration.space import ParameterSpace
 
+            for name, raw in (spec.uncertain or {}).items():
+                if isinstance(raw, dict) and "choice" in raw:
+                    raise ConfigError.at(file, f"uncertain.{name}.choice", sorted(raw["choice"]) if isinstance(
+                        raw["choice"], dict) else raw["choice"], "calibration does not take structural choices yet "
+                        "(its emulators need numeric parameters): vary the structure in an uncertainty study, or "
+                        "fix it in the base scenario")
+
             self.space = ParameterSpace.build(file, spec.uncertain, scenario_dict(base), base_set, self.seed)
             spec.calibration.check_first_wave(self.space.dim, file)
         elif spec.uncertain or spec.design:  # design points replace the sweep (sim.uncertainty.study)
@@ -312,6 +319,12 @@ def _uncertain_targets(uncertain: dict[str, Any] | None) -> list[tuple[str, str]
     """(parameter, path it varies) for every uncertain parameter and its `also:` paths (as written)."""
     out = []
     for param, raw in (uncertain or {}).items():
+        choice = raw.get("choice") if isinstance(raw, dict) else None
+        if isinstance(choice, dict):  # a structural choice varies the paths its alternatives set
+            paths = {path: None for alt in choice.values() if isinstance(alt, dict)
+                     for path in (alt.get("set") if isinstance(alt.get("set"), dict) else {})}
+            out += [(param, target) for target in paths if isinstance(target, str)]
+            continue
         also = raw.get("also") if isinstance(raw, dict) else None
         out += [(param, target) for target in [param, *(also if isinstance(also, list) else [])]
                 if isinstance(target, str)]

@@ -76,7 +76,7 @@ from sim.config.sites import (
     Supervision,
     Wave,
 )
-from sim.config.supply import LaneSpec, MaterialSpec, RouteSpec, SupplierSpec
+from sim.config.supply import LaneSpec, MaterialSpec, RouteSpec, StockPolicySpec, SupplierSpec
 
 __all__ = [
     "MAX_DAYS", "MAX_FACTOR", "MAX_MASKS", "MAX_MINUTES", "MAX_PEOPLE", "MAX_PRICE", "MAX_QUANTITY", "NAME_PATTERN",
@@ -84,8 +84,8 @@ __all__ = [
     "CalendarSpec", "CertificationSpec", "ChannelSpec", "Cohort", "DateUniform", "DesignSpec", "FieldProblem",
     "GroupSpec", "LabSpec", "LaneSpec", "Learning", "LotSizing", "MaterialSpec", "OrderSpec", "PackagingSpec",
     "QualitySpec", "RouteSpec", "SamplingPlan", "Scenario", "Schedule", "SiteAuditSpec", "SiteKind", "SiteSpec",
-    "StageName", "StageSpec", "StrictModel", "Supervision", "SupplierSpec", "TargetSpec", "Wave", "Weekday",
-    "Window", "apply_overrides", "check_references", "find_path", "format_validation_error", "get_path", "locate",
-    "parse_assignment", "parse_path", "path_tokens", "paths_overlap", "read_yaml", "render_path", "scenario_dict",
-    "set_path", "validate_scenario",
+    "StageName", "StageSpec", "StockPolicySpec", "StrictModel", "Supervision", "SupplierSpec", "TargetSpec", "Wave",
+    "Weekday", "Window", "apply_overrides", "check_references", "find_path", "format_validation_error", "get_path",
+    "locate", "parse_assignment", "parse_path", "path_tokens", "paths_overlap", "read_yaml", "render_path",
+    "scenario_dict", "set_path", "validate_scenario",
 ]

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model
 
 from sim.distributions import Dist
 
-SiteKind = Literal["industrial", "textile", "adapted", "insertion", "esat", "prison", "packaging", "hub"]
+SiteKind = Literal["industrial", "textile", "adapted", "insertion", "esat", "prison", "volunteer", "packaging", "hub"]
 StageName = Literal["cut", "sew", "inspect", "pack"]
 STAGE_ORDER: tuple[str, ...] = typing.get_args(StageName)
 """A site's stages in flow order (the order of `StageName`)."""

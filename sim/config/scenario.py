@@ -13,7 +13,7 @@ from sim.config.certification import CertificationSpec, PackagingSpec, QualitySp
 from sim.config.common import MAX_DAYS, NAME_PATTERN, STAGE_ORDER, ReferenceError_, StrictModel, known_names
 from sim.config.demand import AllocationSpec, ChannelSpec, TargetSpec
 from sim.config.sites import AbsenteeismSpec, Archetype, CalendarSpec, GroupSpec, SiteSpec
-from sim.config.supply import MaterialSpec, RouteSpec, SupplierSpec
+from sim.config.supply import ALL_MATERIALS, MaterialSpec, RouteSpec, SupplierSpec
 from sim.public_holidays import is_known
 
 
@@ -78,12 +78,40 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
+        drop_inactive(self)
         check_references(self)
         return self
 
     @property
     def end_date(self) -> dt.date:
         return self.start + dt.timedelta(days=self.horizon_days)
+
+
+def drop_inactive(s: Scenario) -> None:
+    """Leave out the sites and groups marked `active: false`, with the routes from them, their places in
+    routes and supplier lists, and suppliers left with no customer: how a structural alternative (two
+    cutting centres instead of three) is written without copying the network."""
+    inactive = {n for n, v in s.sites.items() if not v.active} | {n for n, g in s.groups.items() if not g.active}
+    if not inactive:
+        return
+    s.sites = {n: v for n, v in s.sites.items() if n not in inactive}
+    s.groups = {n: g for n, g in s.groups.items() if n not in inactive}
+    for sup in s.suppliers.values():
+        sup.customers = [c for c in sup.customers if c not in inactive]
+    s.suppliers = {n: sup for n, sup in s.suppliers.items() if sup.customers}
+    routes = []
+    for i, route in enumerate(s.routes):
+        if route.source in inactive:
+            continue
+        kept = [d for d in route.to if d not in inactive]
+        if not kept:
+            raise ReferenceError_(f"routes[{i}].to", route.to, f"every destination is inactive: the output of "
+                                  f"{route.source} would go nowhere (route it to an active site, or make it "
+                                  "inactive too)")
+        route.to = kept
+        route.lanes = {d: lane for d, lane in route.lanes.items() if d not in inactive}
+        routes.append(route)
+    s.routes = routes
 
 
 def check_references(s: Scenario) -> None:
@@ -102,6 +130,12 @@ def check_references(s: Scenario) -> None:
                 raise ReferenceError_(f"sites.{name}.stocks.{material}", material, known_names("material", s.materials))
     for name, group in s.groups.items():
         calendars_used.append((f"groups.{name}.calendar", group.calendar))
+    for section, specs in (("sites", s.sites), ("groups", s.groups)):
+        for name, spec in specs.items():
+            for material in spec.stock_policies:
+                if material != ALL_MATERIALS and material not in s.materials:
+                    raise ReferenceError_(f"{section}.{name}.stock_policies.{material}", material,
+                                          known_names("material", s.materials) + f", or '{ALL_MATERIALS}'")
     for kind, overrides in s.archetypes.items():
         if kind not in ARCHETYPES:
             raise ReferenceError_(f"archetypes.{kind}", kind, known_names("site kind", ARCHETYPES))
@@ -144,6 +178,10 @@ def check_references(s: Scenario) -> None:
         if route.source in sources:
             raise ReferenceError_(f"routes[{i}].from", route.source, "each site or group has one outgoing route")
         sources.add(route.source)
+        for dest in route.lanes:
+            if dest not in route.to:
+                raise ReferenceError_(f"routes[{i}].lanes.{dest}", dest, f"not a destination of this route: one of "
+                                      f"{', '.join(route.to)}")
         last = _last_stage(stages[route.source])
         for j, dest in enumerate(route.to):
             if dest not in nodes:

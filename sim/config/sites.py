@@ -33,7 +33,11 @@ from sim.config.common import (
     Weekday,
     check_schedule,
 )
+from sim.config.supply import StockPolicySpec
 from sim.distributions import Dist
+
+STOCK_POLICIES_HELP = ("replenishment by material (or 'all'): kind order_up_to, reorder_point or s_S and its levels "
+                       "(default: order up to cover_days)")
 
 
 class CalendarSpec(StrictModel):
@@ -152,8 +156,13 @@ class Location(StrictModel):
     lon: float = Field(ge=-180, le=180, strict=True, description="longitude in degrees east (-180 to 180)")
 
 
+ACTIVE_HELP = ("false: the site is left out of this network, with its supply and the routes to and from it (a "
+               "structural alternative, see docs/uncertainty.md)")
+
+
 class SiteSpec(StrictModel):
     kind: SiteKind = Field(description="site archetype")
+    active: bool = Field(True, strict=True, description=ACTIVE_HELP)
     region: str = Field("france", description="for regional absenteeism waves")
     calendar: str | list[CalendarChange] = Field("one_shift",
                                                  description="calendar name, or [{from: date, calendar: name}, ...] "
@@ -164,6 +173,7 @@ class SiteSpec(StrictModel):
     stocks: dict[str, Stock] = Field(default_factory=dict, description="opening material stocks")
     cover_days: float = Field(7.0, gt=0, le=365, strict=True,
                               description="order-up-to level in days of nominal consumption")
+    stock_policies: dict[str, StockPolicySpec] = Field(default_factory=dict, description=STOCK_POLICIES_HELP)
     ceiling: float | None = Field(None, gt=0, le=2, strict=True,
                                   description="efficiency ceiling for this site (default: the archetype's)")
     defect_trainee: float | None = Field(None, ge=0, le=1, strict=True,
@@ -211,6 +221,7 @@ class GroupSpec(StrictModel):
     other stage needs its own `operators`."""
 
     kind: SiteKind = Field(description="site archetype of every member")
+    active: bool = Field(True, strict=True, description=ACTIVE_HELP)
     count: int = Field(ge=1, le=10_000, strict=True, description="number of member sites")
     regions: list[str] = Field(default_factory=lambda: ["france"], min_length=1, description="regions drawn from")
     calendar: str | list[CalendarChange] = Field("one_shift", description="calendar of every member")
@@ -221,6 +232,7 @@ class GroupSpec(StrictModel):
                                  description="share of each member's people already skilled")
     stages: dict[StageName, StageSpec] = Field(description="stages every member performs")
     cover_days: float = Field(7.0, gt=0, le=365, strict=True, description="order-up-to level in days of consumption")
+    stock_policies: dict[str, StockPolicySpec] = Field(default_factory=dict, description=STOCK_POLICIES_HELP)
     stocks: dict[str, Stock] = Field(default_factory=dict, description="opening stocks of every member")
     audit: AuditSpec = Field(default_factory=AuditSpec, description="members' certification audit")
 

@@ -36,6 +36,7 @@ from sim.processes.distribution import Distribution
 from sim.processes.quality import InspectWork
 from sim.processes.sewing import SewWork
 from sim.processes.stage import PlainWork, StageRole, WorkModel, run_stage
+from sim.processes.stock_policy import policy_for
 from sim.processes.supply import Supplier, schedule_array
 from sim.rng import Streams
 from sim.timebase import HOURS_PER_DAY
@@ -68,7 +69,7 @@ def expand_groups(s: Scenario, streams: Streams) -> dict[str, SiteSpec]:
                 cohorts.append(Cohort(name="trainees", role="trainee", size=size - skilled, start=start))
             sites[name] = SiteSpec(kind=g.kind, region=region, calendar=g.calendar, start=start, stages=dict(g.stages),
                                    cohorts=cohorts, stocks=dict(g.stocks), cover_days=g.cover_days,
-                                   audit=g.audit)
+                                   stock_policies=dict(g.stock_policies), audit=g.audit)
     return sites
 
 
@@ -159,7 +160,7 @@ class Network:
             self.suppliers.append(Supplier(
                 env, self.start, self.horizon_h, name, sup, customers, material.per_mask, material.stage,
                 schedule_array(sup.capacity_per_day, self.start, self.days), self.streams.get(f"supplier:{name}"),
-                track))
+                track, [policy_for(self.site_specs[site.name].stock_policies, sup.material) for site in customers]))
         self._build_demand()
         for site in self.sites.values():
             for position, unit in enumerate(site.stages):

@@ -35,13 +35,14 @@ class Router:
             for source in members[route.source]:
                 lanes = []
                 for dest_group in route.to:
+                    lane_spec = route.lane_to(dest_group)
                     for dest in members[dest_group]:
                         target: Site | Hub = hubs[dest] if dest in hubs else sites[dest]
-                        binding = route.lane.mode == "daily" and route.lane.truck_cartons is not None
+                        binding = lane_spec.mode == "daily" and lane_spec.truck_cartons is not None
                         track = recorder.track(TrackInfo(f"{source}->{dest}", "lane", "", "transport"),
                                                None, STARVED) if binding else None
                         lanes.append(Lane(env, s.start, s.packaging.carton_size, f"{source}->{dest}", target,
-                                          route.transit_days, route.lane, streams.get(f"lane:{source}->{dest}"),
+                                          route.transit_days, lane_spec, streams.get(f"lane:{source}->{dest}"),
                                           track))
                 self.lanes.extend(lanes)
                 self.dispatchers[source] = Dispatcher(env, lanes, blocked_senders, s.lot_size)

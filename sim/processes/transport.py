@@ -21,6 +21,7 @@ import simpy
 from sim.config import LaneSpec
 from sim.distributions import Dist
 from sim.entities.buffer import LotBuffer, Sender
+from sim.entities.calendar import WEEKDAYS
 from sim.entities.demand import Hub
 from sim.entities.disruption import Disruptions
 from sim.entities.draws import Triangular
@@ -42,6 +43,7 @@ class Lane:
         self.rng = rng
         self.track = track
         self.disruptions = Disruptions(start, spec.disruptions)
+        self.start = start
         self.in_transit = 0
         self.dock: deque[tuple[Lot, float]] = deque()  # (lot, time it reached the dock)
         self.dock_masks = 0
@@ -120,9 +122,16 @@ class Lane:
         dep = day * HOURS_PER_DAY + self.spec.departure_hour
         if dep < t:
             dep += HOURS_PER_DAY
-        while self.disruptions.factor(dep) == 0.0:
+        while self.disruptions.factor(dep) == 0.0 or not self._round_day(dep):
             dep += HOURS_PER_DAY
         return dep
+
+    def _round_day(self, t: float) -> bool:
+        """A lane with `weekdays` (a collection round) departs only on those days."""
+        if self.spec.weekdays is None:
+            return True
+        day = self.start + dt.timedelta(days=math.floor(t / HOURS_PER_DAY))
+        return WEEKDAYS[day.weekday()] in self.spec.weekdays
 
     def _departures(self) -> Generator[simpy.Event, Any, None]:
         env = self.env

@@ -9,6 +9,14 @@ with a `label` in words (shown in the report) and a `source` (domain.md referenc
 range"). `also: [path, ...]` applies the same draw to further fields (one standard sewing time for every
 workshop). Bounds may be dates for uniform, triangular and discrete: the draw is then a whole day.
 
+A structural alternative (which cutting centre feeds which workshops, two cutting centres or three) is a
+`choice` among named alternatives, each a set of overrides applied together, equally likely:
+
+    routing: {label: ..., source: ..., choice: {as_built: {set: {}}, shared: {set: {routes[1].to: [...]}}}}
+
+Its key is a name, not a path; its value in a design is the alternative's index (0, 1, ...) in the order
+written, and the nominal point is the base scenario as written.
+
 Sampling designs work on the unit hypercube; `UncertainParameter.ppf` maps a unit value u in [0, 1] to a
 parameter value by the distribution's quantile function, so a design is independent of the distributions.
 """
@@ -25,7 +33,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sim.config import FieldProblem
 
 Bound = float | dt.date
-DISTRIBUTIONS = ("uniform", "triangular", "loguniform", "truncnormal", "discrete")
+DISTRIBUTIONS = ("uniform", "triangular", "loguniform", "truncnormal", "discrete", "choice")
+
+
+class Alternative(BaseModel):
+    """One structural alternative: the overrides (dotted path -> value) that make it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    set: dict[str, Any] = Field(default_factory=dict, description="dotted path -> value; empty: the base as is")
+    source: str | None = Field(None, description="where this alternative comes from (or 'assumption')")
 
 
 class TruncNormal(BaseModel):
@@ -59,6 +76,9 @@ class UncertainParameter(BaseModel):
     loguniform: tuple[float, float] | None = Field(None, description="[low, high], 0 < low: uniform in log")
     truncnormal: TruncNormal | None = Field(None, description="normal(mean, sd) truncated to [low, high]")
     discrete: list[Bound] | None = Field(None, min_length=1, description="equally likely values")
+    choice: dict[str, Alternative] | None = Field(None, min_length=2,
+                                                  description="equally likely named alternatives, each {set: "
+                                                              "{path: value, ...}}")
     integer: bool | None = Field(None, description="round draws to whole numbers (default: as the base value)")
     also: list[str] = Field(default_factory=list, description="further paths given the same value")
 
@@ -77,6 +97,12 @@ class UncertainParameter(BaseModel):
             raise ValueError(f"give exactly one distribution of {', '.join(DISTRIBUTIONS)} "
                              f"(got {', '.join(given) or 'none'})")
         name = given[0]
+        if self.choice is not None:
+            if self.also:
+                raise FieldProblem("also", self.also, "a choice sets its own paths in each alternative's set")
+            if self.integer is not None:
+                raise FieldProblem("integer", self.integer, "a choice draws an alternative, not a number: remove it")
+            return self
         bounds = self._raw_bounds()
         if len({isinstance(b, dt.date) for b in bounds}) > 1:
             raise FieldProblem(name, bounds, "bounds must be all dates or all numbers")
@@ -112,13 +138,15 @@ class UncertainParameter(BaseModel):
             return list(self.loguniform)
         if self.truncnormal is not None:
             return [self.truncnormal.low, self.truncnormal.high]
+        if self.choice is not None:
+            return list(range(len(self.choice)))
         assert self.discrete is not None
         return list(self.discrete)
 
     def extremes(self, integer: bool | None = None) -> list[Any]:
         """The values to validate: both ends of the range (every value of a discrete set), as the field takes them."""
         raw = self._raw_bounds()
-        if self.discrete is None:
+        if self.discrete is None and self.choice is None:
             raw = [raw[0], raw[-1]]
         return [self.cast(_ordinal(v), integer=self.integer if integer is None else integer) for v in raw]
 
@@ -137,6 +165,8 @@ class UncertainParameter(BaseModel):
         if self.truncnormal is not None:
             t = self.truncnormal
             return f"normal mean {t.mean:g}, sd {t.sd:g}, truncated to {t.low:g}..{t.high:g}"
+        if self.choice is not None:
+            return "one of " + ", ".join(f"{i}: {name}" for i, name in enumerate(self.choice))
         assert self.discrete is not None
         return "one of " + ", ".join(show(v) for v in self.discrete)
 
@@ -177,8 +207,8 @@ class UncertainParameter(BaseModel):
             t = self.truncnormal
             lo, hi = (t.low - t.mean) / t.sd, (t.high - t.mean) / t.sd
             return stats.truncnorm.ppf(u, lo, hi, loc=t.mean, scale=t.sd)
-        assert self.discrete is not None
-        values = np.array([_ordinal(v) for v in self.discrete])
+        assert self.discrete is not None or self.choice is not None
+        values = np.array([_ordinal(v) for v in self._raw_bounds()])
         index = np.minimum((u * len(values)).astype(int), len(values) - 1)
         return values[index]
 
@@ -186,9 +216,14 @@ class UncertainParameter(BaseModel):
         """A sampled float as the field takes it: an ISO date, a whole number or a float."""
         if self.is_date:
             return dt.date.fromordinal(round(value)).isoformat()
-        if integer:
+        if integer or self.choice is not None:
             return round(value)
         return float(value)
+
+    def overrides(self, value: float) -> dict[str, Any]:
+        """A choice's value (an alternative's index) as the overrides that make the alternative."""
+        assert self.choice is not None
+        return dict(list(self.choice.values())[round(value)].set)
 
 
 def parameter_table(params: dict[str, UncertainParameter]) -> list[dict[str, Any]]:

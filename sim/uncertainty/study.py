@@ -67,10 +67,18 @@ class Study:
             return {}
         out: dict[str, Any] = {}
         for j, (path, param) in enumerate(self.params.items()):
+            if param.choice is not None:  # a structural alternative: its own overrides
+                out.update(param.overrides(self.values[i - 1, j]))
+                continue
             value = param.cast(self.values[i - 1, j], self.integer[path])
             for target in (path, *param.also):
                 out[target] = value
         return out
+
+    def value(self, i: int, path: str) -> Any:
+        """Parameter `path` at design point i (1-based) as the field takes it (a choice: its index)."""
+        j = list(self.params).index(path)
+        return self.params[path].cast(self.values[i - 1, j], self.integer[path])
 
     @property
     def points(self) -> list[dict[str, Any]]:
@@ -88,7 +96,7 @@ class Study:
         for i in range(self.n_design + 1):
             row: dict[str, Any] = {"point": i, "kind": NOMINAL if i == 0 else "design"}
             for path in self.params:
-                row[path] = self.nominal[path] if i == 0 else self.point(i)[path]
+                row[path] = self.nominal[path] if i == 0 else self.value(i, path)
             for j, path in enumerate(self.params):
                 row[f"u.{path}"] = np.nan if i == 0 else float(self.unit[i - 1, j])
             rows.append(row)
@@ -177,6 +185,41 @@ def _check_path(file: str, path: str, param: UncertainParameter, data: dict[str,
     return []
 
 
+def _check_choice(file: str, name: str, param: UncertainParameter, data: dict[str, Any],
+                  seen: dict[str, str]) -> list[str]:
+    """Problems with a structural choice: each alternative's paths exist, are varied nowhere else, and the
+    scenario with the alternative applied validates (a route to an unknown site is one line)."""
+    assert param.choice is not None
+    problems: list[str] = []
+    for alt_name, alternative in param.choice.items():
+        where = f"{file}: uncertain.{name}.choice.{alt_name}.set"
+        for path in alternative.set:
+            if parse_path(path)[0] in FRAME_FIELDS:
+                problems.append(f"{where}.{path}: {', '.join(FRAME_FIELDS)} frame the study: not an alternative")
+                continue
+            other = seen.get(path)
+            if other is not None and other != name:
+                problems.append(f"{where}.{path}: already varied by uncertain.{other}")
+            seen[path] = name
+            found, _ = find_path(data, path, file, f"uncertain.{name}.choice.{alt_name}.set")
+            if not found:
+                try:
+                    get_path(data, path, _SCRATCH)
+                except ConfigError as exc:
+                    problems.append(f"{where}.{path}: no such field in the scenario "
+                                    f"({exc.problems[0].removeprefix(_SCRATCH + ': ')})")
+        if problems:
+            return problems
+        trial = copy.deepcopy(data)
+        try:
+            apply_overrides(trial, alternative.set, _SCRATCH)
+            validate_scenario(trial, _SCRATCH)
+        except ConfigError as exc:
+            reason = exc.problems[0].removeprefix(_SCRATCH + ": ")
+            return [f"{where}: this alternative is not a valid scenario ({reason})"]
+    return problems
+
+
 def _whole(param: UncertainParameter, base: Any) -> bool:
     """Draw whole numbers: as `integer:` says, else when the field's base value is a whole number."""
     if param.integer is not None:
@@ -191,6 +234,11 @@ def _check_syntax(file: str, uncertain: dict[str, Any]) -> None:
         also = raw.get("also") if isinstance(raw, dict) else None
         for i, other in enumerate(also if isinstance(also, list) else []):
             path_tokens(other, file, f"uncertain.{path}.also[{i}]")
+        choice = raw.get("choice") if isinstance(raw, dict) else None
+        for alt_name, alternative in (choice if isinstance(choice, dict) else {}).items():
+            overrides = alternative.get("set") if isinstance(alternative, dict) else None
+            for other in overrides if isinstance(overrides, dict) else []:
+                path_tokens(str(other), file, f"uncertain.{path}.choice.{alt_name}.set")
 
 
 def build_study(file: str, uncertain: dict[str, Any] | None, design: dict[str, Any] | None,
@@ -223,6 +271,11 @@ def build_study(file: str, uncertain: dict[str, Any] | None, design: dict[str, A
     integer: dict[str, bool] = {}
     nominal: dict[str, Any] = {}
     for path, param in params.items():
+        if param.choice is not None:
+            problems.extend(_check_choice(file, path, param, data, seen))
+            nominal[path] = float("nan")  # the nominal point is the base scenario as written
+            integer[path] = True
+            continue
         for target in (path, *param.also):
             if target in seen:
                 problems.append(f"{file}: uncertain.{path}: {target}: already varied by uncertain.{seen[target]}")
