@@ -142,6 +142,8 @@ class Team:
         self.last_rate = self.nominal_rate
         self._supervision_by_day: dict[int, tuple[float, float]] = {}
         self._static_defect_rates: dict[int, list[float]] = {}  # per cohort at work, on days nobody learns
+        # (day, masks) -> (defect probability, credits) of a lot on a day nobody at work learns
+        self._static_splits: dict[tuple[int, int], tuple[float, list[tuple[CohortState, float, float]]]] = {}
         self._day_plans: dict[int, tuple[list[tuple[CohortState, int, bool]], float, float | None,
                                          tuple[float, list[tuple[CohortState, float, float]]] | None]] = {}
 
@@ -261,6 +263,15 @@ class Team:
             return None
         self.last_rate = total
         hours = times.gamma_sum(masks, 1.0 / total, self.cv)
+        split = self._static_splits.get((day, masks))
+        if split is None:
+            split = self._static_splits[(day, masks)] = self._static_split(day, parts, total, masks)
+        return WorkPlan(hours, split[0], split[1])
+
+    def _static_split(self, day: int, parts: list[tuple[CohortState, float, float]], total: float, masks: int
+                      ) -> tuple[float, list[tuple[CohortState, float, float]]]:
+        """(defect probability, credits) of a lot of `masks` on a day nobody at work learns: the same for
+        every lot of that size that day, so computed once (the credits list is only read by `credit`)."""
         defect_rates = self._static_defect_rates.get(day)
         if defect_rates is None:
             defect_rates = self._static_defect_rates[day] = [c.defect_rate(eff) for c, _, eff in parts]
@@ -272,7 +283,7 @@ class Team:
             share = masks * rate / total
             defect += share * defect_rate
             credits.append((c, share, 0.0))  # nobody learns: no experience gained
-        return WorkPlan(hours, defect / masks, credits)
+        return defect / masks, credits
 
     @staticmethod
     def credit(plan: WorkPlan) -> None:
