@@ -140,6 +140,8 @@ class Team:
             sum(c.size * c.ceiling for c in cohorts) * MINUTES_PER_HOUR / std_min
         )  # masks per working hour with everyone present and trained (a routing hint)
         self.last_rate = self.nominal_rate
+        # dispatchers whose score of a destination uses `last_rate` (see LotBuffer.watchers)
+        self.rate_watchers: list[tuple[set[int], int]] = []
         self._supervision_by_day: dict[int, tuple[float, float]] = {}
         self._static_defect_rates: dict[int, list[float]] = {}  # per cohort at work, on days nobody learns
         # (day, masks) -> (defect probability, credits) of a lot on a day nobody at work learns
@@ -239,6 +241,8 @@ class Team:
         if any(c.model == "wright" for c, _, _ in parts):
             parts, total = self._wright_average(parts, total, masks)
         self.last_rate = total
+        for stale, index in self.rate_watchers:
+            stale.add(index)
         hours = times.gamma_sum(masks, 1.0 / total, self.cv)
         if not learn:
             speed = 0.0
@@ -262,6 +266,8 @@ class Team:
         if total <= 0.0:
             return None
         self.last_rate = total
+        for stale, index in self.rate_watchers:
+            stale.add(index)
         hours = times.gamma_sum(masks, 1.0 / total, self.cv)
         split = self._static_splits.get((day, masks))
         if split is None:
