@@ -146,6 +146,7 @@ class Team:
         self._static_defect_rates: dict[int, list[float]] = {}  # per cohort at work, on days nobody learns
         # (day, masks) -> (defect probability, credits) of a lot on a day nobody at work learns
         self._static_splits: dict[tuple[int, int], tuple[float, list[tuple[CohortState, float, float]]]] = {}
+        self._wright_at_work: dict[int, bool] = {}  # day -> some cohort at work learns on the Wright curve
         self._day_plans: dict[int, tuple[list[tuple[CohortState, int, bool]], float, float | None,
                                          tuple[float, list[tuple[CohortState, float, float]]] | None]] = {}
 
@@ -238,7 +239,10 @@ class Team:
         total, parts = self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
         if total <= 0.0:
             return None
-        if any(c.model == "wright" for c, _, _ in parts):
+        wright = self._wright_at_work.get(day)
+        if wright is None:  # (the cohorts of `parts` are the day's at work: asked once per day)
+            wright = self._wright_at_work[day] = any(c.model == "wright" for c, _, _ in parts)
+        if wright:
             parts, total = self._wright_average(parts, total, masks)
         self.last_rate = total
         for stale, index in self.rate_watchers:

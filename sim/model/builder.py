@@ -32,6 +32,7 @@ from sim.entities.ledger import Ledger
 from sim.entities.site import Site, StageUnit
 from sim.entities.workforce import CohortState, Team, draw_machines_up, draw_presence
 from sim.metrics import OFF_SHIFT, STARVED, Recorder, TrackInfo
+from sim.model.loop import run_until
 from sim.model.router import Router
 from sim.model.snapshots import DailySnapshots
 from sim.processes.certification import DesignCertification, SiteGate
@@ -381,7 +382,7 @@ class Network:
 
     def run(self) -> None:
         with quiet_collector():
-            self.env.run(until=self.horizon_h)
+            run_until(self.env, self.horizon_h)
         self.snapshots.record_last_day()  # the last day's levels are the final state (see DailySnapshots)
         self.recorder.finish(self.horizon_h)
         if self.lab is not None:
