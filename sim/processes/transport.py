@@ -145,6 +145,9 @@ class Lane:
             yield env.timeout(1e-9)  # leave the departure hour before the next look
 
 
+WATCH_ABOVE = 8  # a dispatcher keeps its destinations' scores between choices when it has more than this many
+
+
 class Dispatcher:
     """A site's outgoing route: its destinations and the lane to each."""
 
@@ -163,9 +166,16 @@ class Dispatcher:
         self.blocked = blocked_senders
         self._scores = [0.0] * len(self._scan)
         self._stale: set[int] = set(range(len(self._scan)))
-        for i, (_, buffer, team, _) in enumerate(self._scan):
-            buffer.watchers.append((self._stale, i))
-            team.rate_watchers.append((self._stale, i))
+        # Kept scores pay where a dispatcher has many destinations (a cutting centre and its tens of workshops);
+        # a packing site is the destination of tens of workshops' dispatchers with two or three destinations
+        # each, and marking each of them stale at every lot it takes costs more than they save: those recompute
+        # every score at each choice.
+        self._watched = len(self._scan) > WATCH_ABOVE
+        self._every = range(len(self._scan))
+        if self._watched:
+            for i, (_, buffer, team, _) in enumerate(self._scan):
+                buffer.watchers.append((self._stale, i))
+                team.rate_watchers.append((self._stale, i))
         self._not_open = [(i, start_h) for i, (_, _, _, start_h) in enumerate(self._scan)]
         self._last_start = max((start_h for _, start_h in self._not_open), default=-math.inf)
         # with adaptive lots a destination counts its room in masks (LotBuffer.has_space); else in lots
@@ -202,7 +212,7 @@ class Dispatcher:
         scores = self._scores
         if not scores:
             return None
-        stale = self._stale
+        stale = self._stale if self._watched else self._every
         if stale:
             scan = self._scan
             in_masks = self._in_masks
@@ -214,7 +224,8 @@ class Dispatcher:
                     capacity = buffer.capacity_lots
                     full = capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity
                 scores[i] = math.inf if full else (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
-            stale.clear()
+            if self._watched:
+                self._stale.clear()
         if now < self._last_start:  # some destinations not open yet: their wait until opening counts too
             scores = list(scores)
             for i, start_h in self._not_open:
