@@ -65,6 +65,9 @@ class LotBuffer:
         # the network: a sender waits once, not once per destination
         self.blocked_senders: dict[Sender, None] = {} if blocked_senders is None else blocked_senders
         self.senders_waiting_here = 0  # how many of them could send here
+        # dispatchers that keep a score for this buffer, as (their set of stale destinations, this buffer's index
+        # there): every change of its masks or lots marks the score stale (see Dispatcher._choose)
+        self.watchers: list[tuple[set[int], int]] = []
 
     def __repr__(self) -> str:
         room = self.capacity_masks if self.capacity_masks is not None else self.capacity_lots
@@ -78,6 +81,8 @@ class LotBuffer:
             raise BufferFull(f"{self!r}: a lot of {lot.masks} masks was dispatched here without room")
         self.inbound_lots += 1
         self.inbound_masks += lot.masks
+        for stale, index in self.watchers:
+            stale.add(index)
 
     def arrive(self, lot: Lot) -> None:
         """A reserved lot arrives (after its transit)."""
@@ -104,6 +109,8 @@ class LotBuffer:
             raise BufferFull(f"{self!r}: put of a lot of {lot.masks} masks without room")
         items.append(lot)
         self.masks += lot.masks
+        for stale, index in self.watchers:
+            stale.add(index)
         if self._nonempty is not None:
             event, self._nonempty = self._nonempty, None
             event.succeed()
@@ -118,6 +125,8 @@ class LotBuffer:
         else:
             self.items.append(lot)
         self.masks += lot.masks
+        for stale, index in self.watchers:
+            stale.add(index)
         if self._nonempty is not None:
             event, self._nonempty = self._nonempty, None
             event.succeed()
@@ -144,6 +153,8 @@ class LotBuffer:
             raise BufferEmpty(f"{self!r}: take from an empty buffer")
         lot = self.items.popleft()
         self.masks -= lot.masks
+        for stale, index in self.watchers:
+            stale.add(index)
         if self._space or self.senders_waiting_here:
             self._wake_senders()
         return lot

@@ -140,8 +140,13 @@ class Team:
             sum(c.size * c.ceiling for c in cohorts) * MINUTES_PER_HOUR / std_min
         )  # masks per working hour with everyone present and trained (a routing hint)
         self.last_rate = self.nominal_rate
+        # dispatchers whose score of a destination uses `last_rate` (see LotBuffer.watchers)
+        self.rate_watchers: list[tuple[set[int], int]] = []
         self._supervision_by_day: dict[int, tuple[float, float]] = {}
         self._static_defect_rates: dict[int, list[float]] = {}  # per cohort at work, on days nobody learns
+        # (day, masks) -> (defect probability, credits) of a lot on a day nobody at work learns
+        self._static_splits: dict[tuple[int, int], tuple[float, list[tuple[CohortState, float, float]]]] = {}
+        self._wright_at_work: dict[int, bool] = {}  # day -> some cohort at work learns on the Wright curve
         self._day_plans: dict[int, tuple[list[tuple[CohortState, int, bool]], float, float | None,
                                          tuple[float, list[tuple[CohortState, float, float]]] | None]] = {}
 
@@ -234,9 +239,14 @@ class Team:
         total, parts = self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
         if total <= 0.0:
             return None
-        if any(c.model == "wright" for c, _, _ in parts):
+        wright = self._wright_at_work.get(day)
+        if wright is None:  # (the cohorts of `parts` are the day's at work: asked once per day)
+            wright = self._wright_at_work[day] = any(c.model == "wright" for c, _, _ in parts)
+        if wright:
             parts, total = self._wright_average(parts, total, masks)
         self.last_rate = total
+        for stale, index in self.rate_watchers:
+            stale.add(index)
         hours = times.gamma_sum(masks, 1.0 / total, self.cv)
         if not learn:
             speed = 0.0
@@ -260,7 +270,18 @@ class Team:
         if total <= 0.0:
             return None
         self.last_rate = total
+        for stale, index in self.rate_watchers:
+            stale.add(index)
         hours = times.gamma_sum(masks, 1.0 / total, self.cv)
+        split = self._static_splits.get((day, masks))
+        if split is None:
+            split = self._static_splits[(day, masks)] = self._static_split(day, parts, total, masks)
+        return WorkPlan(hours, split[0], split[1])
+
+    def _static_split(self, day: int, parts: list[tuple[CohortState, float, float]], total: float, masks: int
+                      ) -> tuple[float, list[tuple[CohortState, float, float]]]:
+        """(defect probability, credits) of a lot of `masks` on a day nobody at work learns: the same for
+        every lot of that size that day, so computed once (the credits list is only read by `credit`)."""
         defect_rates = self._static_defect_rates.get(day)
         if defect_rates is None:
             defect_rates = self._static_defect_rates[day] = [c.defect_rate(eff) for c, _, eff in parts]
@@ -272,7 +293,7 @@ class Team:
             share = masks * rate / total
             defect += share * defect_rate
             credits.append((c, share, 0.0))  # nobody learns: no experience gained
-        return WorkPlan(hours, defect / masks, credits)
+        return defect / masks, credits
 
     @staticmethod
     def credit(plan: WorkPlan) -> None:

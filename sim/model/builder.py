@@ -9,8 +9,11 @@ events due at the same time by the order they were scheduled): keep it when chan
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -29,6 +32,7 @@ from sim.entities.ledger import Ledger
 from sim.entities.site import Site, StageUnit
 from sim.entities.workforce import CohortState, Team, draw_machines_up, draw_presence
 from sim.metrics import OFF_SHIFT, STARVED, Recorder, TrackInfo
+from sim.model.loop import run_until
 from sim.model.router import Router
 from sim.model.snapshots import DailySnapshots
 from sim.processes.certification import DesignCertification, SiteGate
@@ -42,6 +46,28 @@ from sim.rng import Streams
 from sim.timebase import HOURS_PER_DAY
 
 CALENDAR_MARGIN_DAYS = 60  # lots started near the horizon may finish after it
+# Python's cyclic garbage collector during the event loop: a young-generation collection every this many
+# allocations instead of 700 (see quiet_collector)
+GC_YOUNG_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def quiet_collector() -> Iterator[None]:
+    """The event loop allocates an object or more per event (events, lots, tuples) that reference counting
+    frees; the cyclic collector, run every 700 allocations by default and over every object alive (the
+    network, the imported libraries) in its older generations, took 14-15 % of a 2020 replication's CPU
+    (measured with gc.callbacks: 0.95-1.24 s of 6.5-8.9 s, 559 young, 51 middle and 4 full collections).
+    Here everything alive before the run is frozen out of the collector's sight (`gc.freeze`) and the young
+    generation is collected every GC_YOUNG_THRESHOLD allocations: 0.14 s, 4 collections. Both are restored
+    after the run. The collector never changes what a run computes, only when memory of cycles is freed."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, thresholds[1], thresholds[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def expand_groups(s: Scenario, streams: Streams) -> dict[str, SiteSpec]:
@@ -356,7 +382,8 @@ class Network:
         return self.router.in_transit() + sum(ch.in_transit for ch in self.channels)
 
     def run(self) -> None:
-        self.env.run(until=self.horizon_h)
+        with quiet_collector():
+            run_until(self.env, self.horizon_h)
         self.snapshots.record_last_day()  # the last day's levels are the final state (see DailySnapshots)
         self.recorder.finish(self.horizon_h)
         if self.lab is not None:

@@ -154,6 +154,9 @@ class Lane:
             yield env.timeout(1e-9)  # leave the departure hour before the next look
 
 
+WATCH_ABOVE = 8  # a dispatcher keeps its destinations' scores between choices when it has more than this many
+
+
 class Dispatcher:
     """A site's outgoing route: its destinations and the lane to each."""
 
@@ -170,6 +173,20 @@ class Dispatcher:
         # (lane, input buffer, team of the first stage, start) per destination site, in route order
         self._scan = [(lane, buffer, dest.stages[0].team, dest.start_h) for lane, dest, buffer in self.site_lanes]
         self.blocked = blocked_senders
+        self._scores = [0.0] * len(self._scan)
+        self._stale: set[int] = set(range(len(self._scan)))
+        # Kept scores pay where a dispatcher has many destinations (a cutting centre and its tens of workshops);
+        # a packing site is the destination of tens of workshops' dispatchers with two or three destinations
+        # each, and marking each of them stale at every lot it takes costs more than they save: those recompute
+        # every score at each choice.
+        self._watched = len(self._scan) > WATCH_ABOVE
+        self._every = range(len(self._scan))
+        if self._watched:
+            for i, (_, buffer, team, _) in enumerate(self._scan):
+                buffer.watchers.append((self._stale, i))
+                team.rate_watchers.append((self._stale, i))
+        self._not_open = [(i, start_h) for i, (_, _, _, start_h) in enumerate(self._scan)]
+        self._last_start = max((start_h for _, start_h in self._not_open), default=-math.inf)
         # with adaptive lots a destination counts its room in masks (LotBuffer.has_space); else in lots
         self._in_masks = any(buffer.capacity_masks is not None for _, _, buffer in self.site_lanes)
         self._next_size = (min((dest.lot_size for _, dest, _ in self.site_lanes), default=default_lot_size)
@@ -198,25 +215,33 @@ class Dispatcher:
             if len(hub_lanes) == 1:
                 return hub_lanes[0]
             return min(hub_lanes, key=lambda lane: lane.dest.received)  # type: ignore[union-attr]
-        best: Lane | None = None
-        best_score = math.inf
-        # the hot loop of a cutting centre with tens of destinations: attributes read directly, and the
-        # lot-count room test inline unless some destination counts its room in masks
-        in_masks = self._in_masks
-        for lane, buffer, team, start_h in self._scan:
-            if in_masks:
-                if not buffer.has_space():
-                    continue
-            else:
-                capacity = buffer.capacity_lots
-                if capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity:
-                    continue
-            score = (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
-            if start_h > now:
-                score += start_h - now
-            if score < best_score:
-                best, best_score = lane, score
-        return best
+        # Each destination's score (work waiting, in hours at its team's last speed; inf when full) is kept in
+        # `_scores` and recomputed only when its buffer or its team's speed changed since (they mark it in
+        # `_stale`); the least score wins, the first in route order on a tie, as a scan would choose.
+        scores = self._scores
+        if not scores:
+            return None
+        stale = self._stale if self._watched else self._every
+        if stale:
+            scan = self._scan
+            in_masks = self._in_masks
+            for i in stale:
+                _, buffer, team, _ = scan[i]
+                if in_masks:
+                    full = not buffer.has_space()
+                else:
+                    capacity = buffer.capacity_lots
+                    full = capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity
+                scores[i] = math.inf if full else (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
+            if self._watched:
+                self._stale.clear()
+        if now < self._last_start:  # some destinations not open yet: their wait until opening counts too
+            scores = list(scores)
+            for i, start_h in self._not_open:
+                if start_h > now and scores[i] != math.inf:
+                    scores[i] += start_h - now
+        least = min(scores)  # (in C; `index` gives the first destination with it, as the scan's strict < did)
+        return None if least == math.inf else self._scan[scores.index(least)][0]
 
     def send(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
         env = self.env
