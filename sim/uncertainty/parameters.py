@@ -175,6 +175,8 @@ class UncertainParameter(BaseModel):
         def show(v: Any) -> str:
             return v.isoformat() if isinstance(v, dt.date) else f"{v:g}"
 
+        if self.choice is not None:
+            return "one of " + ", ".join(self.choice)
         if self.discrete is not None:
             return "one of " + ", ".join(show(v) for v in self.discrete)
         if self.triangular is not None:
