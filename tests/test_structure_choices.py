@@ -131,3 +131,27 @@ def test_the_2020_study_varies_the_structure_within_the_sources(shipped_experime
     cutting = [p for p in exp.study.points[1:] if "sites.cutting_east.active" in p]
     assert cutting and all("cutting_east" not in exp.resolved[("base", i)].sites
                            for i, p in enumerate(exp.study.points) if "sites.cutting_east.active" in p)
+
+
+def test_the_what_if_panel_gives_a_choice_no_slider_and_says_so(tmp_path: Path):
+    """An alternative's index is no range a slider moves along, nor a value `--set` takes: the panel's sliders are
+    the numeric drivers only, and the page names the choice whose effect joins the scatter."""
+    from sim.report.page import build_html
+    from sim.report.whatif import whatif_panel
+    from sim.results.results_set import ResultsSet
+
+    sewing = {"label": "sewing time", "source": "test", "uniform": [1.5, 3.0]}
+    file = write_study(tmp_path, {"workshops": CHOICE, "sites.workshop.stages.sew.minutes_per_mask": sewing})
+    experiment = yaml.safe_load(file.read_text(encoding="utf-8"))
+    experiment["design"]["samples"] = 12
+    file.write_text(yaml.safe_dump(experiment, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(file), "--workers", "1", "--out", str(out), "--no-report"]) == 0
+    rs = ResultsSet(out)
+    panel = whatif_panel(rs)
+    assert panel is not None
+    assert panel["names"] == ["sites.workshop.stages.sew.minutes_per_mask"]
+    assert [s["path"] for s in panel["sliders"]] == panel["names"]
+    assert panel["choices"] == ["which workshops take part"]
+    html = build_html(rs, [], static=False)
+    assert "The structural choices (which workshops take part) have no" in html

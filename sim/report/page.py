@@ -127,7 +127,7 @@ def _explore(rs: ResultsSet) -> dict[str, Any]:
     panel = whatif_panel(rs)
     whatif = None if panel is None else Markup(render(
         "whatif.html.j2", sliders=panel["sliders"], steps=SLIDER_STEPS, command=panel["command"],
-        others=panel["others"], points=panel["emulators"][0]["check"]["points"],
+        others=panel["others"], choices=panel["choices"], points=panel["emulators"][0]["check"]["points"],
         emulators=[{"label": e["label"], "check": describe_check(e["check"], e["unit"])} for e in panel["emulators"]]))
     section = render("interactive.html.j2", figures=figures, skipped=skipped, network_map=the_map, whatif=whatif)
     drawn = figures + ([the_map] if the_map is not None else [])

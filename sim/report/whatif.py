@@ -213,7 +213,10 @@ def whatif_panel(rs: ResultsSet) -> dict[str, Any] | None:
     if not path.exists() or not params:
         return None
     design = pd.read_parquet(path)
-    names = [p for p in params if f"u.{p}" in design.columns]
+    # A structural choice picks among named alternatives: its index is no range a slider can move along, nor a
+    # value `--set` takes; like the parameters left out, its effect joins the scatter beside each answer.
+    names = [p for p in params if f"u.{p}" in design.columns and params[p].choice is None]
+    choices = [params[p].label for p in params if params[p].choice is not None]
     points = design[design["kind"] == "design"].set_index("point")
     horizon_day = int((rs.end_date - rs.start_date).days)
     outputs, kpis = _outputs(rs, horizon_day)
@@ -239,6 +242,7 @@ def whatif_panel(rs: ResultsSet) -> dict[str, Any] | None:
     sliders = [dict(_slider(p, params[p], integer[p], nominal_u[i]), index=i) for i, p in enumerate(drivers)]
     others = len(names) - len(drivers)
     return {"emulators": [e.export() for e in emulators], "fixed_u": nominal_u, "names": drivers, "others": others,
+            "choices": choices,
             "sliders": sliders, "start_date": rs.start_date.strftime("%Y-%m-%d"), "horizon_day": horizon_day,
             "command": _command_base(rs), "fitted": emulators}
 
