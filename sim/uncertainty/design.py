@@ -70,7 +70,8 @@ class DesignSpec(BaseModel):
         out = []
         if self.method == "morris" and self.samples < MIN_TRAJECTORIES:
             out.append(f"only {self.samples} Morris trajectories (at least {MIN_TRAJECTORIES} recommended): the "
-                       "intervals of μ*, μ and σ are wide and their coverage was measured from "
+                       "intervals of μ*, μ and σ are not to be trusted below that (few trajectories can give them "
+                       f"any width, none at all where the effects happen to agree): their coverage was measured from "
                        f"{MIN_TRAJECTORIES} trajectories up only")
         if self.noise_replications < MIN_NOISE_REPLICATIONS:
             df = self.noise_replications - 1

@@ -225,8 +225,9 @@ def _parameter_rows(params: pd.DataFrame, design: pd.DataFrame) -> list[dict[str
     rows = []
     for r in params.to_dict("records"):
         base = None if nominal is None or r["parameter"] not in nominal.index else nominal[r["parameter"]]
-        rows.append(r | {"base": "" if base is None or (isinstance(base, float) and math.isnan(base))
-                         else parameter_words(base)})
+        # a structural choice's nominal point is the scenario as written (no alternative's index: NaN)
+        rows.append(r | {"base": "" if base is None else "as in the scenario file"
+                         if isinstance(base, float) and math.isnan(base) else parameter_words(base)})
     return rows
 
 
