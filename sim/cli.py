@@ -112,11 +112,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.workers is not None and args.workers < 1:
                 raise BadInput(f"--workers: {args.workers}: a whole number >= 1")
             check_out_arg(args.out)
-            return cmd_calibrate(args)
+            from sim.experiment import load_experiment
+
+            return cmd_calibrate(args, load_experiment)
         if args.command == "what-it-takes":
             from sim.decisions.command import cmd_what_it_takes
+            from sim.experiment import load_experiment
 
-            return cmd_what_it_takes(args)
+            return cmd_what_it_takes(args, load_experiment)
     except ConfigError as exc:  # one line: the first problem, and how many more there are
         more = len(exc.problems) - 1
         plural = "s" if more > 1 else ""

@@ -89,10 +89,33 @@ def test_no_lower_layer_imports_a_higher_one() -> None:
     assert not wrong, "imports against the layer order:\n" + "\n".join(wrong)
 
 
+ANALYSIS_PACKAGES = ("sim.uncertainty", "sim.calibration", "sim.decisions")
+
+
+def reaches_into_the_experiment(edges: dict[str, set[str]]) -> list[str]:
+    """`module -> sim.experiment...` for every analysis module that imports the experiment layer: the commands
+    get `load_experiment` from the front door (issue 25). The other direction, sim/experiment.py importing the
+    three packages, is still there (docs/architecture.md, "what is left")."""
+    return sorted(f"{module} -> {target}" for module, targets in edges.items()
+                  if any(_within(module, p) for p in ANALYSIS_PACKAGES)
+                  for target in targets if _within(target, "sim.experiment"))
+
+
+def test_the_experiment_rule_catches_a_command_reaching_into_it() -> None:
+    edges = {"sim.calibration.command": {"sim.experiment", "sim.calibration.space"},
+             "sim.cli": {"sim.experiment", "sim.calibration.command"}, "sim.experiment": {"sim.config"}}
+    assert reaches_into_the_experiment(edges) == ["sim.calibration.command -> sim.experiment"]
+
+
+def test_no_analysis_package_imports_the_experiment_layer() -> None:
+    wrong = reaches_into_the_experiment(graph())
+    assert not wrong, "analysis modules reaching into sim.experiment:\n" + "\n".join(wrong)
+
+
 def test_the_rules_name_modules_that_exist() -> None:
     """A rule about a renamed or moved module would silently check nothing."""
     modules = set(graph())
-    named = {*BASE, *FRONT_DOORS, *STUDIES, *RESULT_READERS, *CORE, "sim.config", "sim.entities", "sim.processes",
-             "sim.runs"}
+    named = {*BASE, *FRONT_DOORS, *STUDIES, *RESULT_READERS, *CORE, *ANALYSIS_PACKAGES, "sim.config", "sim.entities",
+             "sim.processes", "sim.runs"}
     missing = sorted(n for n in named if not any(_within(m, n) for m in modules))
     assert not missing, f"layer rules name modules that do not exist: {missing}"
