@@ -54,9 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim.config import Scenario, scenario_dict  # noqa: E402
-from sim.experiment import load_experiment  # noqa: E402
 from sim.model import simulate  # noqa: E402
 from sim.spec import RunSpec  # noqa: E402
+from sim.studies import load_experiment  # noqa: E402
 
 NATIONAL = ROOT / "experiments" / "national_60m.yaml"
 CASE_2020 = ROOT / "experiments" / "projet_resilience.yaml"
@@ -77,7 +77,7 @@ def median(values: list[float]) -> float:
 CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from sim.experiment import load_experiment
+from sim.studies import load_experiment
 from sim.model import simulate
 spec = load_experiment({path!r}, overrides={overrides!r}).run_specs(1)[0]
 t, cpu = time.perf_counter(), time.process_time()
@@ -211,7 +211,7 @@ def per_mask_mmc(masks: int, seed: int) -> float:
 GUARD_CHILD = """
 import json, sys
 sys.path.insert(0, {root!r})
-from sim.experiment import load_experiment
+from sim.studies import load_experiment
 from sim.model import simulate
 spec = load_experiment({path!r}, overrides={overrides!r}).run_specs({reps})[{r}]
 k = simulate(spec).kpis
@@ -524,7 +524,7 @@ def baseline_speedup(commit: str, repeat: int, quick: bool, figures: dict[str, A
 ACCURACY_CHILD = """
 import json, math, sys
 sys.path.insert(0, {root!r})
-from sim.experiment import load_experiment
+from sim.studies import load_experiment
 from sim.model import simulate
 k = simulate(load_experiment({path!r}).run_specs({reps})[{r}]).kpis
 print(json.dumps({{"replication": {r}, "delivered": k["masks_delivered"],

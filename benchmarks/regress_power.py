@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.experiment import load_experiment
 from sim.model import simulate as model_simulate
 from sim.processes.sewing import SewWork
 from sim.regress import compare, load_baseline
 from sim.runs.driver import run_specs
 from sim.spec import RunResult, RunSpec
+from sim.studies import load_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOWDOWN_ENV = "RESILIENCE_BENCH_SEW_SLOWDOWN"

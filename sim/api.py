@@ -23,8 +23,8 @@ from pydantic import ValidationError
 
 from sim.config import format_validation_error, read_yaml
 from sim.errors import ConfigError
-from sim.experiment import Experiment, ExperimentSpec, load_experiment
 from sim.results.tables import RUN_TABLES
+from sim.studies import Experiment, ExperimentSpec, load_experiment
 
 Executor = Literal["sequential", "processes", "dask"]
 Overrides = Mapping[str, Any] | list[str] | None
@@ -117,9 +117,9 @@ def run(experiment: Experiment | str | Path | Mapping[str, Any], *, replications
         tables, failed = simulate_in_memory(specs, workers=n, scheduler=address)
         out_dir = None
     else:
-        from sim.experiment import manifest_extra
         from sim.results.analysis import write_summary
         from sim.runs.driver import run_specs
+        from sim.studies import manifest_extra
 
         out_dir = Path(out)
         outcome = run_specs(specs, out_dir, workers=n, scheduler=address, progress=False,

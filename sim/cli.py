@@ -112,11 +112,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.workers is not None and args.workers < 1:
                 raise BadInput(f"--workers: {args.workers}: a whole number >= 1")
             check_out_arg(args.out)
-            return cmd_calibrate(args)
+            from sim.studies import load_experiment
+
+            return cmd_calibrate(args, load_experiment)
         if args.command == "what-it-takes":
             from sim.decisions.command import cmd_what_it_takes
+            from sim.studies import load_experiment
 
-            return cmd_what_it_takes(args)
+            return cmd_what_it_takes(args, load_experiment)
     except ConfigError as exc:  # one line: the first problem, and how many more there are
         more = len(exc.problems) - 1
         plural = "s" if more > 1 else ""
@@ -158,7 +161,7 @@ def _failure_lines(outcome: Any, specs: list[Any], out: Path) -> list[str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.experiment import load_experiment
+    from sim.studies import load_experiment
 
     exp = load_experiment(args.file, args.set)
     if exp.space is not None:
@@ -174,10 +177,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.experiment import load_experiment, manifest_extra
     from sim.results.analysis import write_summary
     from sim.runs.driver import RunInterrupted, run_specs
     from sim.runs.storage import OutputBusy
+    from sim.studies import load_experiment, manifest_extra
 
     if args.replications is not None and args.replications < 1:
         raise BadInput(f"--replications: {args.replications}: a whole number >= 1")

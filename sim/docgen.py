@@ -16,8 +16,8 @@ from pydantic_core import PydanticUndefined
 
 from sim.config import Scenario
 from sim.distributions import Dist
-from sim.experiment import ExperimentSpec
 from sim.results.tables import splice_generated
+from sim.studies import ExperimentSpec
 from sim.uncertainty.design import DesignSpec
 from sim.uncertainty.parameters import UncertainParameter
 

@@ -1,6 +1,11 @@
 """Experiments: a base scenario, named scenarios as overrides, sweeps and replications, expanded into
 RunSpecs. A plain scenario file is also an experiment (one scenario, named `base`).
 
+The analysis blocks of an experiment file (levers, shocks, stress, decisions; uncertain, design; observations,
+calibration, parameters_from) belong to the packages that read them: each declares its fields and its checks as
+a `Block`, and `sim.studies` puts the blocks together into the `ExperimentSpec` a file is read with. This module
+imports none of those packages (tests/test_layers.py).
+
 Every scenario and sweep point uses the same root seed and replication numbers, so replication r of
 every scenario draws from the same named streams: common random numbers.
 """
@@ -11,34 +16,24 @@ import copy
 import difflib
 import itertools
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
-from sim.calibration.observations import Observation, check_observations
-from sim.calibration.settings import CalibrationSpec
 from sim.config import (
     NAME_PATTERN,
     Scenario,
     apply_overrides,
+    changed_paths,
     format_validation_error,
     parse_assignment,
-    parse_path,
     paths_overlap,
     read_yaml,
-    render_path,
     scenario_dict,
     validate_scenario,
-)
-from sim.decisions.levers import LeverSpec
-from sim.decisions.shocks import ShockRef
-from sim.decisions.variants import (
-    DecisionSpec,
-    StressSpec,
-    apply_shock_refs,
-    check_decisions,
-    decision_variants,
 )
 from sim.errors import ConfigError
 from sim.heap import live_objects_frozen
@@ -59,6 +54,31 @@ if TYPE_CHECKING:  # imported when used: `validate` of a broken file should not 
     from sim.spec import RunSpec
 
 BASE = "base"
+
+
+def _nothing(*_: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Block:
+    """An analysis package's part of an experiment file: the top-level keys it owns, as pydantic fields in file
+    order ({name: (annotation, Field(...))}), and its checks, which `Experiment` calls at fixed stages, every
+    block in turn. A check raises ConfigError (one line) for bad input, as the rest of the experiment does."""
+
+    fields: dict[str, tuple[Any, Any]]
+    # on the base scenario's data, before it is validated (shocks change the base)
+    prepare: Callable[[Experiment, dict[str, Any]], None] = _nothing
+    # once the base is validated
+    check_base: Callable[[Experiment], None] = _nothing
+    # after the experiment's own conflicts: build what the block needs (a study's points, a calibration space)
+    build: Callable[[Experiment], None] = _nothing
+    # scenario variants the block adds: name -> (what it is, a change applied to the base's data)
+    variants: Callable[[Experiment], dict[str, tuple[Any, Callable[[dict[str, Any]], None]]]] = lambda exp: {}
+    # once every scenario is resolved: `--set` paths, and the paths the base's own preparation changed
+    check_resolved: Callable[[Experiment, list[str], list[str]], None] = _nothing
+    # what the manifest records about the block (merged into `manifest_extra`)
+    manifest: Callable[[Experiment], dict[str, Any]] = lambda exp: {}
 
 
 class ScenarioVariant(BaseModel):
@@ -92,8 +112,11 @@ class Sweep(BaseModel):
         return [dict(zip(paths, values, strict=True)) for values in itertools.product(*self.grid.values())]
 
 
-class ExperimentSpec(BaseModel):
+class ExperimentCore(BaseModel):
+    """The keys of an experiment file this module owns; `experiment_spec` adds the analysis blocks'."""
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    blocks: ClassVar[tuple[Block, ...]] = ()
 
     name: str = Field(pattern=NAME_PATTERN, description="names the results directory")
     description: str = Field("", description="what the experiment asks")
@@ -107,36 +130,10 @@ class ExperimentSpec(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**63 - 1, strict=True, description="root seed (default: the base's)")
     kpis: list[str] | None = Field(None, description="KPIs to summarise (default: all); each must be a KPI the "
                                    "model produces for this experiment")
-    # the decision layer (sim.decisions): each lever and each stress-matrix shock becomes a scenario
-    levers: dict[str, LeverSpec] = Field(default_factory=dict, description="levers, each run as a scenario")
-    shocks: list[ShockRef] = Field(default_factory=list, description="shocks applied to the base (every scenario)")
-    stress: StressSpec | None = Field(None, description="stress matrix: every shock (and pairs) against the base")
-    decisions: DecisionSpec = Field(default_factory=DecisionSpec, description="what lever/stress tables measure")
-    # Uncertainty studies (sim.uncertainty, docs/uncertainty.md): validated there.
-    uncertain: dict[str, Any] | None = Field(None, description="dotted path -> distribution, label, source")
-    design: dict[str, Any] | None = Field(None, description="{method: lhs | sobol | morris, samples: N, ...}")
-    # Calibration (sim.calibration, docs/calibration.md): history matching over the uncertain parameters.
-    observations: dict[str, Observation] = Field(default_factory=dict,
-                                                 description="what was observed, to calibrate against")
-    calibration: CalibrationSpec | None = Field(None, description="settings of `resilience calibrate`")
-    parameters_from: str | None = Field(
-        None, description="a calibration folder (relative to this file): each replication runs at its own point "
-                          "of the non-implausible set")
-
     @model_validator(mode="after")
-    def _base_known(self) -> ExperimentSpec:
+    def _base_known(self) -> ExperimentCore:
         if self.base_scenario not in self.scenarios:
             raise ValueError(f"base_scenario {self.base_scenario!r} is not one of the scenarios")
-        if (self.uncertain or self.design) and (self.sweep is not None or len(self.scenarios) > 1 or self.levers
-                                                or self.stress is not None):
-            raise ValueError("a design (uncertain + design) runs on one scenario: no sweep, levers or stress")
-        if self.calibration is not None and self.design is not None:
-            raise ValueError("a calibration designs its own waves: give calibration or design, not both")
-        if self.calibration is not None and not (self.observations and self.uncertain):
-            raise ValueError("a calibration needs observations and uncertain parameters")
-        if self.parameters_from is not None and (self.uncertain or self.design or self.calibration):
-            raise ValueError("parameters_from takes its parameters from a calibration: give no uncertain, design "
-                             "or calibration block with it")
         return self
 
     @field_validator("scenarios")
@@ -148,11 +145,26 @@ class ExperimentSpec(BaseModel):
         return scenarios
 
 
+def experiment_spec(blocks: tuple[Block, ...], rules: Callable[[Any], None]) -> type[ExperimentCore]:
+    """The model an experiment file is read with: the core keys, then each block's, in this order; `rules`
+    (raising ValueError) checks what involves several blocks."""
+    fields = {name: spec for block in blocks for name, spec in block.fields.items()}
+
+    def _rules(spec: Any) -> Any:
+        rules(spec)
+        return spec
+
+    model = create_model("ExperimentSpec", __base__=ExperimentCore,
+                         __validators__={"_block_rules": model_validator(mode="after")(_rules)}, **fields)
+    model.blocks = blocks
+    return model
+
+
 class Experiment:
     """A validated experiment: every scenario × sweep point resolved, validated and built up front, so that
     `validate` checks exactly what `run` will build (groups expanded, calendars and schedules resolved)."""
 
-    def __init__(self, spec: ExperimentSpec, file: str, base_data: dict[str, Any], base_file: str,
+    def __init__(self, spec: ExperimentCore, file: str, base_data: dict[str, Any], base_file: str,
                  cli_overrides: list[str] | dict[str, Any]) -> None:
         """`cli_overrides`: `--set` strings ("path=value"), or {path: value} from the Python API."""
         self.spec = spec
@@ -160,47 +172,27 @@ class Experiment:
         self.base_file = base_file
         self.name = spec.name
         self.cli_overrides = cli_overrides
+        self.blocks = type(spec).blocks
         apply_overrides(base_data, cli_overrides)
-        unshocked = copy.deepcopy(base_data) if spec.parameters_from is not None else base_data
-        apply_shock_refs(base_data, spec.shocks, file)
+        unprepared = copy.deepcopy(base_data)
+        for block in self.blocks:
+            block.prepare(self, base_data)
         base = validate_scenario(base_data, base_file)
         self.base = base
-        check_decisions(spec.decisions, list(base.targets), base.start, base.horizon_days, file)
+        for block in self.blocks:
+            block.check_base(self)
         self.replications = spec.replications or base.replications
         self.seed = spec.seed if spec.seed is not None else base.seed
         self.points = spec.sweep.expand() if spec.sweep else [{}]
         set_paths = list(cli_overrides) if isinstance(cli_overrides, dict) else [parse_assignment(o)[0]
                                                                                  for o in cli_overrides]
         check_conflicts(spec, file, set_paths)
-        check_observations(spec.observations, base, file)
-        self.study = None
-        self.calibrated = None  # parameters_from: the calibrated set the replications draw from
-        if spec.parameters_from is not None:
-            from sim.calibration.calibrated_folder import check_against
-            from sim.calibration.forecast import CalibratedSet
-
-            self.calibrated = CalibratedSet.load(Path(file).parent / spec.parameters_from, file)
-            check_against(self.calibrated.folder, file, "parameters_from", self.calibrated.parameters,
-                          self.calibrated.values, scenario_dict(base))
-        self.space = None  # a calibration's parameter space (sim.calibration.space); waves make its points
-        base_set = spec.scenarios[spec.base_scenario].set
-        if spec.calibration is not None:
-            from sim.calibration.space import ParameterSpace
-
-            for name, raw in (spec.uncertain or {}).items():
-                if isinstance(raw, dict) and "choice" in raw:
-                    raise ConfigError.at(file, f"uncertain.{name}.choice", sorted(raw["choice"]) if isinstance(
-                        raw["choice"], dict) else raw["choice"], "calibration does not take structural choices yet "
-                        "(its emulators need numeric parameters): vary the structure in an uncertainty study, or "
-                        "fix it in the base scenario")
-
-            self.space = ParameterSpace.build(file, spec.uncertain, scenario_dict(base), base_set, self.seed)
-            spec.calibration.check_first_wave(self.space.dim, file)
-        elif spec.uncertain or spec.design:  # design points replace the sweep (sim.uncertainty.study)
-            from sim.uncertainty.study import build_study
-
-            self.study = build_study(file, spec.uncertain, spec.design, scenario_dict(base), base_set, self.seed)
-            self.points = self.study.points
+        self.set_paths = set_paths
+        self.study: Any = None  # an uncertainty study (sim.uncertainty.study): its design points replace the sweep
+        self.space: Any = None  # a calibration's parameter space (sim.calibration.space); waves make its points
+        self.calibrated: Any = None  # parameters_from: the calibrated set the replications draw from
+        for block in self.blocks:
+            block.build(self)
         self.resolved: dict[tuple[str, int], Scenario] = {}
         for scen_name, variant in spec.scenarios.items():
             for i, point in enumerate(self.points):
@@ -208,15 +200,18 @@ class Experiment:
                 apply_overrides(data, variant.set, f"{file}: scenarios.{scen_name}.set")
                 apply_overrides(data, point, f"{file}: sweep")
                 self.resolved[(scen_name, i)] = validate_scenario(data, f"{file} (scenario {scen_name})")
-        self.decision_variants = decision_variants(spec.levers, spec.stress, file, set(spec.scenarios))
+        # scenarios the blocks add (each lever, each stress-matrix shock)
+        self.decision_variants = {name: variant for block in self.blocks
+                                  for name, variant in block.variants(self).items()}
         for scen_name, (_, change) in self.decision_variants.items():
             for i, point in enumerate(self.points):
                 data = scenario_dict(base)
                 change(data)
                 apply_overrides(data, point, f"{file}: sweep")
                 self.resolved[(scen_name, i)] = validate_scenario(data, f"{file} (scenario {scen_name})")
-        if self.calibrated is not None:
-            check_calibrated_conflicts(self, set_paths, changed_paths(unshocked, base_data))
+        prepared = changed_paths(unprepared, base_data)
+        for block in self.blocks:
+            block.check_resolved(self, set_paths, prepared)
         known: set[str] = set()
         with live_objects_frozen():  # a study builds and drops many networks: see sim/heap.py
             for (scen_name, i), scenario in self.resolved.items():
@@ -274,8 +269,10 @@ class Experiment:
         return scenario_dict(validate_scenario(data, f"{self.file} (scenario {scen_name}, calibrated draw)"))
 
 
-def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Experiment:
-    """Load an experiment file, or a scenario file as a one-scenario experiment."""
+def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: int | None = None,
+                    spec_model: type[ExperimentCore] = ExperimentCore) -> Experiment:
+    """Load an experiment file, or a scenario file as a one-scenario experiment, read with `spec_model` (the
+    whole file's model, sim.studies.ExperimentSpec; this module's alone knows no analysis block)."""
     path = Path(path)
     data = read_yaml(path)
     if "effects" in data and "sites" not in data:  # a shock file (sim.decisions.shocks) given as an experiment
@@ -284,12 +281,12 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: 
                            "experiment"])
     if "base" not in data:  # a plain scenario: its own name is checked by the scenario schema
         name = data.get("name")
-        spec = ExperimentSpec(name=name if isinstance(name, str) and re.fullmatch(NAME_PATTERN, name) else path.stem
+        spec = spec_model(name=name if isinstance(name, str) and re.fullmatch(NAME_PATTERN, name) else path.stem
                               if re.fullmatch(NAME_PATTERN, path.stem) else "scenario", base=path.name)
         base_data, base_file = data, str(path)
     else:
         try:
-            spec = ExperimentSpec.model_validate(data)
+            spec = spec_model.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, str(path), data)) from None
         base_path = (path.parent / spec.base).resolve()
@@ -307,51 +304,20 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: 
 
 
 # ------------------------------------------------------------------------------------------- checks
-def _inside(path: str, outer: str) -> bool:
-    """`path` sets `outer` or a value inside it (setting a section that holds `outer` is not inside it)."""
-    try:
-        return paths_overlap(path, outer) and len(parse_path(path)) >= len(parse_path(outer))
-    except ValueError:
-        return path == outer
-
-
-def _uncertain_targets(uncertain: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """(parameter, path it varies) for every uncertain parameter and its `also:` paths (as written)."""
-    out = []
-    for param, raw in (uncertain or {}).items():
-        choice = raw.get("choice") if isinstance(raw, dict) else None
-        if isinstance(choice, dict):  # a structural choice varies the paths its alternatives set
-            paths = {path: None for alt in choice.values() if isinstance(alt, dict)
-                     for path in (alt.get("set") if isinstance(alt.get("set"), dict) else {})}
-            out += [(param, target) for target in paths if isinstance(target, str)]
-            continue
-        also = raw.get("also") if isinstance(raw, dict) else None
-        out += [(param, target) for target in [param, *(also if isinstance(also, list) else [])]
-                if isinstance(target, str)]
-    return out
-
-
-def check_conflicts(spec: ExperimentSpec, file: str, cli_paths: list[str]) -> None:
+def check_conflicts(spec: ExperimentCore, file: str, cli_paths: list[str]) -> None:
     """Refuse a path set in two places, where one would silently win: a scenario's `set` and the sweep
-    (the sweep is applied last), a `--set` and either of them (both are applied after it), or either of
-    them and an uncertain parameter (the design's points are applied last)."""
+    (the sweep is applied last), a `--set` and either of them (both are applied after it). The analysis blocks
+    check their own (an uncertain parameter, a calibrated draw)."""
     sweep_paths: list[str] = []
     if spec.sweep is not None:
         for point in spec.sweep.expand():
             sweep_paths.extend(p for p in point if p not in sweep_paths)
-    uncertain = _uncertain_targets(spec.uncertain)
     for name, variant in spec.scenarios.items():
         for path in variant.set:
             for swept in sweep_paths:
                 if paths_overlap(path, swept):
                     raise ConfigError.at(file, f"scenarios.{name}.set.{path}", variant.set[path],
                                          f"the sweep also sets {swept} and would silently win: set it in one place")
-            for param, target in uncertain:
-                if _inside(path, target):
-                    raise ConfigError.at(file, f"scenarios.{name}.set.{path}", variant.set[path],
-                                         f"uncertain.{param} varies {target} and its design points would silently "
-                                         "replace this value: set it in one place (the base value is the nominal "
-                                         "point)")
     for path in cli_paths:
         for swept in sweep_paths:
             if paths_overlap(path, swept):
@@ -361,49 +327,6 @@ def check_conflicts(spec: ExperimentSpec, file: str, cli_paths: list[str]) -> No
                 if paths_overlap(path, other):
                     raise ConfigError.at("--set", path, path,
                                          f"scenario {name} of {file} sets {other} and would override it")
-        for param, target in uncertain:
-            if _inside(path, target):
-                raise ConfigError.at("--set", path, path, f"uncertain.{param} of {file} varies {target} and its design "
-                                     "points would override it")
-
-
-def changed_paths(before: Any, after: Any, prefix: tuple = ()) -> list[str]:
-    """The dotted paths where two versions of scenario data differ (a list that changed length: the list)."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        return [p for key in {**before, **after}
-                for p in changed_paths(before.get(key), after.get(key), (*prefix, key))]
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        return [p for i, (a, b) in enumerate(zip(before, after, strict=True))
-                for p in changed_paths(a, b, (*prefix, i))]
-    return [render_path(list(prefix))] if before != after else []
-
-
-def check_calibrated_conflicts(exp: Experiment, cli_paths: list[str], shocked: list[str]) -> None:
-    """A path that `parameters_from:` draws for every replication, also changed by a `--set`, the `shocks:`
-    block, a scenario's `set`, the sweep, a lever or a stress shock: one of the two would silently win."""
-    assert exp.calibrated is not None
-    spec, file = exp.spec, exp.file
-    drawn = [(name, target) for name, meta in exp.calibrated.parameters.items() for target in (name, *meta["also"])]
-    changes: list[tuple[str, str, Any]] = [("--set", path, path) for path in cli_paths]
-    changes += [("shocks", path, [r.shock for r in spec.shocks]) for path in shocked]
-    changes += [(f"scenarios.{name}.set.{path}", path, value) for name, variant in spec.scenarios.items()
-                for path, value in variant.set.items()]
-    changes += [("sweep", path, path) for point in exp.points for path in point]
-    base = scenario_dict(exp.base)
-    for name, lever in spec.levers.items():  # what it declares (a value equal to the base's is still a change)
-        changes += [(f"levers.{name}", path, name) for path in [*lever.set, *lever.add]]
-        changes += [(f"levers.{name}", f"sites.{c.site}.cohorts", name) for c in lever.cohorts]
-    for name, (_, change) in exp.decision_variants.items():
-        data = copy.deepcopy(base)
-        change(data)
-        field = f"levers.{name}" if name in spec.levers else "stress.shocks"
-        changes += [(field, path, name) for path in changed_paths(base, data)]
-    for field, path, value in changes:
-        for name, target in drawn:
-            if paths_overlap(path, target):
-                raise ConfigError.at(file, field, value, f"changes {path}, which parameters_from draws from the "
-                                     f"calibration ({name}) for every replication: one of the two would silently "
-                                     "win; drop the change, or calibrate with it")
 
 
 def build_check(scenario: Scenario, where: str, seed: int) -> Any:
@@ -467,18 +390,5 @@ def manifest_extra(exp: Experiment, command: str) -> dict[str, Any]:
         "root_seed": exp.seed,
         "command": command,
         "assumptions": with_operator_speeds(extract(exp.base_file), base),
-        "observations": _observations(exp),
+        **{key: value for block in exp.blocks for key, value in block.manifest(exp).items()},
     }
-
-
-def _observations(exp: Experiment) -> list[dict[str, Any]]:
-    """The experiment's observations, and those of the calibration it takes its parameters from (for charts)."""
-    import json
-
-    out = [{"name": name, **obs.model_dump(mode="json", by_alias=True, exclude_none=True), "observed": obs.observed,
-            "obs_sd": obs.obs_sd} for name, obs in exp.spec.observations.items()]
-    if exp.calibrated is not None:
-        summary = json.loads((exp.calibrated.folder / "summary.json").read_text())
-        out.extend({"name": name, **obs} for name, obs in summary.get("observations", {}).items()
-                   if name not in exp.spec.observations)
-    return out

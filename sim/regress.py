@@ -164,10 +164,10 @@ def model_source_hash(package: Path | None = None) -> str:
 
 def cmd_regress(args: argparse.Namespace) -> int:
     from sim.errors import EXIT_FAILED, EXIT_OK, BadInput
-    from sim.experiment import load_experiment
     from sim.results.folder import check_out_dir
     from sim.runs.driver import run_specs
     from sim.runs.storage import OutputBusy
+    from sim.studies import load_experiment
 
     experiment = Path(args.experiment) if args.experiment else REPO_ROOT / "experiments" / "ci_regression.yaml"
     baseline_dir = Path(args.baseline) if args.baseline else REPO_ROOT / "results" / "baseline"

@@ -27,10 +27,10 @@ FAILED_RUN = "more_smes/p0/r002"
 
 
 def run_fixture_experiment(out: Path) -> Path:
-    from sim.experiment import load_experiment, manifest_extra
     from sim.model import simulate
     from sim.results.analysis import write_summary
     from sim.runs.driver import run_specs
+    from sim.studies import load_experiment, manifest_extra
 
     exp = load_experiment(FIXTURE_EXPERIMENT, overrides=FIXTURE_OVERRIDES)
     specs = [dataclasses.replace(s, scenario={**s.scenario, "lot_size": -5}) if s.run_id == FAILED_RUN else s
@@ -53,7 +53,7 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def shipped_experiment():
     """`shipped_experiment("uncertainty_2020.yaml")`: a file of experiments/ loaded once per test session
     (loading builds the network of every scenario and design point: 97 of them for the 2020 study). Read only."""
-    from sim.experiment import load_experiment
+    from sim.studies import load_experiment
 
     loaded: dict[str, object] = {}
     folder = Path(__file__).resolve().parent.parent / "experiments"

@@ -124,7 +124,7 @@ def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys, monkeypatch)
     forecast = tmp_path / "forecast.yaml"
     forecast.write_text(yaml.safe_dump({"name": "line_forecast", "base": "line.yaml", "seed": 7, "replications": 4,
                                         "parameters_from": "res/calibration"}))
-    from sim.experiment import load_experiment
+    from sim.studies import load_experiment
 
     specs = load_experiment(forecast).run_specs()
     sews = [s.scenario["sites"]["workshop"]["stages"]["sew"]["minutes_per_mask"] for s in specs]

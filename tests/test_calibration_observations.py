@@ -102,7 +102,7 @@ def test_interval_reads_as_a_95_percent_range():
      "exactly one of site or kind"),
 ])
 def test_bad_specs_are_one_line_errors(tmp_path, spec, message):
-    from sim.experiment import load_experiment
+    from sim.studies import load_experiment
 
     (tmp_path / "base.yaml").write_text(__import__("yaml").safe_dump(scenario_data()))
     exp = {"name": "e", "base": "base.yaml", "observations": {"o": spec}}

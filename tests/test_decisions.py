@@ -21,8 +21,8 @@ from sim.cli import main
 from sim.decisions.sequential import exact_interval
 from sim.decisions.shocks import Effect, ShockSpec, apply_shock
 from sim.decisions.stress import recovery_days, trailing_mean
-from sim.experiment import load_experiment
 from sim.model import simulate
+from sim.studies import load_experiment
 from tests.scenarios import line, spec_of
 
 START = dt.date(2020, 3, 30)  # a Monday

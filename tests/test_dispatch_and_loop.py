@@ -12,12 +12,12 @@ import simpy
 
 import sim.processes.transport as transport
 from sim.config import Scenario
-from sim.experiment import load_experiment
 from sim.model import Network
 from sim.model.collect import build_result
 from sim.model.loop import run_until
 from sim.processes.transport import Dispatcher, Lane
 from sim.rng import Streams
+from sim.studies import load_experiment
 
 CI = Path(__file__).resolve().parent.parent / "experiments" / "ci_regression.yaml"
 

@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 
 from sim.cli import main
 from sim.config import Scenario, render_path, scenario_dict
-from sim.experiment import load_experiment
 from sim.model import simulate
 from sim.spec import RunSpec
+from sim.studies import load_experiment
 from tests.scenarios import line
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ graph = functools.cache(test_import_cycles.graph)  # parsing every module once i
 BASE = ("sim.errors", "sim.yamlsafe", "sim.distributions", "sim.public_holidays", "sim.archetype_defaults",
         "sim.rng", "sim.timebase", "sim.spec", "sim.heap")
 FRONT_DOORS = ("sim.cli", "sim.api", "sim.__main__")
-STUDIES = ("sim.experiment", "sim.uncertainty", "sim.calibration", "sim.decisions", "sim.regress")
+STUDIES = ("sim.experiment", "sim.studies", "sim.uncertainty", "sim.calibration", "sim.decisions", "sim.regress")
 PRESENTATION = ("sim.report",)
 RESULT_READERS = ("sim.results.analysis", "sim.results.folder")
 CORE = ("sim.model", "sim.metrics", "sim.allocation", "sim.results.bottleneck")
@@ -89,10 +89,43 @@ def test_no_lower_layer_imports_a_higher_one() -> None:
     assert not wrong, "imports against the layer order:\n" + "\n".join(wrong)
 
 
+ANALYSIS_PACKAGES = ("sim.uncertainty", "sim.calibration", "sim.decisions")
+# the experiment layer: its own keys (sim.experiment) and the whole file, blocks put together (sim.studies)
+EXPERIMENT_CORE, EXPERIMENT_FILE = "sim.experiment", "sim.studies"
+
+
+def tangled_with_the_experiment(edges: dict[str, set[str]]) -> list[str]:
+    """`module -> target` for every import between the experiment layer and the analysis packages that own its
+    blocks (issue 25): sim.experiment imports none of them, and none of them imports sim.experiment or
+    sim.studies (the commands receive `load_experiment` from the CLI). Only sim.studies knows both."""
+    wrong = [f"{module} -> {target}" for module, targets in edges.items() if _within(module, EXPERIMENT_CORE)
+             for target in targets if any(_within(target, p) for p in ANALYSIS_PACKAGES)]
+    wrong += [f"{module} -> {target}" for module, targets in edges.items()
+              if any(_within(module, p) for p in ANALYSIS_PACKAGES)
+              for target in targets if _within(target, EXPERIMENT_CORE) or _within(target, EXPERIMENT_FILE)]
+    return sorted(wrong)
+
+
+def test_the_experiment_rule_catches_both_directions() -> None:
+    edges = {"sim.calibration.command": {"sim.experiment", "sim.calibration.space"},
+             "sim.decisions.adding": {"sim.studies"},
+             "sim.experiment": {"sim.config", "sim.uncertainty.study"},
+             "sim.studies": {"sim.experiment", "sim.decisions.block"},
+             "sim.cli": {"sim.studies", "sim.calibration.command"}}
+    assert tangled_with_the_experiment(edges) == ["sim.calibration.command -> sim.experiment",
+                                                  "sim.decisions.adding -> sim.studies",
+                                                  "sim.experiment -> sim.uncertainty.study"]
+
+
+def test_the_experiment_and_the_analysis_packages_do_not_import_each_other() -> None:
+    wrong = tangled_with_the_experiment(graph())
+    assert not wrong, "imports between sim.experiment and the analysis packages:\n" + "\n".join(wrong)
+
+
 def test_the_rules_name_modules_that_exist() -> None:
     """A rule about a renamed or moved module would silently check nothing."""
     modules = set(graph())
-    named = {*BASE, *FRONT_DOORS, *STUDIES, *RESULT_READERS, *CORE, "sim.config", "sim.entities", "sim.processes",
-             "sim.runs"}
+    named = {*BASE, *FRONT_DOORS, *STUDIES, *RESULT_READERS, *CORE, *ANALYSIS_PACKAGES, EXPERIMENT_FILE, "sim.config",
+             "sim.entities", "sim.processes", "sim.runs"}
     missing = sorted(n for n in named if not any(_within(m, n) for m in modules))
     assert not missing, f"layer rules name modules that do not exist: {missing}"

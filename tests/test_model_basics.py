@@ -135,7 +135,7 @@ def test_lot_level_matches_per_mask_throughput(monkeypatch):
 
 FIRST_SIX_WEEKS_2020 = (
     "import json, hashlib\n"
-    "from sim.experiment import load_experiment\n"
+    "from sim.studies import load_experiment\n"
     "from sim.model import simulate\n"
     # the first six weeks (every site open, the network ramping up): the whole horizon is the benchmark's
     f"spec = load_experiment({str(ROOT / 'experiments' / 'projet_resilience.yaml')!r},\n"

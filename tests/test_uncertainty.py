@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.experiment import load_experiment
 from sim.model import simulate
 from sim.runs.driver import RunInterrupted, run_specs
 from sim.spec import RunResult, RunSpec
+from sim.studies import load_experiment
 from sim.uncertainty.design import DesignSpec
 from sim.uncertainty.parameters import UncertainParameter
 from sim.uncertainty.sensitivity import (

@@ -20,6 +20,7 @@ import json
 import math
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -265,9 +266,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(summary["stopped_because"])
 
 
-def cmd_calibrate(args: Any) -> int:
-    from sim.experiment import load_experiment
-
+def cmd_calibrate(args: Any, load_experiment: Callable[..., Any]) -> int:
+    """`load_experiment` comes from the front door (sim.cli): the experiment layer sits beside this package, and
+    a command reaching into it would tie the two together both ways (docs/architecture.md)."""
     exp = load_experiment(args.file, args.set)
     if exp.spec.calibration is None:
         raise ConfigError.at(args.file, "calibration", None, "a calibration block (and observations and uncertain "

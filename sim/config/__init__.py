@@ -52,6 +52,7 @@ from sim.config.loading import apply_overrides, read_yaml, scenario_dict, valida
 from sim.config.messages import format_validation_error
 from sim.config.overrides import (
     PATH_EXAMPLE,
+    changed_paths,
     find_path,
     get_path,
     locate,
@@ -85,7 +86,8 @@ __all__ = [
     "GroupSpec", "LabSpec", "LaneSpec", "Learning", "LotSizing", "MaterialSpec", "OrderSpec", "PackagingSpec",
     "QualitySpec", "RouteSpec", "SamplingPlan", "Scenario", "Schedule", "SiteAuditSpec", "SiteKind", "SiteSpec",
     "StageName", "StageSpec", "StockPolicySpec", "StrictModel", "Supervision", "SupplierSpec", "TargetSpec", "Wave",
-    "Weekday", "Window", "apply_overrides", "check_references", "find_path", "format_validation_error", "get_path",
-    "locate", "parse_assignment", "parse_path", "path_tokens", "paths_overlap", "read_yaml", "render_path",
+    "Weekday", "Window", "apply_overrides", "changed_paths", "check_references", "find_path",
+    "format_validation_error", "get_path", "locate", "parse_assignment", "parse_path", "path_tokens", "paths_overlap",
+    "read_yaml", "render_path",
     "scenario_dict", "set_path", "validate_scenario",
 ]

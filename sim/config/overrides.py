@@ -191,3 +191,13 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise ConfigError.at("--set", path.strip(), raw, f"not a valid YAML value ({reason})") from None
     return path.strip(), value
 
+
+def changed_paths(before: Any, after: Any, prefix: tuple = ()) -> list[str]:
+    """The dotted paths where two versions of scenario data differ (a list that changed length: the list)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [p for key in {**before, **after}
+                for p in changed_paths(before.get(key), after.get(key), (*prefix, key))]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [p for i, (a, b) in enumerate(zip(before, after, strict=True))
+                for p in changed_paths(a, b, (*prefix, i))]
+    return [render_path(list(prefix))] if before != after else []

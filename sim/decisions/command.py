@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sim.errors import BadInput, ConfigError
 
@@ -31,10 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="most replications at one amount, after which it is undecided (default 80)")
 
 
-def cmd_what_it_takes(args: argparse.Namespace) -> int:
+def cmd_what_it_takes(args: argparse.Namespace, load_experiment: Callable[..., Any]) -> int:
+    """`load_experiment` comes from the front door (sim.cli), as for `resilience calibrate`."""
     from sim.decisions.charts import what_it_takes_chart
     from sim.decisions.what_it_takes import answer_sentences, what_it_takes
-    from sim.experiment import load_experiment
     from sim.runs.atomic import atomic_write_json
 
     for flag, value in (("--initial", args.initial), ("--batch", args.batch),
