@@ -106,3 +106,22 @@ def test_channel_deliveries_and_network_output_read_off_the_written_tables(writt
         result = simulate(spec)
         in_memory = extract(observations, scenario, result.kpis, result.daily, result.series)
         assert in_memory == {k: getattr(row, k) for k in observations}
+
+
+def test_the_2020_whole_network_bounds_are_national_figures_of_the_sources_and_only_upper_bounds():
+    """The national output is what the network was part of: each whole-network observation of the 2020
+    calibration must be an at_most, at a figure docs/sources.md states (so no bound is invented or turned into a
+    value to match)."""
+    from pathlib import Path
+
+    from sim.experiment import load_experiment
+
+    root = Path(__file__).resolve().parents[1]
+    sources = (root / "docs" / "sources.md").read_text()
+    exp = load_experiment(root / "experiments" / "calibration_2020.yaml")
+    whole = {k: o for k, o in exp.spec.observations.items() if o.kpi == "network_output"}
+    assert len(whole) == 3
+    for name, obs in whole.items():
+        assert obs.side == "at_most", name
+        figure = f"{obs.at_most / 1e6:g} million"
+        assert figure in sources and figure in obs.source, (name, figure)
