@@ -152,6 +152,12 @@ def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys, monkeypatch)
      "exp.yaml: uncertain.sites.nowhere.x: no such field"),
     ({"observations": {"late": {"kpi": "cumulative_delivered", "by": "2020-06-01", "value": 1, "sd": 1,
                                 "source": "s"}}}, "exp.yaml: observations.late.by: '2020-06-01': a date within"),
+    # observations of the whole network (issue 28): a day past the horizon, a channel the line has not
+    ({"observations": {"made": {"kpi": "network_output", "by": "2020-04-20", "at_most": 1, "sd": 1,
+                                "source": "s"}}}, "exp.yaml: observations.made.by: '2020-04-20': a date within"),
+    ({"observations": {"gift": {"kpi": "channel_delivered", "channels": ["charities"], "by": "2020-04-10",
+                                "at_least": 1, "sd": 1, "source": "s"}}},
+     "exp.yaml: observations.gift.channels[0]: 'charities': a channel of the scenario: none"),
     ({"calibration": None, "uncertain": None, "observations": {}, "parameters_from": "nowhere"},
      "exp.yaml: parameters_from: "),
     # the calibration block's checks (issue 24): each one line naming the field, the value and what is allowed

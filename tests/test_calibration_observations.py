@@ -186,3 +186,40 @@ def test_waves_simulate_only_up_to_the_last_observed_day_plus_a_margin():
     observed["day_2m"] = parse({"kpi": "target_day", "target": "first_goal", "value": 50, "sd": 5,
                                 "source": "test"})
     assert observed_horizon(observed, scenario) == 120
+
+
+def test_network_output_is_every_sewing_site_s_masks_read_back_from_the_tables(run):
+    """The whole network's output, cumulative and over a period, against the daily table summed by hand."""
+    scenario, result = run
+    observations = {
+        "to_date": parse({"kpi": "network_output", "by": "2020-04-19", "at_most": 1e6, "sd": 1, "source": "t"}),
+        "week2": parse({"kpi": "network_output", "from": "2020-04-06", "by": "2020-04-12", "value": 1, "sd": 1,
+                        "source": "t"}),
+        "all": parse({"kpi": "network_output", "by": "2020-04-26", "value": 1, "sd": 1, "source": "t"}),
+    }
+    check_observations(observations, scenario, "exp.yaml")
+    v = extract(observations, scenario, result.kpis, result.daily, result.series)
+    sewn = result.daily[result.daily["stage"] == "sew"]
+    assert v["to_date"] == sewn.loc[sewn["day"] <= 20, "output"].sum() > 0
+    assert v["week2"] == 5 * 2100  # the same week as the kind's output above
+    assert v["all"] == result.kpis["masks_sewn"]  # the last day of the horizon
+
+
+@pytest.mark.parametrize(("spec", "path", "allowed"), [
+    ({"kpi": "network_output", "by": "2020-05-30"}, "observations.o.by", "within the horizon"),
+    ({"kpi": "network_output", "from": "2020-03-01", "by": "2020-04-10"}, "observations.o.from",
+     "within the horizon"),
+])
+def test_network_output_days_are_checked_against_the_horizon(spec, path, allowed):
+    scenario = Scenario.model_validate(scenario_data())
+    obs = parse({**spec, "at_most": 1, "sd": 1, "source": "t"})
+    with pytest.raises(ConfigError) as err:
+        check_observations({"o": obs}, scenario, "exp.yaml")
+    assert len(err.value.problems) == 1 and err.value.problems[0].startswith(f"exp.yaml: {path}: ")
+    assert allowed in err.value.problems[0]
+
+
+def test_network_output_by_before_from_is_refused():
+    with pytest.raises(ValidationError, match="by must not be before from"):
+        parse({"kpi": "network_output", "from": "2020-04-10", "by": "2020-04-06", "at_most": 1, "sd": 1,
+               "source": "t"})

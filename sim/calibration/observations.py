@@ -3,7 +3,9 @@ the same quantity off a model run.
 
 An experiment's `observations:` block names each observation and gives a selector (`kpi:` and its fields), the
 observed `value`, its uncertainty (`sd`, or an `interval` read as a 95 % range, so sd = width / 4) and its
-`source`; a one-sided statement ("more than 125,000") is `at_least` (or `at_most`) with its `sd`.
+`source`; a one-sided statement ("more than 125,000") is `at_least` (or `at_most`) with its `sd`. Local
+selectors (`output`, `productivity` of a site or a kind) speak to speeds and ceilings; the whole network's
+(`network_output`, `cumulative_delivered`, `channel_delivered`) to its size.
 `check_observations` validates the selectors against the scenario (dates inside the horizon, known sites, kinds,
 channels and targets); `extract` reads each observation's model value from one run's tables.
 """
@@ -120,6 +122,27 @@ class ChannelDelivered(_Base):
         return {"by": self.by}
 
 
+class NetworkOutput(_Base):
+    """Masks sewn by every sewing site of the network (groups' members and volunteers' points included) from
+    `from` (default: the scenario's first day) to the end of `by`: the whole network's output, for statements
+    about all of it (a national total it is part of, a cumulative count reported on a date). Masks sewn, not
+    masks that passed inspection: the count a "made" figure reports, and the larger of the two, so an
+    `at_most` on it is the stricter reading."""
+
+    kpi: Literal["network_output"]
+    start: dt.date | None = Field(None, alias="from", description="first day counted (default: the start)")
+    by: dt.date = Field(description="last day counted (included)")
+
+    @model_validator(mode="after")
+    def _ordered_days(self) -> NetworkOutput:
+        if self.start is not None and self.by < self.start:
+            raise ValueError("by must not be before from")
+        return self
+
+    def dates(self) -> dict[str, dt.date]:
+        return {"by": self.by} if self.start is None else {"from": self.start, "by": self.by}
+
+
 class _Period(_Base):
     """Sites chosen by `site` (a site or a group) or by `kind`, over [from, to] (both included) or a `week`."""
 
@@ -179,9 +202,9 @@ class TargetDay(_Base):
     target: str = Field(description="a target of the scenario")
 
 
-Observation = Annotated[CumulativeDelivered | ChannelDelivered | Output | Productivity | TargetDay,
+Observation = Annotated[CumulativeDelivered | ChannelDelivered | NetworkOutput | Output | Productivity | TargetDay,
                         Field(discriminator="kpi")]
-KPIS = ("cumulative_delivered", "channel_delivered", "output", "productivity", "target_day")
+KPIS = ("cumulative_delivered", "channel_delivered", "network_output", "output", "productivity", "target_day")
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -274,6 +297,11 @@ def _value(obs: BaseModel, scenario: Scenario, kpis: Mapping[str, float], daily:
         return _delivered(series, None, _day(obs.by, start))
     if isinstance(obs, ChannelDelivered):
         return _delivered(series, obs.channels, _day(obs.by, start))
+    if isinstance(obs, NetworkOutput):
+        first = 0 if obs.start is None else _day(obs.start, start)
+        day = daily["day"]
+        sewn = (daily["stage"] == "sew") & (day >= first) & (day <= _day(obs.by, start))
+        return float(np.nansum(daily["output"][sewn]))
     if isinstance(obs, TargetDay):
         day = float(kpis.get(f"day_target.{obs.target}", math.nan))
         return float(scenario.horizon_days) if math.isnan(day) else day  # censored at the horizon
