@@ -269,10 +269,11 @@ class Experiment:
         return scenario_dict(validate_scenario(data, f"{self.file} (scenario {scen_name}, calibrated draw)"))
 
 
-def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: int | None = None,
-                    spec_model: type[ExperimentCore] = ExperimentCore) -> Experiment:
-    """Load an experiment file, or a scenario file as a one-scenario experiment, read with `spec_model` (the
-    whole file's model, sim.studies.ExperimentSpec; this module's alone knows no analysis block)."""
+def load_experiment_as(spec_model: type[ExperimentCore], path: str | Path, overrides: list[str] | None = None,
+                       seed: int | None = None) -> Experiment:
+    """Load an experiment file, or a scenario file as a one-scenario experiment, read with `spec_model`: the
+    whole file's model is sim.studies.ExperimentSpec, and sim.studies.load_experiment is the one to call (this
+    module's core alone knows no analysis block, so it has no load_experiment of its own to import by mistake)."""
     path = Path(path)
     data = read_yaml(path)
     if "effects" in data and "sites" not in data:  # a shock file (sim.decisions.shocks) given as an experiment

@@ -45,7 +45,7 @@ ExperimentSpec = core.experiment_spec(BLOCKS, _rules)
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Experiment:
     """Load an experiment file, or a scenario file as a one-scenario experiment."""
-    return core.load_experiment(path, overrides, seed, spec_model=ExperimentSpec)
+    return core.load_experiment_as(ExperimentSpec, path, overrides, seed)
 
 
 __all__ = ["BLOCKS", "Experiment", "ExperimentSpec", "load_experiment", "manifest_extra"]

@@ -114,7 +114,7 @@ def test_the_2020_whole_network_bounds_are_national_figures_of_the_sources_and_o
     value to match)."""
     from pathlib import Path
 
-    from sim.experiment import load_experiment
+    from sim.studies import load_experiment
 
     root = Path(__file__).resolve().parents[1]
     sources = (root / "docs" / "sources.md").read_text()
