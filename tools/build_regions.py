@@ -17,6 +17,7 @@ import json
 import sys
 import unicodedata
 from collections import defaultdict
+from pathlib import Path
 
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.ops import unary_union
@@ -39,7 +40,7 @@ def rounded(geometry: dict) -> dict:
 
 
 def main(source: str, target: str) -> None:
-    features = json.load(open(source, encoding="utf-8"))["features"]
+    features = json.loads(Path(source).read_text(encoding="utf-8"))["features"]
     parts: dict[str, list] = defaultdict(list)
     for f in features:
         p = f["properties"]
