@@ -109,5 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed or broken else 0
 
 
+def run_alone(section_file: str) -> int:
+    """A section run as a script (`python benchmarks/stat_x.py [--quick]`): this driver on that section alone, so
+    the table and verdicts are the driver's; its rows go to results/statistics/<section>.json."""
+    stem = Path(section_file).stem
+    return main(["--only", f"{stem}.py", "--out", str(OUT.with_name(f"{stem}.json")), *sys.argv[1:]])
+
+
 if __name__ == "__main__":
     sys.exit(main())

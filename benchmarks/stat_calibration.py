@@ -21,10 +21,8 @@ collects them through `checks(quick)`.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -137,26 +135,7 @@ def checks(quick: bool) -> list[dict[str, Any]]:
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20 truths, 2 waves (a few minutes on one core)")
-    args = parser.parse_args()
-    start = time.perf_counter()
-    rows = checks(args.quick)
-    failed = 0
-    print(f"{'method':<20} {'claim':<60} {'stated':>7} {'measured':>16} {'n':>4}  verdict")
-    for row in rows:
-        margin = 2 * row["mc_se"]
-        holds = (row["measured"] <= row["stated"] + margin if row["kind"] == "error"
-                 else row["measured"] >= row["stated"] - margin)
-        failed += not holds
-        print(f"{row['method']:<20} {row['claim'][:60]:<60} {row['stated']:>7.3f} "
-              f"{row['measured']:>8.3f} ± {row['mc_se']:.3f} {row['n']:>4}  {'holds' if holds else 'FAILS'}")
-    for row in rows:
-        print(f"- {row['method']}: {row['claim']}\n  {row['detail']}")
-    print(f"({time.perf_counter() - start:.0f} s)")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from bench_statistics import run_alone  # benchmarks/ is on the path when this file runs as a script
+
+    sys.exit(run_alone(__file__))

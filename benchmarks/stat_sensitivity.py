@@ -23,10 +23,8 @@ Morris' truth is the population of elementary effects of the sampler itself (SAL
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -175,23 +173,7 @@ def checks(quick: bool) -> list[dict]:
     return rows
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (about a minute or two)")
-    args = parser.parse_args()
-    started = time.perf_counter()
-    rows = checks(args.quick)
-    failed = 0
-    print(f"{'method':<8} {'claim':<58} {'stated':>6} {'measured':>16} {'n':>6}  verdict")
-    for r in rows:
-        holds = r["measured"] >= r["stated"] - 2 * r["mc_se"]
-        failed += not holds
-        print(f"{r['method']:<8} {r['claim']:<58} {r['stated']:>6.3f} {r['measured']:>8.3f} ± {r['mc_se']:.3f} "
-              f"{r['n']:>6}  {'holds' if holds else 'FAILS'}")
-        print(f"         {r['detail']}")
-    print(f"{time.perf_counter() - started:.0f} s")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from bench_statistics import run_alone  # benchmarks/ is on the path when this file runs as a script
+
+    sys.exit(run_alone(__file__))
