@@ -25,11 +25,13 @@ import numpy as np
 import pandas as pd
 
 from sim.report.charts.base import ChartSkipped, fan_over_runs, n_runs
+from sim.report.charts.distribution import fill_rate_channels
+from sim.report.charts.throughput import median_sewn_by_kind
 from sim.report.formatting import fmt_count, fmt_pct, stage_name
 from sim.report.labels import target_label, words
 from sim.report.style import PALETTE
 from sim.results.results_set import ResultsSet, TableMissing
-from sim.results.tables import FILL_RATE, kpi_key, kpi_name, kpis_of
+from sim.results.tables import FILL_RATE, kpi_name
 
 # plotly.js's cartesian bundle (scatter, bar, heatmap: every trace these figures use), a third of the full one
 VENDORED_PLOTLY = Path(__file__).parent / "vendor" / "plotly-cartesian.min.js"
@@ -155,14 +157,8 @@ def cumulative_delivered(rs: ResultsSet) -> Interactive:
 
 def daily_output_by_kind(rs: ResultsSet) -> Interactive:
     base = rs.base_variant
-    rows = rs.series("sewn_by_kind", base)
-    if rows.empty:
-        raise ChartSkipped("series.parquet has no 'sewn_by_kind' series for the base scenario")
-    kind = rows["key"].astype(str)
-    median = rows.groupby(["date", kind])["value"].median().unstack("key").fillna(0.0).sort_index()
-    median = median.reindex(pd.date_range(median.index.min(), median.index.max(), freq="D"), fill_value=0.0)
-    totals = median.sum().sort_values(ascending=False)
-    kinds = [k for k in totals.index if totals[k] > 0] or list(totals.index)
+    rows, median = median_sewn_by_kind(rs)
+    kinds = [str(k) for k in median.columns]
     n = n_runs(rows)
     traces = []
     for i, k in enumerate(kinds):
@@ -209,12 +205,7 @@ def _interval_text(mean: float, low: float, high: float, fmt: Callable[[float], 
 
 
 def fill_rates(rs: ResultsSet) -> Interactive:
-    runs = rs.table("runs")
-    if runs is None:
-        raise ChartSkipped("runs.parquet is missing")
-    channels = [kpi_key(FILL_RATE, c) for c in kpis_of(FILL_RATE, runs.columns)]
-    if not channels:
-        raise ChartSkipped("runs.parquet has no fill_rate.<channel> columns")
+    _, channels = fill_rate_channels(rs)
     traces = []
     for i, variant in enumerate(rs.variants):
         stats = [rs.kpi_interval(variant, kpi_name(FILL_RATE, c)) for c in channels]

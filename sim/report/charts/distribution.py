@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -15,6 +16,9 @@ from sim.report.labels import words
 from sim.report.style import GREY, PALETTE, count_axis, headline, new_figure, pct_axis
 from sim.results.results_set import ResultsSet
 from sim.results.tables import FILL_RATE, kpi_key, kpi_name, kpis_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _bars(ax: Axes, stats: list[tuple[float, float, float, int]], pct: bool) -> None:
@@ -44,13 +48,19 @@ def _bars(ax: Axes, stats: list[tuple[float, float, float, int]], pct: bool) -> 
     ax.grid(axis="y", visible=False)
 
 
-def draw_fill_rate_by_channel(rs: ResultsSet) -> tuple[Figure, str]:
+def fill_rate_channels(rs: ResultsSet) -> tuple[pd.DataFrame, list[str]]:
+    """The runs table and the channels it has a fill rate for (the static and the interactive chart's data)."""
     runs = rs.table("runs")
     if runs is None:
         raise ChartSkipped("runs.parquet is missing")
     channels = [kpi_key(FILL_RATE, c) for c in kpis_of(FILL_RATE, runs.columns)]
     if not channels:
         raise ChartSkipped("runs.parquet has no fill_rate.<channel> columns")
+    return runs, channels
+
+
+def draw_fill_rate_by_channel(rs: ResultsSet) -> tuple[Figure, str]:
+    runs, channels = fill_rate_channels(rs)
     variants = rs.variants
     free = "masks_free" in runs.columns and rs.ok_runs["masks_free"].notna().any()
     # Small multiples: a panel per channel (and one for the free masks), the scenarios as rows. Any number of

@@ -148,9 +148,11 @@ def draw_cumulative_delivered(rs: ResultsSet) -> tuple[Figure, str]:
     return fig, caption
 
 
-def draw_daily_output_by_kind(rs: ResultsSet, rolling_days: int = 7) -> tuple[Figure, str]:
-    base = rs.base_variant
-    rows = rs.series("sewn_by_kind", base)
+def median_sewn_by_kind(rs: ResultsSet) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The base scenario's `sewn_by_kind` rows and their median over runs per day (a column per kind, every day of
+    the period, the kinds by output, largest first; kinds that sew nothing, such as hubs, left out): the static
+    and the interactive chart draw the same numbers."""
+    rows = rs.series("sewn_by_kind", rs.base_variant)
     if rows.empty:
         raise ChartSkipped("series.parquet has no 'sewn_by_kind' series for the base scenario")
     # Kinds as text: read as categories, they would come out in the file's order, not the alphabetical one.
@@ -159,9 +161,15 @@ def draw_daily_output_by_kind(rs: ResultsSet, rolling_days: int = 7) -> tuple[Fi
     full = pd.date_range(median.index.min(), median.index.max(), freq="D")
     median = median.reindex(full, fill_value=0.0)
     totals = median.sum().sort_values(ascending=False)
-    totals = totals[totals > 0] if (totals > 0).any() else totals  # kinds that sew nothing (hubs) add no layer
-    median = median[list(totals.index)]
-    kinds = list(totals.index)  # largest kind at the bottom of the stack, where it is easiest to read
+    totals = totals[totals > 0] if (totals > 0).any() else totals
+    return rows, median[list(totals.index)]
+
+
+def draw_daily_output_by_kind(rs: ResultsSet, rolling_days: int = 7) -> tuple[Figure, str]:
+    base = rs.base_variant
+    rows, median = median_sewn_by_kind(rs)
+    kinds = list(median.columns)  # largest kind at the bottom of the stack, where it is easiest to read
+    totals = median.sum()
     smooth = median.rolling(rolling_days, min_periods=1).mean() if rolling_days > 1 else median
     fig = new_figure(9.5, 5.0)
     ax = fig.add_subplot()
