@@ -53,6 +53,10 @@ class Space(Protocol):
 
     def to_values(self, unit: np.ndarray) -> np.ndarray: ...
 
+    def snap(self, unit: np.ndarray) -> np.ndarray:
+        """Unit points with discrete and choice coordinates at their bins' centres (continuous ones unchanged)."""
+        ...
+
 
 @dataclass
 class Target:
@@ -179,8 +183,9 @@ class Calibration:
         return [w.emulators for w in self.waves if w.emulators]
 
     def implausibility(self, unit: np.ndarray, emulators: Sequence[Emulator]) -> np.ndarray:
-        """[point, observation] implausibility under one wave's emulators."""
-        return implausibility(unit, emulators, self.targets)
+        """[point, observation] implausibility under one wave's emulators (at the snapped point: the emulators
+        were fitted on snapped run points)."""
+        return implausibility(self.box.snap(unit), emulators, self.targets)
 
     def max_implausibility(self, unit: np.ndarray) -> np.ndarray:
         """Max over observations and over every wave's emulators (a point must pass all of them)."""
@@ -350,7 +355,7 @@ def history_match(box: Space, targets: list[Target], evaluate: Evaluate, setting
     cal = Calibration(box, targets, s)
     previous = 1.0
     for number in range(1, s.waves + 1):
-        unit = _next_design(cal, design_rng)
+        unit = box.snap(_next_design(cal, design_rng))
         if len(unit) < max(MIN_POINTS, s.points_per_wave // 2):
             cal.stopped_because = (f"wave {number}: only {len(unit)} non-implausible points could be found for the "
                                    "next design: the region left is too small to emulate further")
@@ -374,7 +379,8 @@ def history_match(box: Space, targets: list[Target], evaluate: Evaluate, setting
         cal.share_unit = share_rng.random((s.uniform_sample, box.dim))
         cal.share_max_i = cal.max_implausibility(cal.share_unit)
         wave.share = Share(int(np.sum(cal.share_max_i <= s.cutoff)), s.uniform_sample)
-        cal.kept_unit, cal.kept_method = sample_kept_region(cal, kept_rng)
+        kept_unit, cal.kept_method = sample_kept_region(cal, kept_rng)
+        cal.kept_unit = box.snap(kept_unit)
         if on_wave:
             on_wave(cal, wave)
         if not len(cal.kept_unit):
@@ -397,11 +403,29 @@ CONSTRAINED_SD_RATIO = 0.8  # a parameter is constrained when the kept set's sd 
 PINNED_P_VALUE = 0.01  # a parameter is pinned when the runs' misfit falls towards one of its bounds this clearly
 
 
+def alternatives_left(cal: Calibration, j: int, levels: int) -> list[Share]:
+    """For a parameter of `levels` values (a choice, a discrete set), the share of each value's prior slice
+    that the last share estimate keeps, from the uniform points that fell in that slice: the observations'
+    verdict on each alternative with its exact interval (equal priors, so the kept shares are proportional
+    to the alternatives' posterior weights)."""
+    if not len(cal.share_unit):
+        return []
+    index = np.minimum((cal.share_unit[:, j] * levels).astype(int), levels - 1)
+    kept = cal.share_max_i <= cal.settings.cutoff
+    return [Share(int(np.sum(kept & (index == a))), int(np.sum(index == a))) for a in range(levels)]
+
+
+PRIOR_GRID = 27_720  # unit grid for the prior's sd: divisible by every number of values up to 12
+
+
 def constrained(cal: Calibration) -> dict[str, float]:
-    """Parameter -> sd of the kept sample over the prior's sd (unit scale, uniform: 1/sqrt(12))."""
+    """Parameter -> sd of the kept sample over the prior's sd (unit scale; a discrete parameter or a choice on
+    its snapped scale)."""
     if len(cal.kept_unit) < 2:
         return {}
-    ratio = cal.kept_unit.std(axis=0) / (1.0 / math.sqrt(12.0))
+    # the prior's sd on the same (snapped) scale: 1/sqrt(12) for a continuous parameter, less for one of k values
+    prior = cal.box.snap(np.tile(((np.arange(PRIOR_GRID) + 0.5) / PRIOR_GRID)[:, None], (1, cal.box.dim)))
+    ratio = cal.kept_unit.std(axis=0) / prior.std(axis=0)
     return {name: float(r) for name, r in zip(cal.box.names, ratio, strict=True)}
 
 
