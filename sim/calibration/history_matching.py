@@ -325,16 +325,31 @@ def _misclassification(cal: Calibration, wave: Wave, cv_mean: np.ndarray, cv_var
                                                int(((own_i <= cutoff - CLEAR_MARGIN) & ~by_emulators).sum()))
 
 
+def training_set(cal: Calibration, wave: Wave) -> tuple[np.ndarray, np.ndarray]:
+    """The points a wave's emulators learn from: the wave's own runs first, then every earlier wave's runs
+    that the emulators so far still keep (they lie in the region this wave emulates, as in hmer: runs are
+    the costly part, and a wave of 5 x d points alone is thin for d length scales)."""
+    units, outputs = [wave.unit], [wave.outputs]
+    for earlier in cal.waves:
+        if earlier is wave:
+            continue
+        inside = cal.is_kept(earlier.unit) if cal.rules else np.ones(len(earlier.unit), dtype=bool)
+        units.append(earlier.unit[inside])
+        outputs.append(earlier.outputs[inside])
+    return np.concatenate(units), np.concatenate(outputs)
+
+
 def _fit_wave(cal: Calibration, wave: Wave, rng: np.random.Generator) -> list[str]:
-    """Fit and cross-validate the wave's emulators; the failures, in words."""
-    s, outputs = cal.settings, wave.outputs
+    """Fit and cross-validate the wave's emulators on its training set; the failures, in words."""
+    s = cal.settings
+    unit, outputs = training_set(cal, wave)
     means = outputs.mean(axis=1)
     rep_vars = outputs.var(axis=1, ddof=1)
-    folds = folds_of(len(wave.unit), rng, s.folds)
+    folds = folds_of(len(unit), rng, s.folds)
     failures = []
-    cv = np.empty((3, len(wave.unit), len(cal.targets)))
+    cv = np.empty((3, len(unit), len(cal.targets)))
     for j, t in enumerate(cal.targets):
-        em, diag, *out_of_fold = fit_checked(t.name, wave.unit, means[:, j], rep_vars[:, j], outputs.shape[1],
+        em, diag, *out_of_fold = fit_checked(t.name, unit, means[:, j], rep_vars[:, j], outputs.shape[1],
                                              folds, s.min_within_3sd, seed=s.seed + wave.number)
         cv[:, :, j] = out_of_fold
         wave.emulators.append(em)
@@ -342,7 +357,7 @@ def _fit_wave(cal: Calibration, wave: Wave, rng: np.random.Generator) -> list[st
         if not diag.passed:
             failures.append(f"{t.name} ({diag.within_3sd:.0%} of {diag.held_back} runs within 3 sd out of fold, "
                             f"worst standardized error {diag.max_abs_std_error:.1f})")
-    _misclassification(cal, wave, *cv)
+    _misclassification(cal, wave, *cv[:, :len(wave.unit)])  # the wave's own points come first
     return failures
 
 
