@@ -101,6 +101,17 @@ def assumption_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
                                                                                   for r in rows)}
 
 
+def interval_words(table: pd.DataFrame) -> str:
+    """The level of levers.csv's days-gained intervals in words ('98.75 % interval'): 95 % only when no
+    replications were added; an older file without the column says 'interval' with no level."""
+    import math
+
+    levels = pd.to_numeric(table.get("interval_confidence", pd.Series(dtype=float)), errors="coerce").dropna()
+    if levels.empty or not all(math.isfinite(v) for v in levels):
+        return "interval"
+    return f"{100 * float(levels.min()):.4g} % interval"
+
+
 def levers_table(rs: ResultsSet) -> tuple[pd.DataFrame, str] | None:
     """levers.csv of the decision layer and its primary target (the first listed); None when absent or empty."""
     path = rs.dir / "levers.csv"

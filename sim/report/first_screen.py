@@ -140,7 +140,10 @@ def lever_answers(rs: ResultsSet, limit: int = 3) -> dict[str, Any] | None:
                     else f" ({named} {r.days_gained_low:+.1f} to {r.days_gained_high:+.1f})")
         items.append({"label": str(r.description) or words(r.lever), "id": r.lever,
                       "days": f"{r.days_gained:+.1f} days{interval}", "cost": money(r.euros), "n": int(r.n)})
-    return {"target": target_label(primary, rs.targets.get(primary, {})), "rows": items, "count": len(main)}
+    pairs = sorted({int(n) for n in main["n"]})  # replications are added per lever until it is significant
+    counted = f"{pairs[0]}" if len(pairs) == 1 else f"{pairs[0]} to {pairs[-1]}"
+    return {"target": target_label(primary, rs.targets.get(primary, {})), "rows": items, "count": len(main),
+            "pairs": counted}
 
 
 def scenario_definitions(rs: ResultsSet) -> list[dict[str, str]]:
