@@ -82,7 +82,11 @@ def headline_drivers(rs: ResultsSet, rows: list[dict[str, Any]], limit: int = 8)
                                "default": False,
                                "why": f"{INDEX_WORDS.get(index, index)} {size:.3g}"
                                       f"{days if index in ('mu_star', 'mu', 'sigma') else ''} on {kpi}"})
-            return picked[:limit], f"ranked by the uncertainty study's sensitivity index on {kpi}"
+            measure = {"mu_star": "Morris μ*: how far each moves", "ST": "Sobol ST: the share of the variance of",
+                       "S1": "Sobol S1: the share of the variance of", "spearman": "Spearman ρ with"}
+            used = str(order["index"].iloc[0]) if len(order) else ""
+            words_of_index = measure.get(used, INDEX_WORDS.get(used, used))
+            return picked[:limit], f"ranked by the uncertainty study's {words_of_index} {kpi}"
     stages = binding_stages(rs)
     picked = []
     for stage in stages:  # the most binding stage first; within it GUESS first, the scenario's own values first
