@@ -199,6 +199,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if exp.calibrated is not None:
         print(f"parameters from {exp.calibrated.folder}: each replication runs at its own point of the "
               f"{len(exp.calibrated.values)} non-implausible points kept", flush=True)
+        if exp.calibrated.discrepancy_share > 0:
+            print(f"the intervals of counts (masks, euros) include the model discrepancy assumed in calibration "
+                  f"(sd {exp.calibrated.discrepancy_share:.0%} of the value); dates, shares and probabilities are "
+                  "the runs' own", flush=True)
     if exp.study is not None:  # uncertainty study: design.parquet first (sim.uncertainty)
         from sim.uncertainty.study import before_run
 

@@ -48,11 +48,17 @@ def test_mixture_quantile_is_the_runs_blurred_by_the_discrepancy():
 
 
 def test_the_summary_of_a_forecast_is_widened_by_the_discrepancy():
+    """Counts are widened; a share near 1 is not (10 % of 0.99 as an sd put a yield's band at 119 %), nor a date."""
     runs = pd.DataFrame({"run_id": [f"r{i}" for i in range(20)], "scenario": "base", "replication": range(20),
-                         "status": "ok", "masks": np.linspace(900, 1100, 20)})
+                         "status": "ok", "masks_delivered": np.linspace(900, 1100, 20),
+                         "first_pass_yield": np.linspace(0.98, 0.995, 20),
+                         "day_target.first_goal": 40.0 + np.arange(20) % 3})
     plain = summarise(runs)
     wide = with_discrepancy(plain, runs, 0.1)
-    p, w = plain.set_index("kpi").loc["masks"], wide.set_index("kpi").loc["masks"]
+    for kpi in ("first_pass_yield", "day_target.first_goal"):
+        assert wide.set_index("kpi").loc[kpi].equals(plain.set_index("kpi").loc[kpi])
+    assert wide.set_index("kpi").loc["first_pass_yield", "ci_high"] <= 1.0
+    p, w = plain.set_index("kpi").loc["masks_delivered"], wide.set_index("kpi").loc["masks_delivered"]
     assert w["half_width"] == pytest.approx(np.hypot(p["half_width"], norm.ppf(0.975) * 0.1 * p["mean"]))
     assert w["ci_low"] < p["ci_low"] and w["ci_high"] > p["ci_high"] and w["mean"] == p["mean"]
     assert w["p5"] < p["p5"] - 75 and w["p95"] > p["p95"] + 75  # 10 % of 1000 as an sd: much wider

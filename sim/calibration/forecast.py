@@ -7,8 +7,10 @@ parameter draws across scenarios).
 The model discrepancy assumed in calibration (`discrepancy_share` x the value, as an sd) is part of the
 forecast too: the real quantity is the model's at its best input plus that discrepancy, so the summary's
 bands (p5, p50, p95: quantiles of the runs each widened by a normal discrepancy) and its interval of the mean
-(ci_low, ci_high: the t half-width and z x the discrepancy sd added in quadrature) include it. Differences
-between scenarios are left as they are: one discrepancy, common to both, is assumed to cancel."""
+(ci_low, ci_high: the t half-width and z x the discrepancy sd added in quadrature) include it, for the KPIs
+that count masks or euros, as the observations do. Dates, shares and probabilities stay the runs' own, and the
+forecast says so. Differences between scenarios are left as they are: one discrepancy, common to both, is
+assumed to cancel."""
 
 from __future__ import annotations
 
@@ -95,11 +97,25 @@ def mixture_quantile(x: np.ndarray, share: float, q: float) -> float:
     return brentq(cdf, low, high, xtol=1e-9 * max(1.0, abs(high)))
 
 
+COUNT_UNITS = ("masks", "EUR", "masks/day", "masks/person-day")
+"""The KPI units a forecast widens by the model discrepancy (sim.results.tables.KPIS)."""
+
+
+def widened_kpi(kpi: str) -> bool:
+    """A count KPI (COUNT_UNITS), which a forecast's bands widen by the model discrepancy."""
+    from sim.results.tables import PROBABILITY_PREFIX, kpi_family
+
+    family = None if kpi.startswith(PROBABILITY_PREFIX) else kpi_family(kpi)
+    return family is not None and family.unit in COUNT_UNITS
+
+
 def with_discrepancy(summary: pd.DataFrame, runs: pd.DataFrame, share: float, confidence: float = 0.95
                      ) -> pd.DataFrame:
-    """Widen each plain KPI row (not the P(...) rows, which are shares of runs) of a summary by a model
-    discrepancy of sd share x value: p5/p50/p95 become the quantiles of the runs blurred by it, and the
-    interval of the mean adds z x share x |mean| to its half-width in quadrature."""
+    """Widen each count KPI row of a summary (masks, euros, masks a day or a person-day: what the observations
+    count, so what the discrepancy is stated on) by a model discrepancy of sd share x value: p5/p50/p95 become
+    the quantiles of the runs blurred by it, and the interval of the mean adds z x share x |mean| to its
+    half-width in quadrature. Shares (a yield, a fill rate: a relative error on a share near 1 would put it
+    above 100 %), dates and the P(...) rows stay the runs' own (`widened_kpi`)."""
     if share <= 0:
         return summary
     from sim.results.tables import PARAM_PREFIX, point_labels
@@ -110,7 +126,7 @@ def with_discrepancy(summary: pd.DataFrame, runs: pd.DataFrame, share: float, co
     z = float(norm.ppf(0.5 + confidence / 2))
     for i, row in out.iterrows():
         kpi = str(row["kpi"])
-        if kpi.startswith("P(") or kpi not in ok.columns:
+        if not widened_kpi(kpi) or kpi not in ok.columns:
             continue
         x = ok.loc[(ok["scenario"] == row["scenario"]) & (ok["point"] == row["point"]), kpi].to_numpy(dtype=float)
         x = x[np.isfinite(x)]
