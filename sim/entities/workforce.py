@@ -269,7 +269,8 @@ class Team:
             wright = self._wright_at_work[day] = any(c.model == "wright" for c, _, _ in parts)
         if wright:
             # in whole lots of this one's size, so that the lots it covers make exactly the masks it averages over
-            masks *= max(1, math.ceil(min(in_hand, total * hours_left) / masks - 1e-9))
+            if masks > 0:
+                masks *= max(1, math.ceil(min(in_hand, total * hours_left) / masks - 1e-9))
             parts, total = self._wright_average(parts, total, masks)
         plan = self._plan_of(day, total, parts, speed if learn else 0.0, masks)
         assert plan is not None
