@@ -30,6 +30,19 @@ def _split_comment(text: str) -> tuple[str, str]:
     return text.rstrip(), ""
 
 
+def _pop_to_list(stack: list[tuple[int, str]], indent: int) -> None:
+    """Leave on top of the stack the list that an item at `indent` belongs to. YAML lets a key's list sit at
+    the key's own indent (`routes:` then `- from: a`, as PyYAML writes it), so an open key at the same
+    indent is the list's owner; an earlier item of the same list (a path ending in `]`) is a sibling."""
+    while stack and (stack[-1][0] > indent or (stack[-1][0] == indent and stack[-1][1].endswith("]"))):
+        stack.pop()
+
+
+def _unquoted(value: str) -> str:
+    """A quoted scalar as the reader means it ('15:00' -> 15:00)."""
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"" else value
+
+
 def extract(path: str | Path, numbers_only: bool = True) -> list[dict[str, str]]:
     """Rows {path, value, source}: one per key whose value holds a number (all keys if not
     `numbers_only`), with the comment on its line, or on the line above it, as the source."""
@@ -47,12 +60,18 @@ def extract(path: str | Path, numbers_only: bool = True) -> list[dict[str, str]]
         item = _ITEM.match(raw) if not match else None
         if item:  # a list item that is a value, e.g. `- {x: 1}  # source`
             indent = len(item["indent"])
-            while stack and stack[-1][0] >= indent:
-                stack.pop()
+            _pop_to_list(stack, indent)
             parent = stack[-1][1] if stack else ""
+            value, comment = _split_comment(item["value"])
+            while value.startswith("- "):  # an item of a nested list, `- - 08:00` as PyYAML writes it
+                index = list_index.get(parent, -1) + 1
+                list_index[parent] = index
+                parent = f"{parent}[{index}]"
+                stack.append((indent, parent))
+                value = value[2:].lstrip()
+            value = _unquoted(value)
             index = list_index.get(parent, -1) + 1
             list_index[parent] = index
-            value, comment = _split_comment(item["value"])
             source = comment or pending_comment or _inherited(comment_of, parent)
             pending_comment = ""
             if not numbers_only or re.search(r"\d", value):
@@ -62,8 +81,7 @@ def extract(path: str | Path, numbers_only: bool = True) -> list[dict[str, str]]
             continue
         indent = len(match["indent"])
         if match["dash"]:
-            while stack and stack[-1][0] >= indent:
-                stack.pop()
+            _pop_to_list(stack, indent)
             parent = stack[-1][1] if stack else ""
             index = list_index.get(parent, -1) + 1
             list_index[parent] = index
@@ -75,6 +93,7 @@ def extract(path: str | Path, numbers_only: bool = True) -> list[dict[str, str]]
         parent = stack[-1][1] if stack else ""
         full = f"{parent}.{match['key']}" if parent else match["key"]
         value, comment = _split_comment(match["value"])
+        value = _unquoted(value)
         if value.startswith("&"):  # a YAML anchor names the mapping; it is not a value
             value = value.split(None, 1)[1] if " " in value else ""
         source = comment or pending_comment

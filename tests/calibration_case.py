@@ -50,6 +50,9 @@ class LineSpace:
     def to_values(self, unit: np.ndarray) -> np.ndarray:
         return np.column_stack([p.ppf(unit[:, j]) for j, p in enumerate(self.parameters)])
 
+    def snap(self, unit: np.ndarray) -> np.ndarray:
+        return np.column_stack([p.snap(unit[:, j]) for j, p in enumerate(self.parameters)])
+
     def unit_of(self, values: np.ndarray) -> np.ndarray:
         """Values -> unit coordinates (the ranges are uniform): to place a synthetic truth in the cube."""
         low, high = np.array([RANGES[n] for n in self.names]).T

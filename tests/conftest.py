@@ -77,7 +77,8 @@ def write_two_levers(out: Path) -> None:
     from sim.decisions.ranking import LEVER_COLUMNS
 
     lever = {"target": LEVER_TARGET, "amount": 1.0, "unit": "", "from": "2020-04-06", "people": 10.0,
-             "lead_time_days": 3.0, "cost_source": "assumption", "n": 3, "censored_pairs": 0}
+             "lead_time_days": 3.0, "cost_source": "assumption", "n": 3, "censored_pairs": 0,
+             "interval_confidence": 0.9875}  # the Bonferroni level once replications were added (4 looks)
     pd.DataFrame([
         {**lever, "rank": 1, "lever": "cheap_small", "description": "a cheap lever", "euros": 1e5,
          "days_gained": 1.0, "days_gained_low": 0.5, "days_gained_high": 1.5, "masks_gained": 9e5},

@@ -81,7 +81,10 @@ def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys, monkeypatch)
     assert summary["parameters"]["sites.workshop.stages.sew.minutes_per_mask"]["constrained"]
     assert not summary["parameters"]["sites.workshop.stages.cut.minutes_per_mask"]["constrained"]
     assert summary["observations"]["output"]["source"] == "synthetic" and summary["cutoff"] == 3.0
-    assert all(e["held_back"] == 14 and e["folds"] == 5 for w in summary["waves"] for e in w["emulators"])
+    # wave 1's emulators learn from its 14 runs; later waves' from theirs plus the earlier runs still kept
+    first, *later = summary["waves"]
+    assert all(e["held_back"] == 14 and e["folds"] == 5 for e in first["emulators"])
+    assert all(14 < e["held_back"] <= 14 * w["wave"] for w in later for e in w["emulators"]), later
     # the emulators written out by their public parameters predict, from the file alone, the run means of the
     # last wave they were fitted on (they nearly interpolate the means of their own design)
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern
@@ -91,6 +94,7 @@ def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys, monkeypatch)
     x_train = np.asarray(exported["x_train"])
     by_file = exported["y_mean"] + exported["y_scale"] * kernel(x_train, x_train) @ np.asarray(exported["alpha"])
     means = waves.loc[waves["wave"] == waves["wave"].max(), "mean.output"].to_numpy()
+    by_file = by_file[:len(means)]  # the wave's own points come first in its training set
     assert exported["observation"] == "output" and np.abs(by_file - means).max() < 0.2 * means.std(), (by_file, means)
     charts = sorted(p.name for p in (folder / "charts").glob("*.png"))
     assert charts == ["calibration_marginals.png", "calibration_observations.png", "calibration_pairs.png"]
@@ -211,3 +215,59 @@ def test_a_calibration_against_an_impossible_observation_exits_3_and_names_it(tm
     assert "per_person_day" not in line.split("observations in conflict:")[1].split(";")[0], line
     summary = json.loads((out / "calibration" / "summary.json").read_text())
     assert summary["failed"] is True and summary["nothing_fits"] and summary["waves"][0]["share"]["kept"] == 0
+
+
+TEAM_CHOICE = {"label": "sewers at the workshop", "source": "assumption: test alternatives",
+               "choice": {"six": {"set": {"sites.workshop.stages.sew.operators": 6}},
+                          "ten": {"set": {}, "source": "as built (the truth of OBSERVATIONS)"},
+                          "sixteen": {"set": {"sites.workshop.stages.sew.operators": 16}}}}
+
+
+@pytest.mark.slow
+def test_a_structural_choice_is_calibrated_and_drawn_by_a_forecast(tmp_path, capsys):
+    """The truth has ten sewers. Six cannot make the observed output at the observed masks per person-day
+    whatever the absence (six present at most, the truth has about 8.8), so the observations rule it out;
+    sixteen can, with about 45 % absent, so it stays, only with high absence; a forecast draws the kept
+    alternatives' overrides."""
+    uncertain = {"sites.workshop.stages.sew.minutes_per_mask": UNCERTAIN["sites.workshop.stages.sew.minutes_per_mask"],
+                 "absenteeism.rate": UNCERTAIN["absenteeism.rate"], "team": TEAM_CHOICE}
+    path = write_experiment(tmp_path, uncertain=uncertain, calibration={
+        "waves": 2, "points_per_wave": 18, "first_wave_points": 24, "first_wave_reason": "a test: seconds",
+        "replications": 2, "uniform_sample": 6000, "kept_points": 300, "discrepancy_share": 0.01})
+    out = tmp_path / "res"
+    code = main(["calibrate", str(path), "--out", str(out), "--workers", "1", "--no-progress"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    folder = out / "calibration"
+    summary = json.loads((folder / "summary.json").read_text())
+    alternatives = summary["parameters"]["team"]["alternatives"]
+    assert list(alternatives) == ["six", "ten", "sixteen"]
+    six, ten, sixteen = (alternatives[k] for k in ("six", "ten", "sixteen"))
+    assert six["kept"] == 0 and ten["kept"] > 0 and sixteen["kept"] > 0, alternatives
+    assert six["ci95"][1] < min(ten["ci95"][0], sixteen["ci95"][0])  # ruled out, by more than sampling error
+    assert abs(sum(a["weight"] for a in alternatives.values()) - 1) < 1e-9
+    assert "sewers at the workshop: share of each alternative's prior left" in printed
+    assert "six " in printed and "weight 0% (prior 33%)" in printed
+    sample = pd.read_parquet(folder / "nonimplausible.parquet").query("kind == 'sample'")
+    assert set(sample["team"].round()) == {1.0, 2.0}  # indices of ten and sixteen only
+    # sixteen sewers fit only with high absence (16 x (1 - a) ~ 8.8 present: a ~ 0.45), ten with about the
+    # truth's 0.12: two separate ranges of absence (after two waves the emulators still keep their edges)
+    absence = sample.groupby(sample["team"].round())["absenteeism.rate"].describe()
+    assert absence.loc[2.0, "25%"] > 0.35 and absence.loc[1.0, "75%"] < 0.25, absence
+    assert absence.loc[1.0, "max"] < absence.loc[2.0, "min"], absence
+    # every coordinate of a choice in the runs sits at its alternative's bin centre (1/6, 1/2, 5/6)
+    waves = pd.read_parquet(folder / "waves.parquet")
+    assert set(np.round(waves["u.team"], 6)) <= {round(1 / 6, 6), 0.5, round(5 / 6, 6)}
+
+    forecast = tmp_path / "forecast.yaml"
+    forecast.write_text(yaml.safe_dump({"name": "line_forecast", "base": "line.yaml", "seed": 7, "replications": 12,
+                                        "parameters_from": "res/calibration"}))
+    from sim.studies import load_experiment
+
+    specs = load_experiment(forecast).run_specs()
+    teams = [s.scenario["sites"]["workshop"]["stages"]["sew"]["operators"] for s in specs]
+    assert set(teams) <= {10, 16} and 10 in teams, teams  # the kept alternatives' overrides, never six
+    absences = [s.scenario["absenteeism"]["rate"] for s in specs]
+    # drawn jointly, not one by one: each draw with sixteen has absence above every draw with ten
+    assert max(a for a, t in zip(absences, teams, strict=True) if t == 10) < min(
+        [a for a, t in zip(absences, teams, strict=True) if t == 16] or [1.0])

@@ -50,6 +50,25 @@ def test_the_assumption_reader_follows_nesting_lists_and_comments(tmp_path):
     assert rows == {"a.b": "from the line above", "a.c[0]": "inline", "a.c[1].y": "not stated"}
 
 
+def test_the_assumption_reader_follows_lists_as_pyyaml_writes_them(tmp_path):
+    """yaml.safe_dump puts a key's list at the key's own indent and nests lists as `- - a`: the paths must
+    still be the ones `--set` and the uncertain blocks take (routes[0].transit_days, not [0].transit_days)."""
+    import yaml
+
+    from sim.assumptions import extract
+
+    data = {"calendars": {"one": {"shifts": [["08:00", "15:00"], ["16:00", "20:00"]]}},
+            "routes": [{"from": "a", "to": "b", "transit_days": 1}, {"from": "b", "to": "c", "transit_days": 2}],
+            "sites": {"s": {"cohorts": [{"size": 3}, {"size": 4}]}}, "lot_size": 100}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    rows = {r["path"]: r["value"] for r in extract(path)}
+    assert rows == {"calendars.one.shifts[0][0]": "08:00", "calendars.one.shifts[0][1]": "15:00",
+                    "calendars.one.shifts[1][0]": "16:00", "calendars.one.shifts[1][1]": "20:00",
+                    "routes[0].transit_days": "1", "routes[1].transit_days": "2",
+                    "sites.s.cohorts[0].size": "3", "sites.s.cohorts[1].size": "4", "lot_size": "100"}
+
+
 def test_the_assumptions_table_states_the_speed_cap_of_declared_operators(shipped_experiment):
     from sim.assumptions import extract, with_operator_speeds
 

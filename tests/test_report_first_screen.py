@@ -108,7 +108,9 @@ def test_levers_ranked_by_days_gained(reported: Path) -> None:
     page = (reported / "report.html").read_text(encoding="utf-8")
     first = page[page.index("id=q-levers"):page.index("id=q-assumed")]
     assert first.index("a dear lever") < first.index("a cheap lever")
-    assert "+4.0 days (95 % CI +3.0 to +5.0), €2.00 M" in first
+    assert "+4.0 days (98.75 % CI +3.0 to +5.0), €2.00 M" in first  # the interval's own level, not 95 %
+    assert "(paired with the base, 3 replications a lever)" in first
+    assert "Days gained (paired with the base, 98.75 % interval)" in page  # the interactive chart's axis
 
 
 def _recomputed_branch(reported: Path, stage: str, unit: str) -> pd.Series:

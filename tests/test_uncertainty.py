@@ -197,6 +197,8 @@ def test_morris_ranks_the_bottleneck_time_first_and_the_report_says_so(tmp_path:
         (sewn.var(ddof=1), *chi2_variance_interval(sewn.var(ddof=1), len(sewn) - 1)))
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "What drives the answer" in html and "depends mostly on packing time" in html
+    # "why it matters" in words: the index, its unit and the KPI as a reader says it, not its identifier
+    assert "μ* 3.5 days on the date of 1,000 masks delivered" in html and "sensitivity index" not in html
     assert "Uncertainty 2020" in html and "no. 2020" not in html
     assert "Morris screening: 30 design points" in html and "30 replications" not in html
     assert 'packing time</span>\n= 3 (range 2.6–4)' in html  # behind the headline: label, base value, range

@@ -40,12 +40,6 @@ def build(exp: Any) -> None:
     if spec.calibration is not None:
         from sim.calibration.space import ParameterSpace
 
-        for name, raw in (spec.uncertain or {}).items():
-            if isinstance(raw, dict) and "choice" in raw:
-                raise ConfigError.at(file, f"uncertain.{name}.choice", sorted(raw["choice"]) if isinstance(
-                    raw["choice"], dict) else raw["choice"], "calibration does not take structural choices yet "
-                    "(its emulators need numeric parameters): vary the structure in an uncertainty study, or "
-                    "fix it in the base scenario")
         base_set = spec.scenarios[spec.base_scenario].set
         exp.space = ParameterSpace.build(file, spec.uncertain, scenario_dict(exp.base), base_set, exp.seed)
         spec.calibration.check_first_wave(exp.space.dim, file)
@@ -58,7 +52,8 @@ def check_resolved(exp: Any, cli_paths: list[str], shocked: list[str]) -> None:
         return
     spec, file = exp.spec, exp.file
     levers = getattr(spec, "levers", {})
-    drawn = [(name, target) for name, meta in exp.calibrated.parameters.items() for target in (name, *meta["also"])]
+    drawn = [(name, target) for name, definition in exp.calibrated.definitions.items()
+             for target in definition.targets(name)]
     changes: list[tuple[str, str, Any]] = [("--set", path, path) for path in cli_paths]
     changes += [("shocks", path, [r.shock for r in getattr(spec, "shocks", [])]) for path in shocked]
     changes += [(f"scenarios.{name}.set.{path}", path, value) for name, variant in spec.scenarios.items()

@@ -11,7 +11,6 @@ What a calibration writes is sim.calibration.command's (`summary.json` lists eac
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -96,31 +95,31 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def as_field_value(value: float, meta: dict[str, Any]) -> Any:
-    """A kept value as the field takes it: an ISO date, a whole number or a float."""
-    if meta["is_date"]:
-        return dt.date.fromordinal(round(value)).isoformat()
-    return round(value) if meta["integer"] else value
-
-
 def check_against(folder: Path, file: str, field: str, parameters: dict[str, dict[str, Any]], values: Any,
                   base_data: dict[str, Any]) -> None:
     """Every calibrated path exists in this experiment's base scenario, and takes the smallest and the largest
-    kept value: a calibration of another network, or kept values the fields refuse, is one line."""
+    kept value (a choice: every alternative kept): a calibration of another network, or kept values the fields
+    refuse, is one line."""
+    from sim.uncertainty.parameters import UncertainParameter
+
     for name, meta in parameters.items():
-        for target in (name, *meta["also"]):
-            for value in (values[name].min(), values[name].max()):
-                trial = copy.deepcopy(base_data)
-                cast = as_field_value(float(value), meta)
+        definition = UncertainParameter.model_validate(meta["definition"])
+        column = values[name]
+        tried = sorted(set(column.round())) if definition.choice is not None else (column.min(), column.max())
+        for value in tried:
+            trial = copy.deepcopy(base_data)
+            overrides = definition.as_overrides(name, float(value), meta["integer"])
+            for target, cast in overrides.items():
                 try:  # as a draw is applied: a missing section the schema has is created
                     set_path(trial, target, cast, _SCRATCH)
                 except ConfigError as exc:
                     reason = exc.problems[0].removeprefix(_SCRATCH + ": ")
                     raise _refuse(file, field, folder, f"calibrates {target}, which this experiment's network does "
                                   f"not have ({reason}): a calibration of another network?") from None
-                try:
-                    validate_scenario(trial, _SCRATCH)
-                except ConfigError as exc:
-                    reason = exc.problems[0].removeprefix(_SCRATCH + ": ")
-                    raise _refuse(file, field, folder, f"kept value {short_repr(cast)} of {name} does not fit this "
-                                  f"network ({reason})") from None
+            try:
+                validate_scenario(trial, _SCRATCH)
+            except ConfigError as exc:
+                reason = exc.problems[0].removeprefix(_SCRATCH + ": ")
+                shown = list(definition.choice)[round(value)] if definition.choice is not None else overrides[name]
+                raise _refuse(file, field, folder, f"kept value {short_repr(shown)} of {name} does not fit this "
+                              f"network ({reason})") from None

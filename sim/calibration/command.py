@@ -32,6 +32,7 @@ from sim.calibration.history_matching import (
     Calibration,
     Target,
     Wave,
+    alternatives_left,
     conflict,
     constrained,
     history_match,
@@ -184,6 +185,19 @@ def ruled_out_by(cal: Calibration) -> dict[str, float]:
     return {t.name: float(np.mean(worst[:, j] > cal.settings.cutoff)) for j, t in enumerate(cal.targets)}
 
 
+def _alternatives(cal: Calibration, name: str) -> dict[str, Any] | None:
+    """A choice's alternatives with the share of each one's prior slice left, and their posterior weights."""
+    names = cal.box.alternatives(name)
+    if not names:
+        return None
+    shares = alternatives_left(cal, cal.box.names.index(name), len(names))
+    if not shares:
+        return None
+    total = sum(share.value for share in shares)
+    return {alt: {**share.as_dict(), "weight": share.value / total if total else None, "prior_weight": 1 / len(names)}
+            for alt, share in zip(names, shares, strict=True)}
+
+
 def summary_dict(cal: Calibration, exp: Any, command: str) -> dict[str, Any]:
     ratios = constrained(cal)
     return {
@@ -197,7 +211,8 @@ def summary_dict(cal: Calibration, exp: Any, command: str) -> dict[str, Any]:
                                 "discrepancy_sd": math.sqrt(t.discrepancy_var)}
                          for (name, obs), t in zip(exp.spec.observations.items(), cal.targets, strict=True)},
         "parameters": {name: {**_describe(cal.box, name), "sd_ratio": ratios.get(name),
-                              "constrained": (ratios[name] < CONSTRAINED_SD_RATIO) if name in ratios else None}
+                              "constrained": (ratios[name] < CONSTRAINED_SD_RATIO) if name in ratios else None,
+                              "alternatives": _alternatives(cal, name)}
                        for name in cal.box.names},
         "waves": [{"wave": w.number, "points": len(w.unit), "replications": int(w.outputs.shape[1]),
                    "share_left": None if w.share is None else w.share.value,
@@ -263,6 +278,14 @@ def print_summary(summary: dict[str, Any]) -> None:
         free = [n for n, p in summary["parameters"].items() if not p["constrained"]]
         print(f"constrained: {', '.join(kept) or 'none'}")
         print(f"left free:   {', '.join(free) or 'none'}")
+        for p in summary["parameters"].values():
+            if p.get("alternatives"):
+                print(f"{p['label']}: share of each alternative's prior left (exact 95 % interval), posterior weight:")
+                for alt, a in p["alternatives"].items():
+                    low, high = a["ci95"]
+                    weight = "-" if a["weight"] is None else f"{a['weight']:.0%}"
+                    print(f"  {alt:<20} {a['share']:.3g} ({low:.3g} to {high:.3g}; {a['kept']:,} of {a['n']:,}), "
+                          f"weight {weight} (prior {a['prior_weight']:.0%})")
     print(summary["stopped_because"])
 
 

@@ -59,20 +59,23 @@ class CalibratedSet:
                                  f"{share!r}, not a share >= 0; run 'resilience calibrate' again")
         return cls(folder, parameters, read_kept(folder, file, field, parameters), float(share))
 
+    @property
+    def definitions(self) -> dict[str, UncertainParameter]:
+        """Each calibrated parameter as declared (load checked that summary.json gives a valid one)."""
+        return {path: UncertainParameter.model_validate(meta["definition"]) for path, meta in self.parameters.items()}
+
     def draws(self, n: int, seed: int) -> list[dict[str, Any]]:
         """n points of the kept set (without replacement while it lasts), as scenario overrides, each value cast
         by its parameter's own definition (dates as ISO dates, whole numbers as integers)."""
         rng = np.random.default_rng([seed, 16])  # a stream of its own: the runs' streams are untouched
         rows = rng.choice(len(self.values), size=n, replace=n > len(self.values))
-        definitions = {path: UncertainParameter.model_validate(meta["definition"])
-                       for path, meta in self.parameters.items()}
+        definitions = self.definitions
         out = []
         for row in rows:
             point: dict[str, Any] = {}
-            for path, meta in self.parameters.items():
-                cast = definitions[path].cast(float(self.values.at[int(row), path]), meta["integer"])
-                for target in (path, *meta["also"]):
-                    point[target] = cast
+            for path, meta in self.parameters.items():  # a choice: its alternative's overrides
+                point.update(definitions[path].as_overrides(path, float(self.values.at[int(row), path]),
+                                                            meta["integer"]))
             out.append(point)
         return out
 

@@ -53,6 +53,10 @@ class Space(Protocol):
 
     def to_values(self, unit: np.ndarray) -> np.ndarray: ...
 
+    def snap(self, unit: np.ndarray) -> np.ndarray:
+        """Unit points with discrete and choice coordinates at their bins' centres (continuous ones unchanged)."""
+        ...
+
 
 @dataclass
 class Target:
@@ -179,8 +183,9 @@ class Calibration:
         return [w.emulators for w in self.waves if w.emulators]
 
     def implausibility(self, unit: np.ndarray, emulators: Sequence[Emulator]) -> np.ndarray:
-        """[point, observation] implausibility under one wave's emulators."""
-        return implausibility(unit, emulators, self.targets)
+        """[point, observation] implausibility under one wave's emulators (at the snapped point: the emulators
+        were fitted on snapped run points)."""
+        return implausibility(self.box.snap(unit), emulators, self.targets)
 
     def max_implausibility(self, unit: np.ndarray) -> np.ndarray:
         """Max over observations and over every wave's emulators (a point must pass all of them)."""
@@ -320,16 +325,31 @@ def _misclassification(cal: Calibration, wave: Wave, cv_mean: np.ndarray, cv_var
                                                int(((own_i <= cutoff - CLEAR_MARGIN) & ~by_emulators).sum()))
 
 
+def training_set(cal: Calibration, wave: Wave) -> tuple[np.ndarray, np.ndarray]:
+    """The points a wave's emulators learn from: the wave's own runs first, then every earlier wave's runs
+    that the emulators so far still keep (they lie in the region this wave emulates, as in hmer: runs are
+    the costly part, and a wave of 5 x d points alone is thin for d length scales)."""
+    units, outputs = [wave.unit], [wave.outputs]
+    for earlier in cal.waves:
+        if earlier is wave:
+            continue
+        inside = cal.is_kept(earlier.unit) if cal.rules else np.ones(len(earlier.unit), dtype=bool)
+        units.append(earlier.unit[inside])
+        outputs.append(earlier.outputs[inside])
+    return np.concatenate(units), np.concatenate(outputs)
+
+
 def _fit_wave(cal: Calibration, wave: Wave, rng: np.random.Generator) -> list[str]:
-    """Fit and cross-validate the wave's emulators; the failures, in words."""
-    s, outputs = cal.settings, wave.outputs
+    """Fit and cross-validate the wave's emulators on its training set; the failures, in words."""
+    s = cal.settings
+    unit, outputs = training_set(cal, wave)
     means = outputs.mean(axis=1)
     rep_vars = outputs.var(axis=1, ddof=1)
-    folds = folds_of(len(wave.unit), rng, s.folds)
+    folds = folds_of(len(unit), rng, s.folds)
     failures = []
-    cv = np.empty((3, len(wave.unit), len(cal.targets)))
+    cv = np.empty((3, len(unit), len(cal.targets)))
     for j, t in enumerate(cal.targets):
-        em, diag, *out_of_fold = fit_checked(t.name, wave.unit, means[:, j], rep_vars[:, j], outputs.shape[1],
+        em, diag, *out_of_fold = fit_checked(t.name, unit, means[:, j], rep_vars[:, j], outputs.shape[1],
                                              folds, s.min_within_3sd, seed=s.seed + wave.number)
         cv[:, :, j] = out_of_fold
         wave.emulators.append(em)
@@ -337,7 +357,7 @@ def _fit_wave(cal: Calibration, wave: Wave, rng: np.random.Generator) -> list[st
         if not diag.passed:
             failures.append(f"{t.name} ({diag.within_3sd:.0%} of {diag.held_back} runs within 3 sd out of fold, "
                             f"worst standardized error {diag.max_abs_std_error:.1f})")
-    _misclassification(cal, wave, *cv)
+    _misclassification(cal, wave, *cv[:, :len(wave.unit)])  # the wave's own points come first
     return failures
 
 
@@ -350,7 +370,7 @@ def history_match(box: Space, targets: list[Target], evaluate: Evaluate, setting
     cal = Calibration(box, targets, s)
     previous = 1.0
     for number in range(1, s.waves + 1):
-        unit = _next_design(cal, design_rng)
+        unit = box.snap(_next_design(cal, design_rng))
         if len(unit) < max(MIN_POINTS, s.points_per_wave // 2):
             cal.stopped_because = (f"wave {number}: only {len(unit)} non-implausible points could be found for the "
                                    "next design: the region left is too small to emulate further")
@@ -374,7 +394,8 @@ def history_match(box: Space, targets: list[Target], evaluate: Evaluate, setting
         cal.share_unit = share_rng.random((s.uniform_sample, box.dim))
         cal.share_max_i = cal.max_implausibility(cal.share_unit)
         wave.share = Share(int(np.sum(cal.share_max_i <= s.cutoff)), s.uniform_sample)
-        cal.kept_unit, cal.kept_method = sample_kept_region(cal, kept_rng)
+        kept_unit, cal.kept_method = sample_kept_region(cal, kept_rng)
+        cal.kept_unit = box.snap(kept_unit)
         if on_wave:
             on_wave(cal, wave)
         if not len(cal.kept_unit):
@@ -397,11 +418,29 @@ CONSTRAINED_SD_RATIO = 0.8  # a parameter is constrained when the kept set's sd 
 PINNED_P_VALUE = 0.01  # a parameter is pinned when the runs' misfit falls towards one of its bounds this clearly
 
 
+def alternatives_left(cal: Calibration, j: int, levels: int) -> list[Share]:
+    """For a parameter of `levels` values (a choice, a discrete set), the share of each value's prior slice
+    that the last share estimate keeps, from the uniform points that fell in that slice: the observations'
+    verdict on each alternative with its exact interval (equal priors, so the kept shares are proportional
+    to the alternatives' posterior weights)."""
+    if not len(cal.share_unit):
+        return []
+    index = np.minimum((cal.share_unit[:, j] * levels).astype(int), levels - 1)
+    kept = cal.share_max_i <= cal.settings.cutoff
+    return [Share(int(np.sum(kept & (index == a))), int(np.sum(index == a))) for a in range(levels)]
+
+
+PRIOR_GRID = 27_720  # unit grid for the prior's sd: divisible by every number of values up to 12
+
+
 def constrained(cal: Calibration) -> dict[str, float]:
-    """Parameter -> sd of the kept sample over the prior's sd (unit scale, uniform: 1/sqrt(12))."""
+    """Parameter -> sd of the kept sample over the prior's sd (unit scale; a discrete parameter or a choice on
+    its snapped scale)."""
     if len(cal.kept_unit) < 2:
         return {}
-    ratio = cal.kept_unit.std(axis=0) / (1.0 / math.sqrt(12.0))
+    # the prior's sd on the same (snapped) scale: 1/sqrt(12) for a continuous parameter, less for one of k values
+    prior = cal.box.snap(np.tile(((np.arange(PRIOR_GRID) + 0.5) / PRIOR_GRID)[:, None], (1, cal.box.dim)))
+    ratio = cal.kept_unit.std(axis=0) / prior.std(axis=0)
     return {name: float(r) for name, r in zip(cal.box.names, ratio, strict=True)}
 
 

@@ -43,6 +43,19 @@ class ParameterSpace:
         """Unit points -> parameter values (floats; day ordinals for dates)."""
         return np.column_stack([p.ppf(unit[:, j]) for j, p in enumerate(self.study.params.values())])
 
+    def snap(self, unit: np.ndarray) -> np.ndarray:
+        """Unit points with each discrete or choice coordinate moved to the centre of its value's bin: points
+        that give the model the same input get the same coordinates, so the emulators see a step, not noise."""
+        unit = np.asarray(unit, dtype=float)
+        if not len(unit):
+            return unit
+        return np.column_stack([p.snap(unit[:, j]) for j, p in enumerate(self.study.params.values())])
+
+    def alternatives(self, name: str) -> list[str]:
+        """A choice's alternatives in index order (empty for any other parameter)."""
+        choice = self.study.params[name].choice
+        return list(choice) if choice is not None else []
+
     def overrides(self, values: np.ndarray) -> list[dict[str, Any]]:
         """Each row of values -> the scenario overrides (dotted path -> value, `also` paths included)."""
         study = dataclasses.replace(self.study, unit=np.empty_like(values), values=np.asarray(values))

@@ -26,5 +26,6 @@ def simulate(spec: RunSpec) -> RunResult:
     net.run()
     check_conservation(net)
     result = build_result(net, spec)
+    net.release()
     result.wall_seconds = time.perf_counter() - started
     return result

@@ -5,6 +5,7 @@ report (sim.report.page), its first screen (sim.report.first_screen) and the pri
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -54,6 +55,7 @@ def headline_drivers(rs: ResultsSet, rows: list[dict[str, Any]], limit: int = 8)
 
     sensitivity = rs.dir / "sensitivity.csv"
     if sensitivity.exists():
+        from sim.uncertainty.labels import INDEX_WORDS, kpi_unit, kpi_words
         from sim.uncertainty.report_section import RANK_INDEX, driver_labels, headline_kpis
 
         words = driver_labels(rs.dir)  # 'packers per packing centre: 40 (range 20–60)'
@@ -63,8 +65,11 @@ def headline_drivers(rs: ResultsSet, rows: list[dict[str, Any]], limit: int = 8)
             ranked = table[(table["kpi"] == kpis[0]) & table["index"].isin(RANK_INDEX.values())
                            & (table["parameter"] != "(all)")]
             order = ranked.assign(size=ranked["value"].abs()).sort_values("size", ascending=False)
+            start = dt.date.fromisoformat(str(rs.manifest["start_date"]))
+            kpi = kpi_words(kpis[0], dict(rs.manifest.get("targets") or {}), start)  # 'the date of 2 M masks ...'
+            days = " days" if kpi_unit(kpis[0]) == "days" else ""  # μ*, μ, σ are in the KPI's unit
             picked = []
-            for parameter, size in zip(order["parameter"], order["size"], strict=True):
+            for parameter, size, index in zip(order["parameter"], order["size"], order["index"], strict=True):
                 if parameter in {p["path"] for p in picked}:
                     continue
                 match = next((r for r in rows if str(r.get("path")) == parameter or parameter.startswith(
@@ -74,8 +79,10 @@ def headline_drivers(rs: ResultsSet, rows: list[dict[str, Any]], limit: int = 8)
                                "value": value or (match.get("value") if match else "(a range)"),
                                "source": match.get("source") if match else "see parameters.csv",
                                "assumed": bool(match and match["assumed"]), "guess": bool(match and match["guess"]),
-                               "default": False, "why": f"sensitivity index {size:.2f} on {kpis[0]}"})
-            return picked[:limit], f"ranked by the uncertainty study's sensitivity index on {kpis[0]}"
+                               "default": False,
+                               "why": f"{INDEX_WORDS.get(index, index)} {size:.3g}"
+                                      f"{days if index in ('mu_star', 'mu', 'sigma') else ''} on {kpi}"})
+            return picked[:limit], f"ranked by the uncertainty study's sensitivity index on {kpi}"
     stages = binding_stages(rs)
     picked = []
     for stage in stages:  # the most binding stage first; within it GUESS first, the scenario's own values first
@@ -92,6 +99,17 @@ def assumption_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
     return {"total": len(rows), "assumed": sum(r["assumed"] for r in rows), "guess": sum(r["guess"] for r in rows),
             "defaults": sum(r["default"] for r in rows), "defaults_assumed": sum(r["assumed"] and r["default"]
                                                                                   for r in rows)}
+
+
+def interval_words(table: pd.DataFrame) -> str:
+    """The level of levers.csv's days-gained intervals in words ('98.75 % interval'): 95 % only when no
+    replications were added; an older file without the column says 'interval' with no level."""
+    import math
+
+    levels = pd.to_numeric(table.get("interval_confidence", pd.Series(dtype=float)), errors="coerce").dropna()
+    if levels.empty or not all(math.isfinite(v) for v in levels):
+        return "interval"
+    return f"{100 * float(levels.min()):.4g} % interval"
 
 
 def levers_table(rs: ResultsSet) -> tuple[pd.DataFrame, str] | None:

@@ -123,6 +123,7 @@ def branch_answers(rs: ResultsSet, scenario: dict[str, Any], limit: int = 3) -> 
 
 
 def lever_answers(rs: ResultsSet, limit: int = 3) -> dict[str, Any] | None:
+    from sim.decisions.ranking import money
     from sim.report.data import levers_table
 
     found = levers_table(rs)
@@ -132,12 +133,17 @@ def lever_answers(rs: ResultsSet, limit: int = 3) -> dict[str, Any] | None:
     main = table[table["target"] == primary].sort_values("days_gained", ascending=False)
     items = []
     for r in main.head(limit).itertuples():
+        # the interval's own level: with replications added per lever it is wider than 95 % (Bonferroni)
+        level = float(getattr(r, "interval_confidence", math.nan))
+        named = f"{100 * level:.4g} % CI" if math.isfinite(level) else "interval"  # never a level not written
         interval = ("" if not (math.isfinite(r.days_gained_low) and math.isfinite(r.days_gained_high))
-                    else f" (95 % CI {r.days_gained_low:+.1f} to {r.days_gained_high:+.1f})")
-        euros = "no stated cost" if not r.euros or math.isnan(r.euros) else f"€{r.euros / 1e6:.2f} M"
+                    else f" ({named} {r.days_gained_low:+.1f} to {r.days_gained_high:+.1f})")
         items.append({"label": str(r.description) or words(r.lever), "id": r.lever,
-                      "days": f"{r.days_gained:+.1f} days{interval}", "cost": euros, "n": int(r.n)})
-    return {"target": target_label(primary, rs.targets.get(primary, {})), "rows": items, "count": len(main)}
+                      "days": f"{r.days_gained:+.1f} days{interval}", "cost": money(r.euros), "n": int(r.n)})
+    pairs = sorted({int(n) for n in main["n"]})  # replications are added per lever until it is significant
+    counted = f"{pairs[0]}" if len(pairs) == 1 else f"{pairs[0]} to {pairs[-1]}"
+    return {"target": target_label(primary, rs.targets.get(primary, {})), "rows": items, "count": len(main),
+            "pairs": counted}
 
 
 def scenario_definitions(rs: ResultsSet) -> list[dict[str, str]]:

@@ -259,7 +259,8 @@ def lab_queue(rs: ResultsSet) -> Interactive:
 
 
 def levers_days_gained(rs: ResultsSet) -> Interactive:
-    from sim.report.data import levers_table
+    from sim.decisions.ranking import money
+    from sim.report.data import interval_words, levers_table
 
     found = levers_table(rs)
     if found is None:
@@ -269,7 +270,7 @@ def levers_days_gained(rs: ResultsSet) -> Interactive:
     traces = []
     for i, r in enumerate(main.itertuples()):
         label = str(r.description) if isinstance(r.description, str) and r.description else words(r.lever)
-        euros = "no stated cost" if not r.euros or math.isnan(r.euros) else f"€{r.euros / 1e6:.2f} M"
+        euros = money(r.euros)
         low, high = float(r.days_gained_low), float(r.days_gained_high)
         text = (f"<b>{label}</b><br>{_interval_text(r.days_gained, low, high, lambda v: f'{v:+.1f} days')} on "
                 f"{target_label(primary, rs.targets.get(primary, {}))}<br>{euros} · {int(r.n)} paired runs")
@@ -280,12 +281,13 @@ def levers_days_gained(rs: ResultsSet) -> Interactive:
                                    "array": [max(high - r.days_gained, 0) if math.isfinite(high) else 0],
                                    "arrayminus": [max(r.days_gained - low, 0) if math.isfinite(low) else 0]}})
     layout = base_layout(f"Days gained on {target_label(primary, rs.targets.get(primary, {})).lower()} by each lever",
-                     xaxis=_axis("Days gained (paired with the base, 95 % CI)"), yaxis=_axis(""),
+                     xaxis=_axis(f"Days gained (paired with the base, {interval_words(main)})"), yaxis=_axis(""),
                      height=max(300, 120 + 45 * len(main)), showlegend=True)
     layout["margin"]["l"] = 220
     return Interactive("levers_days_gained", layout["title"]["text"],
                        "Days gained against the base replication by replication (common random numbers), with the "
-                       "95 % interval of the paired difference; click a lever in the legend to hide or show it.",
+                       f"{interval_words(main)} of the paired difference; click a lever in the legend to hide or "
+                       "show it.",
                        {"data": traces, "layout": layout})
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from sim.report.data import interval_words, levers_table
 from sim.report.first_screen import first_screen_html
 from sim.report.labels import words
 from sim.report.screenshot import CHROMIUM_FLAGS, find_chromium
@@ -33,10 +34,11 @@ def build_summary(rs: ResultsSet, outcomes: list[ChartOutcome]) -> str:
     charts = [{"name": o.name, "uri": data_uri(o.path), "title": o.title, "caption": o.caption}
               for o in outcomes if o.name in KEY_CHARTS and o.path is not None]
     levers = rs.dir / "charts" / "levers_ranked.png"
-    if levers.exists():
+    found = levers_table(rs)
+    if levers.exists() and found is not None:
         charts.append({"name": "levers_ranked", "uri": data_uri(levers), "title": "Levers ranked by days gained",
-                       "caption": "Days gained on the first target by each lever (paired with the base, 95 % "
-                                  "interval)."})
+                       "caption": f"Days gained on the first target by each lever (paired with the base, "
+                                  f"{interval_words(found[0])})."})
     meta = (f"Start {rs.start_date:%d %B %Y}, simulated to {rs.end_date:%d %B %Y}, "
             f"{len(rs.ok_runs)} runs finished")
     return render(

@@ -227,6 +227,35 @@ class UncertainParameter(BaseModel):
         assert self.choice is not None
         return dict(list(self.choice.values())[round(value)].set)
 
+    def as_overrides(self, path: str, value: float, integer: bool | None) -> dict[str, Any]:
+        """A sampled value as scenario overrides: a choice's alternative, else the cast value on `path` and its
+        `also` paths."""
+        if self.choice is not None:
+            return self.overrides(value)
+        cast = self.cast(value, integer)
+        return {target: cast for target in (path, *self.also)}
+
+    def targets(self, path: str) -> list[str]:
+        """The scenario paths a value of this parameter sets: a choice's alternatives' paths, else `path` and
+        its `also` paths."""
+        if self.choice is not None:
+            return sorted({target for alternative in self.choice.values() for target in alternative.set})
+        return [path, *self.also]
+
+    @property
+    def levels(self) -> int:
+        """How many values a discrete set or a choice takes (0: a continuous distribution)."""
+        return len(self._raw_bounds()) if self.discrete is not None or self.choice is not None else 0
+
+    def snap(self, u: np.ndarray) -> np.ndarray:
+        """Unit values -> the centre of the quantile bin `ppf` maps them to, for a discrete set or a choice (so
+        that points giving the same model input have the same coordinates); unchanged for a continuous one."""
+        k = self.levels
+        if not k:
+            return np.asarray(u, dtype=float)
+        index = np.minimum((np.clip(np.asarray(u, dtype=float), 0.0, 1.0) * k).astype(int), k - 1)
+        return (index + 0.5) / k
+
 
 def parameter_table(params: dict[str, UncertainParameter]) -> list[dict[str, Any]]:
     """One row per parameter: path, label, distribution in words, source (for parameters.csv and the report)."""

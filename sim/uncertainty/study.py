@@ -67,12 +67,7 @@ class Study:
             return {}
         out: dict[str, Any] = {}
         for j, (path, param) in enumerate(self.params.items()):
-            if param.choice is not None:  # a structural alternative: its own overrides
-                out.update(param.overrides(self.values[i - 1, j]))
-                continue
-            value = param.cast(self.values[i - 1, j], self.integer[path])
-            for target in (path, *param.also):
-                out[target] = value
+            out.update(param.as_overrides(path, self.values[i - 1, j], self.integer[path]))
         return out
 
     def value(self, i: int, path: str) -> Any:
