@@ -165,8 +165,7 @@ class Team:
         """Drop the per-day memos once the run is over: the team sits in reference cycles (its dispatchers
         and buffers point back at it), so everything it holds waits for the cyclic collector, which must walk
         each memo's lists and tuples (most of a 2020 run's garbage); emptied, reference counting frees them."""
-        for memo in (self._supervision_by_day, self._static_defect_rates, self._static_splits,
-                     self._wright_at_work, self._day_plans):
+        for memo in (self._supervision_by_day, self._static_plans, self._wright_at_work, self._day_plans):
             memo.clear()
 
     def _supervision(self, day: int) -> tuple[float, float]:
