@@ -74,10 +74,17 @@ def median(values: list[float]) -> float:
 
 
 # ------------------------------------------------------------------------------ 1. national replication
+# a child loads experiments through sim.studies, or sim.experiment in a tree older than it (the baseline's)
+LOADER = """
+try:
+    from sim.studies import load_experiment
+except ImportError:
+    from sim.experiment import load_experiment
+"""
 CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from sim.studies import load_experiment
+""" + LOADER + """
 from sim.model import simulate
 spec = load_experiment({path!r}, overrides={overrides!r}).run_specs(1)[0]
 t, cpu = time.perf_counter(), time.process_time()
@@ -482,10 +489,13 @@ def _one_replication(root: Path, path: Path, replication: int = 0) -> dict[str, 
 
 def baseline_speedup(commit: str, repeat: int, quick: bool, figures: dict[str, Any]) -> None:
     """One replication of each case with this model and the baseline's, alternating (so both see the same load),
-    and the per-mask M/M/c reference between them; medians of `repeat`."""
+    and the per-mask M/M/c reference between them; medians of `repeat`. Both models run the baseline's own
+    experiment files (the same work: the experiment files have grown since, and the baseline cannot read
+    today's); this model's time on today's files is printed beside them."""
     ref_masks = 20_000 if quick else 200_000
-    print(f"\nissue 26: one replication, this model against {commit} (a worktree of it), beside the per-mask "
-          f"M/M/c reference ({ref_masks:,} masks); medians of {repeat}, each a fresh process on one core")
+    print(f"\nissue 26: one replication, this model against {commit} (a worktree of it), both on {commit}'s "
+          f"experiment files, beside the per-mask M/M/c reference ({ref_masks:,} masks); medians of {repeat}, each "
+          f"a fresh process on one core")
     out: dict[str, Any] = {"baseline": commit, "repeat": repeat, "load_average_at_start": os.getloadavg()}
     with BaselineTree(commit) as base:
         walls: dict[str, dict[str, list[float]]] = {}
@@ -494,8 +504,8 @@ def baseline_speedup(commit: str, repeat: int, quick: bool, figures: dict[str, A
         mmc_cpu: list[float] = []
         for k in range(repeat):
             for case, path in (("case2020", CASE_2020), ("national", NATIONAL)):
-                for label, root in (("baseline", base), ("this", ROOT)):
-                    row = _one_replication(root, Path(root) / path.relative_to(ROOT))
+                for label, root, files in (("baseline", base, base), ("this", ROOT, base), ("today", ROOT, ROOT)):
+                    row = _one_replication(root, Path(files) / path.relative_to(ROOT))
                     walls.setdefault(case, {}).setdefault(label, []).append(row["wall"])
                     cpus.setdefault(case, {}).setdefault(label, []).append(row["cpu"])
             cpu = time.process_time()
@@ -514,6 +524,10 @@ def baseline_speedup(commit: str, repeat: int, quick: bool, figures: dict[str, A
                         f"baseline_ratio_mmc_{measure}": ref / base_s, f"ratio_mmc_{measure}": ref / this_s})
             print(f"   {label:<13} {measure:<4} baseline {base_s:6.2f} s, this model {this_s:6.2f} s: "
                   f"{base_s / this_s:.2f}x faster; ratio to M/M/c {ref / base_s:.2f} -> {ref / this_s:.2f}")
+        today = median(cpus[case]["today"])
+        row["today_cpu_s"], row["today_ratio_mmc_cpu"] = today, mmc_cpu_s / today
+        print(f"   {label:<13} this model on today's experiment file: {today:6.2f} s CPU, ratio to M/M/c "
+              f"{mmc_cpu_s / today:.2f}")
         out[case] = row
     print(f"   M/M/c per-mask reference: 200,000 masks in {mmc_wall:.2f} s wall, {mmc_cpu_s:.2f} s CPU (medians of "
           f"{repeat}); targets: 2020 ratio >= 5, national >= 6; load average {os.getloadavg()[0]:.1f}")
@@ -524,7 +538,7 @@ def baseline_speedup(commit: str, repeat: int, quick: bool, figures: dict[str, A
 ACCURACY_CHILD = """
 import json, math, sys
 sys.path.insert(0, {root!r})
-from sim.studies import load_experiment
+""" + LOADER + """
 from sim.model import simulate
 k = simulate(load_experiment({path!r}).run_specs({reps})[{r}]).kpis
 print(json.dumps({{"replication": {r}, "delivered": k["masks_delivered"],
@@ -533,9 +547,9 @@ print(json.dumps({{"replication": {r}, "delivered": k["masks_delivered"],
 """
 
 
-def _accuracy_one(args: tuple[str, int]) -> dict[str, Any]:
-    root, r = args
-    code = ACCURACY_CHILD.format(root=root, path=str(Path(root) / CASE_2020.relative_to(ROOT)),
+def _accuracy_one(args: tuple[str, str, int]) -> dict[str, Any]:
+    root, files, r = args
+    code = ACCURACY_CHILD.format(root=root, path=str(Path(files) / CASE_2020.relative_to(ROOT)),
                                  reps=ACCURACY_REPLICATIONS, r=r)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": root}).stdout
@@ -543,11 +557,14 @@ def _accuracy_one(args: tuple[str, int]) -> dict[str, Any]:
 
 
 def baseline_accuracy(commit: str, figures: dict[str, Any]) -> None:
-    """The issue's accuracy bounds: 20 replications (same seeds) with this model and the baseline's."""
+    """The issue's accuracy bounds: 20 replications (same seeds) with this model and the baseline's, both on the
+    baseline's own 2020 experiment file (the same scenario: today's file has grown, and the baseline cannot
+    read it)."""
     print(f"\nissue 26: accuracy, {ACCURACY_REPLICATIONS} replications of the 2020 case (same seeds), this model "
-          f"against {commit}")
+          f"against {commit}, both on {commit}'s experiment file")
     with BaselineTree(commit) as base, ProcessPoolExecutor(2) as pool:
-        rows = {label: list(pool.map(_accuracy_one, [(str(root), r) for r in range(ACCURACY_REPLICATIONS)]))
+        rows = {label: list(pool.map(_accuracy_one, [(str(root), str(base), r)
+                                                     for r in range(ACCURACY_REPLICATIONS)]))
                 for label, root in (("baseline", base), ("this", ROOT))}
     out: dict[str, Any] = {"baseline": commit, "replications": rows, "inside": True}
     kpis = [k for k in rows["baseline"][0] if k != "replication"]

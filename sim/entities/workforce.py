@@ -109,13 +109,26 @@ class CohortState:
 @dataclass
 class WorkPlan:
     """What a planned lot will take (`hours`) and yield (`defect_probability`), and what it will teach each
-    cohort once it is made: (cohort, masks made, experience gained per person). Nothing is credited when
-    the lot is planned: `Team.credit` applies it at completion, so a lot cut off by the horizon teaches
-    nobody."""
+    cohort once it is made: `masks` times (cohort, masks made per mask of the lot, experience gained per
+    person per mask of the lot). Nothing is credited when the lot is planned: `Team.credit` applies it at
+    completion, so a lot cut off by the horizon teaches nobody."""
 
     hours: float
     defect_probability: float
     credits: list[tuple[CohortState, float, float]] = field(default_factory=list)
+    masks: float = 1.0
+
+
+@dataclass
+class RatePlan:
+    """A team's speed, defect probability and learning per mask, planned once for the masks in hand on one
+    day (`Team.rate_plan`) and shared by the lots of that day that it covers (`masks`)."""
+
+    day: int
+    rate: float  # masks per working hour
+    defect_probability: float
+    credits: list[tuple[CohortState, float, float]]  # (cohort, share of each mask, experience per mask)
+    masks: float  # the masks it was planned for (inf on a day nobody at work learns: it covers the day)
 
 
 class Team:
@@ -143,9 +156,7 @@ class Team:
         # dispatchers whose score of a destination uses `last_rate` (see LotBuffer.watchers)
         self.rate_watchers: list[tuple[set[int], int]] = []
         self._supervision_by_day: dict[int, tuple[float, float]] = {}
-        self._static_defect_rates: dict[int, list[float]] = {}  # per cohort at work, on days nobody learns
-        # (day, masks) -> (defect probability, credits) of a lot on a day nobody at work learns
-        self._static_splits: dict[tuple[int, int], tuple[float, list[tuple[CohortState, float, float]]]] = {}
+        self._static_plans: dict[int, RatePlan | None] = {}  # the plan of a day nobody at work learns
         self._wright_at_work: dict[int, bool] = {}  # day -> some cohort at work learns on the Wright curve
         self._day_plans: dict[int, tuple[list[tuple[CohortState, int, bool]], float, float | None,
                                          tuple[float, list[tuple[CohortState, float, float]]] | None]] = {}
@@ -154,8 +165,7 @@ class Team:
         """Drop the per-day memos once the run is over: the team sits in reference cycles (its dispatchers
         and buffers point back at it), so everything it holds waits for the cyclic collector, which must walk
         each memo's lists and tuples (most of a 2020 run's garbage); emptied, reference counting frees them."""
-        for memo in (self._supervision_by_day, self._static_defect_rates, self._static_splits,
-                     self._wright_at_work, self._day_plans):
+        for memo in (self._supervision_by_day, self._static_plans, self._wright_at_work, self._day_plans):
             memo.clear()
 
     def _supervision(self, day: int) -> tuple[float, float]:
@@ -234,16 +244,30 @@ class Team:
             return static[0], list(static[1])
         return self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
 
-    def work(self, masks: int, t: float, times: GammaSums, learn: bool = True) -> WorkPlan | None:
-        """Working hours the team needs for `masks` masks started at t, and the lot's defect probability.
+    def rate_plan(self, t: float, masks: float, in_hand: float = 0.0, hours_left: float = 0.0, learn: bool = True
+                  ) -> RatePlan | None:
+        """The team's speed, defect probability and learning per mask for a lot of `masks` masks started at t
+        and the masks in hand after it, or None when nobody can work that day.
 
-        None when nobody can work that day. The plan changes nothing but the speed last seen (a routing
-        hint) and the day's efficiency record: output and learning are credited at completion (`credit`).
-        """
+        On a day when some cohort at work learns on the Wright curve, its speed is its mean over its share of
+        the masks planned: `in_hand` (the lot's and those waiting), at most what the team makes in the
+        `hours_left` working hours left in the day at its speed at t (a plan covers one day's lots, not the
+        week's), at least the lot's, rounded up to whole lots of its size (`_wright_average`). The lots of a plan
+        share one speed and one defect probability, their sum taking what the same masks take one lot at a
+        time (the Wright integral is additive). Changes nothing but the speed last seen (a routing hint) and
+        the day's efficiency record; output and learning are credited at completion (`credit`)."""
         day = min(int(t // HOURS_PER_DAY), self.days - 1)
         at_work, speed, scale, static = self._day_plan(day)
         if static is not None:
-            return self._static_work(day, static, masks, times)
+            if day in self._static_plans:
+                plan = self._static_plans[day]
+            else:
+                plan = self._static_plans[day] = self._plan_of(day, static[0], static[1], 0.0, math.inf)
+            if plan is not None:
+                self.last_rate = plan.rate
+                for stale, index in self.rate_watchers:
+                    stale.add(index)
+            return plan
         total, parts = self._rates_of(at_work, speed, self._supervision(day)[1], scale, t)
         if total <= 0.0:
             return None
@@ -251,64 +275,49 @@ class Team:
         if wright is None:  # (the cohorts of `parts` are the day's at work: asked once per day)
             wright = self._wright_at_work[day] = any(c.model == "wright" for c, _, _ in parts)
         if wright:
+            # in whole lots of this one's size, so that the lots it covers make exactly the masks it averages over
+            if masks > 0:
+                masks *= max(1, math.ceil(min(in_hand, total * hours_left) / masks - 1e-9))
             parts, total = self._wright_average(parts, total, masks)
+        plan = self._plan_of(day, total, parts, speed if learn else 0.0, masks)
+        assert plan is not None
         self.last_rate = total
         for stale, index in self.rate_watchers:
             stale.add(index)
-        hours = times.gamma_sum(masks, 1.0 / total, self.cv)
-        if not learn:
-            speed = 0.0
+        return plan
+
+    def _plan_of(self, day: int, total: float, parts: list[tuple[CohortState, float, float]], speed: float,
+                 masks: float) -> RatePlan | None:
+        if total <= 0.0:
+            return None
         defect = 0.0
         credits = []
         for c, rate, eff in parts:
-            share = masks * rate / total
+            share = rate / total
             defect += share * c.defect_rate(eff)
             c.efficiency_by_day[day] = eff
             gain = 0.0
-            if learn and c.model == "wright":
+            if speed and c.model == "wright":
                 gain = share / c.present_by_day[day] * (speed if c.role == "trainee" else 1.0)
             credits.append((c, share, gain))
-        return WorkPlan(hours, defect / masks, credits)
+        return RatePlan(day, total, defect, credits, masks)
 
-    def _static_work(self, day: int, static: tuple[float, list[tuple[CohortState, float, float]]], masks: int,
-                     times: GammaSums) -> WorkPlan | None:
-        """`work` on a day when nobody at work learns: speeds, efficiencies and defect rates are the day's,
-        computed (and the efficiencies recorded) once, at the day's first lot."""
-        total, parts = static
-        if total <= 0.0:
+    def work(self, masks: int, t: float, times: GammaSums, learn: bool = True) -> WorkPlan | None:
+        """Working hours the team needs for one lot of `masks` masks started at t, planned on its own (see
+        `rate_plan`), and the lot's defect probability; None when nobody can work that day."""
+        plan = self.rate_plan(t, masks, learn=learn)
+        if plan is None:
             return None
-        self.last_rate = total
-        for stale, index in self.rate_watchers:
-            stale.add(index)
-        hours = times.gamma_sum(masks, 1.0 / total, self.cv)
-        split = self._static_splits.get((day, masks))
-        if split is None:
-            split = self._static_splits[(day, masks)] = self._static_split(day, parts, total, masks)
-        return WorkPlan(hours, split[0], split[1])
-
-    def _static_split(self, day: int, parts: list[tuple[CohortState, float, float]], total: float, masks: int
-                      ) -> tuple[float, list[tuple[CohortState, float, float]]]:
-        """(defect probability, credits) of a lot of `masks` on a day nobody at work learns: the same for
-        every lot of that size that day, so computed once (the credits list is only read by `credit`)."""
-        defect_rates = self._static_defect_rates.get(day)
-        if defect_rates is None:
-            defect_rates = self._static_defect_rates[day] = [c.defect_rate(eff) for c, _, eff in parts]
-            for c, _, eff in parts:
-                c.efficiency_by_day[day] = eff
-        defect = 0.0
-        credits = []
-        for (c, rate, _), defect_rate in zip(parts, defect_rates, strict=True):
-            share = masks * rate / total
-            defect += share * defect_rate
-            credits.append((c, share, 0.0))  # nobody learns: no experience gained
-        return defect / masks, credits
+        return WorkPlan(times.gamma_sum(masks, 1.0 / plan.rate, self.cv), plan.defect_probability, plan.credits,
+                        masks)
 
     @staticmethod
     def credit(plan: WorkPlan) -> None:
         """The lot of `plan` is made: each cohort's output and experience advance by its share."""
+        masks = plan.masks
         for c, share, gain in plan.credits:
-            c.output += share
-            c.experience += gain
+            c.output += share * masks
+            c.experience += gain * masks
 
     def _wright_average(self, parts: list[tuple[CohortState, float, float]], total: float, masks: int
                         ) -> tuple[list[tuple[CohortState, float, float]], float]:

@@ -37,6 +37,7 @@ from sim.model.router import Router
 from sim.model.snapshots import DailySnapshots
 from sim.processes.certification import DesignCertification, SiteGate
 from sim.processes.distribution import Distribution
+from sim.processes.planning import DayPlans
 from sim.processes.quality import InspectWork
 from sim.processes.sewing import SewWork
 from sim.processes.stage import PlainWork, StageRole, WorkModel, run_stage
@@ -334,16 +335,18 @@ class Network:
 
     def _work_model(self, site: Site, unit: StageUnit) -> WorkModel:
         key = f"site:{site.name}:{unit.name}"
+        times = GammaSums(self.streams.get(f"{key}:time"))
+        plans = DayPlans(unit.team, times, site.calendar, unit.buffer)
         if unit.name == "sew":
             rework = self.s.quality.rework_minutes_per_mask if self.s.quality else unit.team.std_min
-            return SewWork(self.ledger, site, self.gates.get(site.name), unit.team, rework,
-                           GammaSums(self.streams.get(f"{key}:time")), self.streams.get(f"{key}:defects"))
+            return SewWork(self.ledger, site, self.gates.get(site.name), unit.team, rework, times, plans,
+                           self.streams.get(f"{key}:defects"))
         if unit.name == "inspect":
             if self.s.quality is None:
                 raise ValueError("a site inspects but the scenario has no 'quality' section")
-            return InspectWork(self.ledger, self.s.quality, unit.team, GammaSums(self.streams.get(f"{key}:time")),
-                               self.streams.get(f"{key}:verdict"), self.streams.get(f"{key}:rework"))
-        return PlainWork(unit.team, GammaSums(self.streams.get(f"{key}:time")))
+            return InspectWork(self.ledger, self.s.quality, unit.team, plans, self.streams.get(f"{key}:verdict"),
+                               self.streams.get(f"{key}:rework"))
+        return PlainWork(unit.team, plans)
 
     def _build_demand(self) -> None:
         s = self.s

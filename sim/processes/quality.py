@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import QualitySpec
-from sim.entities.draws import GammaSums
 from sim.entities.ledger import Ledger
 from sim.entities.lot import Lot
 from sim.entities.workforce import Team, WorkPlan
+from sim.processes.planning import DayPlans
 from sim.processes.stage import NEXT, REWORK
 
 
@@ -60,12 +60,12 @@ def judge(rng: np.random.Generator, lot_size: int, defects: int, sample: int, ac
 
 
 class InspectWork:
-    def __init__(self, ledger: Ledger, spec: QualitySpec, team: Team, times: GammaSums,
+    def __init__(self, ledger: Ledger, spec: QualitySpec, team: Team, plans: DayPlans,
                  verdict_rng: np.random.Generator, rework_rng: np.random.Generator) -> None:
         self.ledger = ledger
         self.spec = spec
         self.team = team
-        self.times = times
+        self.plans = plans
         self.verdict_rng = verdict_rng
         self.rework_rng = rework_rng
         self._plans: dict[int, tuple[int, int]] = {}  # sampling plan by lot size (lots mostly share one size)
@@ -77,7 +77,7 @@ class InspectWork:
         sample, accept = plan
         accepted = lot.rework or judge(self.verdict_rng, lot.masks, lot.defects, sample, accept)
         inspected = sample if accepted else lot.masks
-        work = self.team.work(inspected, t, self.times)
+        work = self.plans.work(inspected, t)
         return None if work is None else (work.hours, Verdict(accepted, inspected, work))
 
     def complete(self, lot: Lot, verdict: Verdict, t: float) -> list[tuple[Lot, int]]:

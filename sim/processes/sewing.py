@@ -11,18 +11,20 @@ from sim.entities.lot import Lot
 from sim.entities.site import Site
 from sim.entities.workforce import Team, WorkPlan
 from sim.processes.certification import SiteGate
+from sim.processes.planning import DayPlans
 from sim.processes.stage import NEXT
 
 
 class SewWork:
     def __init__(self, ledger: Ledger, site: Site, gate: SiteGate | None, team: Team, rework_min: float,
-                 times: GammaSums, quality_rng: np.random.Generator) -> None:
+                 times: GammaSums, plans: DayPlans, quality_rng: np.random.Generator) -> None:
         self.ledger = ledger
         self.site = site
         self.gate = gate
         self.team = team
         self.rework_factor = rework_min / team.std_min
-        self.times = times
+        self.times = times  # (the draws `plans` takes its lots' times from: a rework lot's too)
+        self.plans = plans
         self.quality_rng = quality_rng
 
     def plan(self, lot: Lot, t: float) -> tuple[float, tuple[WorkPlan, int]] | None:
@@ -30,7 +32,7 @@ class SewWork:
             equivalent = max(1, round(lot.masks * self.rework_factor))
             work = self.team.work(equivalent, t, self.times, learn=False)
             return None if work is None else (work.hours, (work, 0))
-        work = self.team.work(lot.masks, t, self.times)
+        work = self.plans.work(lot.masks, t)
         if work is None:
             return None
         return work.hours, (work, int(self.quality_rng.binomial(lot.masks, work.defect_probability)))

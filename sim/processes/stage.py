@@ -19,13 +19,13 @@ import simpy
 
 from sim.entities.buffer import TOLERANCE, LotBuffer
 from sim.entities.calendar import WorkCalendar
-from sim.entities.draws import GammaSums
 from sim.entities.ledger import Ledger
 from sim.entities.lot import Lot
 from sim.entities.site import StageUnit
 from sim.entities.workforce import Team, WorkPlan
 from sim.metrics import BLOCKED, OFF_SHIFT, STARVED, WORKING, StageTrack
 from sim.processes.certification import SiteGate
+from sim.processes.planning import DayPlans
 from sim.timebase import HOURS_PER_DAY
 
 NEXT, REWORK = 0, 1
@@ -155,12 +155,12 @@ def run_stage(env: simpy.Environment, ledger: Ledger, unit: StageUnit, role: Sta
 class PlainWork:
     """Cutting and packaging: the team's time for the lot's masks, and the same lot passed on."""
 
-    def __init__(self, team: Team, times: GammaSums) -> None:
+    def __init__(self, team: Team, plans: DayPlans) -> None:
         self.team = team
-        self.times = times
+        self.plans = plans
 
     def plan(self, lot: Lot, t: float) -> tuple[float, WorkPlan] | None:
-        work = self.team.work(lot.masks, t, self.times)
+        work = self.plans.work(lot.masks, t)
         return None if work is None else (work.hours, work)
 
     def complete(self, lot: Lot, work: WorkPlan, t: float) -> list[tuple[Lot, int]]:
