@@ -147,6 +147,16 @@ def test_calibrate_writes_its_outputs_and_resumes(tmp_path, capsys, monkeypatch)
     assert written["half_width"] == pytest.approx((plain["half_width"] ** 2 + (1.96 * 0.01 * plain["mean"]) ** 2)
                                                   ** 0.5, rel=1e-3)
     assert written["p5"] < plain["p5"] and written["p95"] > plain["p95"] and written["mean"] == plain["mean"]
+    # the report says it is a forecast, what its intervals hold, and which values the runs took instead of the file's
+    manifest = json.loads((tmp_path / "fc" / "manifest.json").read_text())
+    points = manifest["calibrated_from"]["points"]
+    assert points == len(load_experiment(forecast).calibrated.values) > 4
+    assert main(["report", str(tmp_path / "fc")]) == 0
+    html = (tmp_path / "fc" / "report.html").read_text(encoding="utf-8")
+    assert f"A forecast: each replication runs at its own point of a calibrated set ({points:,} points of" in html
+    assert "sd 1% of the value" in html
+    low, high = min(sews), max(sews)
+    assert f"drawn from the calibration: minutes per mask {low:.3g}–{high:.3g} over 4 runs" in html
 
 
 @pytest.mark.parametrize(("changes", "expected"), [

@@ -80,8 +80,15 @@ def manifest(exp: Any) -> dict[str, Any]:
     """The experiment's observations, and those of the calibration it takes its parameters from (for charts)."""
     out = [{"name": name, **obs.model_dump(mode="json", by_alias=True, exclude_none=True), "observed": obs.observed,
             "obs_sd": obs.obs_sd} for name, obs in exp.spec.observations.items()]
+    calibrated = {}
     if exp.calibrated is not None:
         summary = json.loads((exp.calibrated.folder / "summary.json").read_text())
         out.extend({"name": name, **obs} for name, obs in summary.get("observations", {}).items()
                    if name not in exp.spec.observations)
-    return {"observations": out}
+        # what the report says of a forecast: where its parameters come from, and what its bands hold
+        calibrated = {"calibrated_from": {
+            "folder": str(exp.calibrated.folder), "points": len(exp.calibrated.values),
+            "observations": len(summary.get("observations", {})), "parameters": len(exp.calibrated.parameters),
+            "labels": {path: meta.get("label") or path for path, meta in exp.calibrated.parameters.items()},
+            "discrepancy_share": exp.calibrated.discrepancy_share}}
+    return {"observations": out, **calibrated}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
+import matplotlib.ticker  # mpl.ticker below
 import numpy as np
 import pandas as pd
 
@@ -85,6 +86,28 @@ def observations_chart(cal: Calibration, waves: pd.DataFrame, out_dir: Path) -> 
         return save_figure(fig, out_dir, "calibration_observations")
 
 
+def _tick(value: float, _position: int) -> str:
+    """'40k', '1.2 M', '0.35', '25'."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:g} M"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:g}k"
+    return f"{value:g}"
+
+
+def _choice_bars(ax: Any, alternatives: list[str], prior: np.ndarray, kept: np.ndarray) -> None:
+    """Side by side, the share of the prior sample and of the kept points at each alternative (values are
+    the alternatives' indices)."""
+    index = np.arange(len(alternatives))
+    x = index.astype(float)
+    before = np.array([np.mean(np.round(prior) == i) for i in index]) if len(prior) else np.zeros(len(index))
+    ax.bar(x - 0.2, before, width=0.4, color=BEFORE, alpha=0.5)
+    if len(kept):
+        ax.bar(x + 0.2, [np.mean(np.round(kept) == i) for i in index], width=0.4, color=AFTER, alpha=0.6)
+    ax.set_xticks(x, [textwrap.fill(a.replace("_", " "), 12) for a in alternatives], fontsize=7.5)
+    ax.set_yticks([])
+
+
 def marginals_chart(cal: Calibration, out_dir: Path) -> Path:
     names = cal.box.names
     labels = _labels(cal)
@@ -99,6 +122,12 @@ def marginals_chart(cal: Calibration, out_dir: Path) -> Path:
         fig = new_figure(4.0 * cols, 2.6 * rows + 0.6)
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
         for j, (ax, name) in enumerate(zip(axes, names, strict=False)):
+            ax.set_yticks([])
+            ax.set_title(textwrap.fill(labels.get(name, name), 38), fontsize=9)
+            alternatives = cal.box.alternatives(name) if hasattr(cal.box, "alternatives") else []
+            if alternatives:  # a choice: the share of points at each alternative, named
+                _choice_bars(ax, alternatives, prior[:, j], kept[:, j])
+                continue
             a = _axis_values(cal, name, prior[:, j])
             # whole days for dates (finer bins would leave gaps between days)
             bins = (np.arange(np.floor(a.min()) - 0.5, np.ceil(a.max()) + 1.0) if _is_date(cal, name)
@@ -109,8 +138,9 @@ def marginals_chart(cal: Calibration, out_dir: Path) -> Path:
                         label="after (not ruled out)")
             if _is_date(cal, name):
                 ax.xaxis.set_major_formatter(mpl.dates.DateFormatter("%d %b"))
-            ax.set_yticks([])
-            ax.set_title(textwrap.fill(labels.get(name, name), 38), fontsize=9)
+            else:  # at most 6 ticks, thousands separated: '100,000' beside '120,000' ran into one another
+                ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(6))
+                ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(_tick))
         for ax in axes[len(names):]:
             ax.set_visible(False)
         axes[0].legend(loc="best", fontsize=7)
@@ -163,8 +193,15 @@ def pairs_chart(cal: Calibration, chosen: list[str], out_dir: Path) -> Path | No
                 elif c > 0:
                     ax.set_yticklabels([])
                 for axis, name in ((ax.xaxis, chosen[c]), (ax.yaxis, chosen[r])):
-                    if _is_date(cal, name) and not (axis is ax.yaxis and r == c):
+                    if axis is ax.yaxis and r == c:
+                        continue
+                    if _is_date(cal, name):
                         axis.set_major_formatter(mpl.dates.DateFormatter("%d %b"))
+                    alternatives = cal.box.alternatives(name) if hasattr(cal.box, "alternatives") else []
+                    if alternatives:  # a choice's indices, named
+                        axis.set_major_locator(mpl.ticker.FixedLocator(range(len(alternatives))))
+                        axis.set_major_formatter(mpl.ticker.FixedFormatter(
+                            [a.replace("_", " ") for a in alternatives]))
                 ax.tick_params(labelsize=7)
         headline(fig, "Parameter values not ruled out, two by two",
                   "The parameters the observations constrained; each dot a value of the non-implausible set; "

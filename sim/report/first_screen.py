@@ -188,7 +188,21 @@ def first_screen_context(rs: ResultsSet) -> dict[str, Any]:
                     for d in drivers],
         "drivers_how": how,
         "scenarios": scenario_definitions(rs),
+        "calibrated": calibrated_words(rs),
     }
+
+
+def calibrated_words(rs: ResultsSet) -> str:
+    """A forecast: where its parameters come from and what its intervals hold, in one sentence ('' otherwise)."""
+    cal = rs.manifest.get("calibrated_from")
+    if not isinstance(cal, dict):
+        return ""
+    share = float(cal.get("discrepancy_share") or 0.0)
+    held = (f" The masks' intervals include the model's own error assumed in calibration (sd {share:.0%} of the "
+            "value); dates and probabilities are the runs' own." if share > 0 else "")
+    return (f"A forecast: each replication runs at its own point of a calibrated set ({int(cal['points']):,} "
+            f"points of {int(cal['parameters'])} parameters that {int(cal['observations'])} observations did not "
+            f"rule out).{held}")
 
 
 def first_screen_html(rs: ResultsSet) -> str:
