@@ -108,6 +108,21 @@ def _choice_bars(ax: Any, alternatives: list[str], prior: np.ndarray, kept: np.n
     ax.set_yticks([])
 
 
+def _limits(cal: Calibration, name: str, low: float, high: float) -> tuple[float, float]:
+    """The declared range on the axis; a choice's with room for its spread points."""
+    lim = _axis_values(cal, name, np.array([low, high]))
+    if hasattr(cal.box, "alternatives") and cal.box.alternatives(name):
+        return float(lim[0]) - 0.4, float(lim[1]) + 0.4
+    return float(lim[0]), float(lim[1])
+
+
+def _spread(cal: Calibration, name: str, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A choice's indices spread by ± 0.2 so that how many points sit at each alternative shows; else as is."""
+    if hasattr(cal.box, "alternatives") and cal.box.alternatives(name):
+        return values + rng.uniform(-0.2, 0.2, len(values))
+    return values
+
+
 def marginals_chart(cal: Calibration, out_dir: Path) -> Path:
     names = cal.box.names
     labels = _labels(cal)
@@ -161,6 +176,7 @@ def pairs_chart(cal: Calibration, chosen: list[str], out_dir: Path) -> Path | No
     if len(kept_unit) > PAIR_POINTS:
         kept_unit = kept_unit[np.random.default_rng(0).choice(len(kept_unit), PAIR_POINTS, replace=False)]
     kept = cal.box.to_values(kept_unit)
+    rng = np.random.default_rng(1)  # the spread of a choice's points (drawing only)
     lows = cal.box.to_values(np.zeros((1, cal.box.dim)))[0]
     highs = cal.box.to_values(np.ones((1, cal.box.dim)))[0]
     k = len(chosen)
@@ -175,33 +191,35 @@ def pairs_chart(cal: Calibration, chosen: list[str], out_dir: Path) -> Path | No
                     continue
                 xr, yr = index[c], index[r]
                 x = _axis_values(cal, chosen[c], kept[:, xr])
-                lim = _axis_values(cal, chosen[c], np.array([lows[xr], highs[xr]]))
+                lim = _limits(cal, chosen[c], lows[xr], highs[xr])
                 if r == c:
                     ax.hist(x, bins=25, range=tuple(lim), color=AFTER, alpha=0.7)
                     ax.set_yticks([])
                 else:
                     y = _axis_values(cal, chosen[r], kept[:, yr])
-                    ax.plot(x, y, ".", ms=1.5, color=AFTER, alpha=0.4)
-                    ax.set_ylim(*_axis_values(cal, chosen[r], np.array([lows[yr], highs[yr]])))
+                    ax.plot(_spread(cal, chosen[c], x, rng), _spread(cal, chosen[r], y, rng), ".", ms=1.5,
+                            color=AFTER, alpha=0.4)
+                    ax.set_ylim(*_limits(cal, chosen[r], lows[yr], highs[yr]))
                 ax.set_xlim(*lim)
-                if r == k - 1:
-                    ax.set_xlabel(labels.get(chosen[c], chosen[c]), fontsize=8)
-                else:
-                    ax.set_xticklabels([])
-                if c == 0 and r > 0:
-                    ax.set_ylabel(labels.get(chosen[r], chosen[r]), fontsize=8)
-                elif c > 0:
-                    ax.set_yticklabels([])
                 for axis, name in ((ax.xaxis, chosen[c]), (ax.yaxis, chosen[r])):
                     if axis is ax.yaxis and r == c:
                         continue
+                    alternatives = cal.box.alternatives(name) if hasattr(cal.box, "alternatives") else []
                     if _is_date(cal, name):
                         axis.set_major_formatter(mpl.dates.DateFormatter("%d %b"))
-                    alternatives = cal.box.alternatives(name) if hasattr(cal.box, "alternatives") else []
-                    if alternatives:  # a choice's indices, named
+                    elif alternatives:  # a choice's indices, named
                         axis.set_major_locator(mpl.ticker.FixedLocator(range(len(alternatives))))
                         axis.set_major_formatter(mpl.ticker.FixedFormatter(
-                            [a.replace("_", " ") for a in alternatives]))
+                            [textwrap.fill(a.replace("_", " "), 10) for a in alternatives]))
+                    else:  # '0.1500.1750.200' ran together: fewer, compact ticks
+                        axis.set_major_locator(mpl.ticker.MaxNLocator(4))
+                        axis.set_major_formatter(mpl.ticker.FuncFormatter(_tick))
+                # labels on the outer axes only (after the formatters, which would bring them back)
+                ax.tick_params(labelbottom=r == k - 1, labelleft=c == 0 and r > 0)
+                if r == k - 1:
+                    ax.set_xlabel(labels.get(chosen[c], chosen[c]), fontsize=8)
+                if c == 0 and r > 0:
+                    ax.set_ylabel(labels.get(chosen[r], chosen[r]), fontsize=8)
                 ax.tick_params(labelsize=7)
         headline(fig, "Parameter values not ruled out, two by two",
                   "The parameters the observations constrained; each dot a value of the non-implausible set; "
