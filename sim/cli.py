@@ -253,8 +253,13 @@ def _fmt_value(kpi: str, mean: float, start: dt.date) -> str:
     return f"{mean:.2f}"
 
 
-def _signed(value: float) -> str:
-    return "nan" if math.isnan(value) else (f"{value:+,.0f}" if abs(value) >= 1000 else f"{value:+.2f}")
+def _signed(value: float, kpi: str = "") -> str:
+    """A difference: a share's in percentage points ('+5.6 pts', as its values print as percentages)."""
+    if math.isnan(value):
+        return "nan"
+    if kpi.startswith(("P(", "fill_rate", "on_time", "first_pass")):
+        return f"{value * 100:+.1f} pts"
+    return f"{value:+,.0f}" if abs(value) >= 1000 else f"{value:+.2f}"
 
 
 def _target_medians(out: Path | None) -> dict[tuple[str, str, str], tuple[float, int, int]]:
@@ -317,8 +322,9 @@ def print_summary(summary: Any, exp: Any, out: Path | None = None) -> None:
                     continue
             interval = "" if math.isnan(low) else f"  [{_fmt_value(kpi, low, start)} .. {_fmt_value(kpi, high, start)}]"
             diff = float(r.get("diff_vs_base", math.nan))
-            versus = "" if math.isnan(diff) else (f"  vs base {_signed(diff)} [{_signed(float(r['diff_ci_low']))}"
-                                                  f" .. {_signed(float(r['diff_ci_high']))}]")
+            versus = "" if math.isnan(diff) else (f"  vs base {_signed(diff, kpi)} ["
+                                                  f"{_signed(float(r['diff_ci_low']), kpi)} .. "
+                                                  f"{_signed(float(r['diff_ci_high']), kpi)}]")
             print(f"  {kpi:<36} {_fmt_value(kpi, mean, start):>22}{interval}{reached}{versus}")
 
 

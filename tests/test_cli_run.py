@@ -51,6 +51,10 @@ def test_run_writes_every_table_summary_chart_and_the_report(experiment, tmp_pat
     html = (out / "report.html").read_text()
     assert "Headline" in html and html.count("data:image/png;base64") >= 6
     assert "more_recruits" in proc.stdout and "day_target.quarter_million_delivered" in proc.stdout
+    # a share's difference in percentage points, as its values print as percentages (was '+0.06' beside '79.9%')
+    fill = next(line for line in proc.stdout.splitlines()
+                if line.strip().startswith("fill_rate.") and "vs base" in line)
+    assert fill.count(" pts") == 3 and "%" in fill.split("vs base")[0], fill
     if screenshot:
         assert (out / "report.png").stat().st_size > 10_000
     # a second call finds every run done and rewrites identical tables
