@@ -48,7 +48,7 @@ def assumption_rows(rs: ResultsSet) -> list[dict[str, Any]]:
         path = str(row.get("path"))
         here = [words for key, words in drawn.items() if key == path or key.startswith(f"{path}.")]
         if here and not row["default"]:  # a forecast ran other values than the file's: say which
-            row["value"] = f"{row.get('value')}; in this forecast drawn from the calibration: {'; '.join(here)}"
+            row["drawn"] = f"in this forecast drawn from the calibration: {'; '.join(here)}"
     return rows
 
 

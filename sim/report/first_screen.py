@@ -184,7 +184,8 @@ def first_screen_context(rs: ResultsSet) -> dict[str, Any]:
         "targets": target_answers(rs), "stage": stage_answer(rs), "branches": branch_answers(rs, scenario),
         "levers": lever_answers(rs), "counts": assumption_counts(rows) if rows else None,
         "drivers": [{"label": d.get("label") or parameter_label(str(d["path"])),
-                     "id": d["path"], "value": d.get("value"), "guess": d["guess"], "why": d.get("why")}
+                     "id": d["path"], "value": d.get("value"), "guess": d["guess"], "why": d.get("why"),
+                     "drawn": d.get("drawn")}
                     for d in drivers],
         "drivers_how": how,
         "scenarios": scenario_definitions(rs),

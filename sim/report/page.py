@@ -64,7 +64,7 @@ def _assumption_row(row: dict[str, Any]) -> dict[str, Any]:
     path = str(row.get("path"))
     return {"label": row.get("label") or parameter_label(path), "path": path, "value": _format_value(row.get("value")),
             "source": str(row.get("source") or "").strip(), "guess": row["guess"], "assumed": row["assumed"],
-            "note": row.get("note"), "why": row.get("why")}
+            "note": row.get("note"), "why": row.get("why"), "drawn": row.get("drawn")}
 
 
 def _assumptions(rs: ResultsSet) -> dict[str, Any] | None:
