@@ -40,6 +40,9 @@ class DayPlans:
 
     def _new_plan(self, masks: int, t: float) -> RatePlan | None:
         in_hand = masks + (self.buffer.masks if self.buffer is not None else 0)
-        day_end = (int(t // HOURS_PER_DAY) + 1) * HOURS_PER_DAY
-        hours_left = self.calendar.position(day_end) - self.calendar.position(t)
+        calendar = self.calendar
+        next_day = int(t // HOURS_PER_DAY) + 1
+        positions = calendar.day_positions  # (the position of 00:00 the next day, precomputed)
+        day_end = positions[next_day] if next_day < len(positions) else calendar.position(next_day * HOURS_PER_DAY)
+        hours_left = day_end - calendar.position(t)
         return self.team.rate_plan(t, masks, in_hand, hours_left)
