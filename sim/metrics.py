@@ -12,6 +12,7 @@ from sim.timebase import HOURS_PER_DAY
 
 WORKING, STARVED, BLOCKED, OFF_SHIFT = 0, 1, 2, 3
 STATE_NAMES = ("working", "starved", "blocked", "off_shift")
+CLOSING = -1  # not a state: `StageTrack.finish` switches to it to count the last period
 
 
 @dataclass
@@ -65,16 +66,17 @@ class StageTrack:
         return np.asarray(self.day_output, dtype=float)
 
     def set(self, state: int, t: float) -> None:
+        """From t the stage is in `state`: the period since the last change is added to the state it was in (its
+        state hours per day, and its active periods if it was working). Once per state change: the hot path
+        of the state hours, written out in one function."""
         if state == self.state:
             return
-        self._close(t)
+        a, old = self.since, self.state
         self.state = state
         self.since = t
-
-    def _close(self, t: float) -> None:
-        a, state = self.since, self.state
         if t <= a:
             return
+        state = old  # the period [a, t) is counted in the state it was in
         if state == WORKING:
             active = self.active
             if active and active[-1][1] >= a:
@@ -118,14 +120,16 @@ class StageTrack:
                 break
         self._pos_t, self._pos = a, at_a
 
+    def finish(self, horizon_h: float) -> None:
+        """Count the last period, to the horizon (the state stays)."""
+        state = self.state
+        self.set(CLOSING, horizon_h)
+        self.state = state
+
     def add_output(self, t: float, masks: float) -> None:
         day = int(t // HOURS_PER_DAY)
         if day < self.days:
             self.day_output[day] += masks
-
-    def finish(self, horizon_h: float) -> None:
-        self._close(horizon_h)
-        self.since = horizon_h
 
     def active_array(self) -> np.ndarray:
         return np.asarray(self.active, dtype=float).reshape(-1, 2)
