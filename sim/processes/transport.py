@@ -64,7 +64,14 @@ class Lane:
             now = self.env.now
             # a shut lane holds lots until it reopens
             depart = self.disruptions.reopening(now) if self._disrupted else now
-            self._ship([lot], [now], depart)
+            # _ship([lot], [now], depart), written for one lot (most lots: immediate lanes)
+            tri = self._tri
+            days = self._tri_draws.draw_tuple(tri) if tri is not None else float(self.transit.sample(self.rng))
+            delay = depart - now + days * HOURS_PER_DAY
+            self.lead_times.append((now + delay) - now)  # (arrival - the time it reached the lane)
+            self.in_transit += lot.masks
+            event = self.env.timeout(delay, [lot])
+            event.callbacks.append(self._arrive)
             return
         self.dock.append((lot, self.env.now))
         self.dock_masks += lot.masks
@@ -81,7 +88,7 @@ class Lane:
     def _ship(self, lots: list[Lot], since: list[float], depart: float) -> None:
         now = self.env.now
         tri = self._tri
-        days = self._tri_draws.draw(*tri) if tri is not None else float(self.transit.sample(self.rng))
+        days = self._tri_draws.draw_tuple(tri) if tri is not None else float(self.transit.sample(self.rng))
         delay = depart - now + days * HOURS_PER_DAY
         arrival = now + delay
         lead_times = self.lead_times
@@ -154,6 +161,7 @@ class Lane:
             yield env.timeout(1e-9)  # leave the departure hour before the next look
 
 
+_HUB = object()  # (Dispatcher.send: a lane that leads to a hub, not a site's buffer)
 WATCH_ABOVE = 8  # a dispatcher keeps its destinations' scores between choices when it has more than this many
 
 
@@ -172,6 +180,7 @@ class Dispatcher:
         self.destinations: set[LotBuffer] = {buffer for _, _, buffer in self.site_lanes}  # type: ignore[misc]
         # (lane, input buffer, team of the first stage, start) per destination site, in route order
         self._scan = [(lane, buffer, dest.stages[0].team, dest.start_h) for lane, dest, buffer in self.site_lanes]
+        self._inputs = {lane: buffer for lane, _, buffer in self.site_lanes}  # a site lane's destination buffer
         self.blocked = blocked_senders
         self._scores = [0.0] * len(self._scan)
         self._stale: set[int] = set(range(len(self._scan)))
@@ -256,7 +265,8 @@ class Dispatcher:
                 buffer.senders_waiting_here += 1
             yield room
             lane = self._choose(env.now)
-        if isinstance(lane.dest, Site):
-            assert lane.dest.input is not None
-            lane.dest.input.reserve(lot)
+        buffer = self._inputs.get(lane, _HUB)  # (lane.dest.input if lane.dest is a Site)
+        if buffer is not _HUB:
+            assert buffer is not None
+            buffer.reserve(lot)
         lane.send(lot)
