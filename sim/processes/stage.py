@@ -160,10 +160,8 @@ class PlainWork:
     def __init__(self, team: Team, plans: DayPlans) -> None:
         self.team = team
         self.plans = plans
-
-    def plan(self, lot: Lot, t: float) -> tuple[float, WorkPlan] | None:
-        work = self.plans.work(lot.masks, t)
-        return None if work is None else (work.hours, work)
+        # the lot's (hours, plan) under the day's plan: the day plans' own method, called by the stage directly
+        self.plan: Callable[[Lot, float], tuple[float, WorkPlan] | None] = plans.plan_lot
 
     def complete(self, lot: Lot, work: WorkPlan, t: float) -> list[tuple[Lot, int]]:
         self.team.credit(work)
