@@ -161,6 +161,7 @@ class Lane:
             yield env.timeout(1e-9)  # leave the departure hour before the next look
 
 
+_INF = math.inf
 _HUB = object()  # (Dispatcher.send: a lane that leads to a hub, not a site's buffer)
 WATCH_ABOVE = 8  # a dispatcher keeps its destinations' scores between choices when it has more than this many
 
@@ -181,6 +182,9 @@ class Dispatcher:
         # (lane, input buffer, team of the first stage, start) per destination site, in route order
         self._scan = [(lane, buffer, dest.stages[0].team, dest.start_h) for lane, dest, buffer in self.site_lanes]
         self._inputs = {lane: buffer for lane, _, buffer in self.site_lanes}  # a site lane's destination buffer
+        # what a score reads, per destination: (input buffer, team, the buffer's capacity in lots: fixed)
+        self._rows = [(buffer, team, buffer.capacity_lots) for _, buffer, team, _ in self._scan]
+        self._one_hub = self.hub_lanes[0] if len(self.hub_lanes) == 1 else None
         self.blocked = blocked_senders
         self._scores = [0.0] * len(self._scan)
         self._stale: set[int] = set(range(len(self._scan)))
@@ -219,10 +223,10 @@ class Dispatcher:
         return self._next_size
 
     def _choose(self, now: float) -> Lane | None:
+        if self._one_hub is not None:
+            return self._one_hub
         hub_lanes = self.hub_lanes
         if hub_lanes:  # hubs never refuse stock: spread over them
-            if len(hub_lanes) == 1:
-                return hub_lanes[0]
             return min(hub_lanes, key=lambda lane: lane.dest.received)  # type: ignore[union-attr]
         # Each destination's score (work waiting, in hours at its team's last speed; inf when full) is kept in
         # `_scores` and recomputed only when its buffer or its team's speed changed since (they mark it in
@@ -232,16 +236,15 @@ class Dispatcher:
             return None
         stale = self._stale if self._watched else self._every
         if stale:
-            scan = self._scan
+            rows = self._rows
             in_masks = self._in_masks
             for i in stale:
-                _, buffer, team, _ = scan[i]
+                buffer, team, capacity = rows[i]
                 if in_masks:
                     full = not buffer.has_space()
                 else:
-                    capacity = buffer.capacity_lots
                     full = capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity
-                scores[i] = math.inf if full else (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
+                scores[i] = _INF if full else (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
             if self._watched:
                 self._stale.clear()
         if now < self._last_start:  # some destinations not open yet: their wait until opening counts too
@@ -250,11 +253,11 @@ class Dispatcher:
                 if start_h > now and scores[i] != math.inf:
                     scores[i] += start_h - now
         least = min(scores)  # (in C; `index` gives the first destination with it, as the scan's strict < did)
-        return None if least == math.inf else self._scan[scores.index(least)][0]
+        return None if least == _INF else self._scan[scores.index(least)][0]
 
     def send(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        lane = self._choose(env.now)
+        lane = self._choose(env._now)  # (env.now without its property call: once per lot sent)
         while lane is None:
             if track is not None:
                 track.set(BLOCKED, env.now)
