@@ -11,7 +11,7 @@ nights and holidays it spans.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,8 +30,9 @@ from sim.timebase import HOURS_PER_DAY
 
 NEXT, REWORK = 0, 1
 
-Ship = Callable[[Lot, StageTrack | None], Generator[simpy.Event, Any, None]]
-"""A site's outlet: sends a finished lot on (through its certification gate and dispatcher)."""
+Ship = Callable[[Lot, StageTrack | None], Iterable[simpy.Event]]
+"""A site's outlet: sends a finished lot on (through its certification gate and dispatcher); the stage yields
+from what it returns (nothing to wait for, or a wait until the lot could leave)."""
 
 
 class WorkModel(Protocol):

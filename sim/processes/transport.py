@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from typing import Any
 
 import numpy as np
@@ -255,9 +255,24 @@ class Dispatcher:
         least = min(scores)  # (in C; `index` gives the first destination with it, as the scan's strict < did)
         return None if least == _INF else self._scan[scores.index(least)][0]
 
-    def send(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
+    def send(self, lot: Lot, track: StageTrack | None) -> Iterable[simpy.Event]:
+        """Send `lot` to the destination with the least work waiting. The caller yields from what this returns:
+        nothing when a destination has room (the lot is on its way: most sends, without a process step of their
+        own), else the wait, blocked, until one has room, after which the lot goes."""
+        lane = self._choose(self.env._now)  # (env.now without its property call: once per lot sent)
+        if lane is None:
+            return self._send_when_room(lot, track)
+        buffer = self._inputs.get(lane, _HUB)  # (lane.dest.input if lane.dest is a Site)
+        if buffer is not _HUB:
+            assert buffer is not None
+            buffer.reserve(lot)
+        lane.send(lot)
+        return ()
+
+    def _send_when_room(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
+        """`send` when every destination is full (just found so): wait until one has room, then send."""
         env = self.env
-        lane = self._choose(env._now)  # (env.now without its property call: once per lot sent)
+        lane = None
         while lane is None:
             if track is not None:
                 track.set(BLOCKED, env.now)
@@ -268,7 +283,7 @@ class Dispatcher:
                 buffer.senders_waiting_here += 1
             yield room
             lane = self._choose(env.now)
-        buffer = self._inputs.get(lane, _HUB)  # (lane.dest.input if lane.dest is a Site)
+        buffer = self._inputs.get(lane, _HUB)
         if buffer is not _HUB:
             assert buffer is not None
             buffer.reserve(lot)
