@@ -12,6 +12,7 @@ from sim.timebase import HOURS_PER_DAY
 
 WORKING, STARVED, BLOCKED, OFF_SHIFT = 0, 1, 2, 3
 STATE_NAMES = ("working", "starved", "blocked", "off_shift")
+CLOSING = -1  # not a state: `StageTrack.finish` switches to it to count the last period
 
 
 @dataclass
@@ -30,7 +31,8 @@ class StageTrack:
     active periods), merged when one lot follows another without a gap.
     """
 
-    __slots__ = ("_pos", "_pos_t", "active", "calendar", "day_hours", "day_output", "days", "info", "since", "state")
+    __slots__ = ("_day_positions", "_pos", "_pos_t", "active", "calendar", "day_hours", "day_output", "days", "info",
+                 "since", "state")
 
     def __init__(self, info: TrackInfo, days: int, calendar: WorkCalendar | None, state: int = OFF_SHIFT,
                  since: float = 0.0) -> None:
@@ -46,6 +48,12 @@ class StageTrack:
         self.since = since
         self._pos_t = -1.0  # the last time whose calendar position was computed here, and that position
         self._pos = 0.0
+        # the calendar's position at 00:00 of days 0 .. days (its own list when it covers them, as built)
+        self._day_positions: list[float] = []
+        if calendar is not None:
+            positions = calendar.day_positions
+            self._day_positions = (positions if len(positions) > days
+                                   else [calendar.position(day * HOURS_PER_DAY) for day in range(days + 1)])
 
     @property
     def hours(self) -> np.ndarray:
@@ -58,51 +66,70 @@ class StageTrack:
         return np.asarray(self.day_output, dtype=float)
 
     def set(self, state: int, t: float) -> None:
+        """From t the stage is in `state`: the period since the last change is added to the state it was in (its
+        state hours per day, and its active periods if it was working). Once per state change: the hot path
+        of the state hours, written out in one function."""
         if state == self.state:
             return
-        self._close(t)
+        a, old = self.since, self.state
         self.state = state
         self.since = t
-
-    def _close(self, t: float) -> None:
-        a, b, state = self.since, t, self.state
-        if b <= a:
+        if t <= a:
             return
+        state = old  # the period [a, t) is counted in the state it was in
         if state == WORKING:
             active = self.active
             if active and active[-1][1] >= a:
-                active[-1][1] = b
+                active[-1][1] = t
             else:
-                active.append([a, b])
+                active.append([a, t])
         last_day = self.days - 1
         day = int(a // HOURS_PER_DAY)
-        cal = self.calendar
+        if day > last_day:
+            return
         hours = self.day_hours
-        while a < b and day <= last_day:
-            end = min(b, (day + 1) * HOURS_PER_DAY)
-            span = end - a
-            row = day * 4
-            if cal is None or state == OFF_SHIFT:
-                hours[row + state] += span
+        cal = self.calendar
+        if cal is None or state == OFF_SHIFT:
+            while a < t and day <= last_day:
+                boundary = (day + 1) * HOURS_PER_DAY
+                end = t if t <= boundary else boundary  # (min(t, boundary), inline)
+                hours[day * 4 + state] += end - a
+                a = end
+                day += 1
+            return
+        # working hours in [a, end) of each day: the position at a is usually the one computed at the last
+        # close; at a day's end it is the calendar's precomputed position of the next day's start
+        day_positions = self._day_positions
+        at_a = self._pos if a == self._pos_t else cal.position(a)
+        while True:
+            boundary = (day + 1) * HOURS_PER_DAY
+            if t < boundary:
+                end = t
+                at_end = cal.position(t)
             else:
-                # working hours in [a, end): the position at a is usually the one computed at the last close
-                at_a = self._pos if a == self._pos_t else cal.position(a)
-                at_end = cal.position(end)
-                self._pos_t, self._pos = end, at_end
-                worked = at_end - at_a
-                hours[row + state] += worked
-                hours[row + OFF_SHIFT] += span - worked
+                end = boundary
+                at_end = day_positions[day + 1]
+            worked = at_end - at_a
+            row = day * 4
+            hours[row + state] += worked
+            hours[row + OFF_SHIFT] += (end - a) - worked
             a = end
+            at_a = at_end
             day += 1
+            if a >= t or day > last_day:
+                break
+        self._pos_t, self._pos = a, at_a
+
+    def finish(self, horizon_h: float) -> None:
+        """Count the last period, to the horizon (the state stays)."""
+        state = self.state
+        self.set(CLOSING, horizon_h)
+        self.state = state
 
     def add_output(self, t: float, masks: float) -> None:
         day = int(t // HOURS_PER_DAY)
         if day < self.days:
             self.day_output[day] += masks
-
-    def finish(self, horizon_h: float) -> None:
-        self._close(horizon_h)
-        self.since = horizon_h
 
     def active_array(self) -> np.ndarray:
         return np.asarray(self.active, dtype=float).reshape(-1, 2)

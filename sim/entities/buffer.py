@@ -115,6 +115,23 @@ class LotBuffer:
             event, self._nonempty = self._nonempty, None
             event.succeed()
 
+    def try_put(self, lot: Lot) -> bool:
+        """`put` if `has_space()` (True), else nothing (False): the stage before's hand-on in one call."""
+        items = self.items
+        if self.capacity_masks is not None:
+            if self.masks + self.inbound_masks >= self.capacity_masks:
+                return False
+        elif self.capacity_lots is not None and len(items) + self.inbound_lots >= self.capacity_lots:
+            return False
+        items.append(lot)
+        self.masks += lot.masks
+        for stale, index in self.watchers:
+            stale.add(index)
+        if self._nonempty is not None:
+            event, self._nonempty = self._nonempty, None
+            event.succeed()
+        return True
+
     def readmit(self, lot: Lot) -> None:
         """A lot sent back (rework): first in line, whatever the room."""
         self._add(lot, front=True)

@@ -7,9 +7,9 @@ working hours of the precomputed shift intervals (O(log n) per job).
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 import numpy as np
@@ -59,27 +59,34 @@ class WorkCalendar:
         self.cum_end = [c + (e - s) for c, s, e in zip(self.cum, starts, ends, strict=True)]
         self.total_hours = total
         self.hours_per_day = hours_per_day
-        self._last = (math.nan, 0.0)  # the last position asked for: a stage asks twice in a row for `now`
+        self._intervals = len(starts)
+        # the last position asked for: a stage asks twice in a row for `now`
+        self._last_t = math.nan
+        self._last_position = 0.0
+        # the position at 00:00 of each day 0 .. days (the state-hour bookkeeping asks for day boundaries at
+        # every state change): the values `position` gives, computed once
+        self.day_positions = [self.position(day * HOURS_PER_DAY) for day in range(days + 1)]
 
     def position(self, t: float) -> float:
         """Working hours elapsed between time 0 and time t."""
-        last_t, last = self._last
-        if t == last_t:
-            return last
-        i = bisect.bisect_right(self.starts, t) - 1
+        if t == self._last_t:
+            return self._last_position
+        i = bisect_right(self.starts, t) - 1
         if i < 0:
             position = 0.0
         else:
-            position = self.cum[i] + min(t, self.ends[i]) - self.starts[i]
-        self._last = (t, position)
+            end = self.ends[i]
+            position = self.cum[i] + (t if t <= end else end) - self.starts[i]  # (min(t, end), inline)
+        self._last_t = t
+        self._last_position = position
         return position
 
     def time_at(self, position: float) -> float:
         """Earliest time at which `position` working hours have elapsed (inf past the calendar)."""
         if position <= 0.0:
             return self.starts[0] if self.starts else math.inf
-        j = bisect.bisect_left(self.cum_end, position)
-        if j >= len(self.starts):
+        j = bisect_left(self.cum_end, position)
+        if j >= self._intervals:
             return math.inf
         return self.starts[j] + (position - self.cum[j])
 
@@ -87,11 +94,21 @@ class WorkCalendar:
         """When a job needing `work_hours` of work, started (or waiting) at t, is done."""
         if work_hours <= 0.0:
             return t
-        return self.time_at(self.position(t) + work_hours)
+        # time_at(position(t) + work_hours), inline: once per lot and stage
+        if t == self._last_t:
+            position = self._last_position + work_hours
+        else:
+            position = self.position(t) + work_hours
+        if position <= 0.0:
+            return self.starts[0] if self.starts else math.inf
+        j = bisect_left(self.cum_end, position)
+        if j >= self._intervals:
+            return math.inf
+        return self.starts[j] + (position - self.cum[j])
 
     def next_work_start(self, t: float) -> float:
         """t itself if the site is working at t, else the start of the next shift (inf if none)."""
-        i = bisect.bisect_right(self.starts, t) - 1
+        i = bisect_right(self.starts, t) - 1
         if i >= 0 and t < self.ends[i]:
             return t
         return self.starts[i + 1] if i + 1 < len(self.starts) else math.inf

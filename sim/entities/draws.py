@@ -108,3 +108,11 @@ class Triangular(BlockDraws):
             self._used = used + 1  # the common case, inline: a value of the current block
             return self._values[used]
         return self._next((low, mode, high))
+
+    def draw_tuple(self, params: tuple[float, float, float]) -> float:
+        """`draw(*params)` without building the tuple again."""
+        used = self._used
+        if used < self._size and self._params == params:
+            self._used = used + 1
+            return self._values[used]
+        return self._next(params)

@@ -92,8 +92,9 @@ class Site:
 
     def receive(self, lot: Lot, t: float) -> None:
         """A lot dispatched here arrives at the site's first stage."""
-        assert self.input is not None, f"{self.name} receives lots but its first stage has no input buffer"
-        self.input.arrive(lot)
+        buffer = self.stages[0].buffer if self.stages else None  # (self.input, read once)
+        assert buffer is not None, f"{self.name} receives lots but its first stage has no input buffer"
+        buffer.arrive(lot)
 
     def daily_consumption(self, stage: str, per_mask: float) -> float:
         unit = self.stage(stage)

@@ -6,7 +6,7 @@ A failed sample sends the site (or the design) back to adjust for a drawn delay 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ from sim.entities.lot import Lot
 from sim.metrics import BLOCKED, StageTrack
 from sim.timebase import HOURS_PER_DAY
 
-Send = Callable[[Lot, StageTrack | None], Generator[simpy.Event, Any, None]]
+Send = Callable[[Lot, StageTrack | None], Iterable[simpy.Event]]
 
 
 def submit_until_pass(env: simpy.Environment, lab: CertificationLab, rng: np.random.Generator,
@@ -138,12 +138,19 @@ class SiteGate:
         self.held.append(lot)
         self.held_masks += lot.masks
 
-    def ship(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
+    def ship(self, lot: Lot, track: StageTrack | None) -> Iterable[simpy.Event]:
         """A finished lot leaves, unless the gate holds it. Once the gate opens, what it held leaves first:
-        new output waits (blocked) until the held stock is on its way."""
+        new output waits (blocked) until the held stock is on its way. The caller yields from what this
+        returns: the dispatcher's send itself when nothing is held (no process step of the gate's own)."""
         if not self.is_open():
             self.hold(lot)
-            return
+            return ()
+        assert self.send is not None
+        if self.releasing_backlog():
+            return self._ship_after_backlog(lot, track)
+        return self.send(lot, track)
+
+    def _ship_after_backlog(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
         while self.releasing_backlog():
             if track is not None:
                 track.set(BLOCKED, self.env.now)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sim.entities.buffer import LotBuffer
 from sim.entities.calendar import WorkCalendar
 from sim.entities.draws import GammaSums
+from sim.entities.lot import Lot
 from sim.entities.workforce import RatePlan, Team, WorkPlan
 from sim.timebase import HOURS_PER_DAY
 
@@ -29,7 +30,10 @@ class DayPlans:
     def work(self, masks: int, t: float) -> WorkPlan | None:
         """The lot's hours, defect probability and credits under the day's plan (None: nobody at work)."""
         plan = self._plan
-        if plan is None or plan.day != min(int(t // HOURS_PER_DAY), self._last_day) or self._left < masks:
+        day = int(t // HOURS_PER_DAY)
+        if day > self._last_day:
+            day = self._last_day  # (min(day, last day), inline)
+        if plan is None or plan.day != day or self._left < masks:
             plan = self._plan = self._new_plan(masks, t)
             if plan is None:
                 return None
@@ -38,8 +42,28 @@ class DayPlans:
         return WorkPlan(self.times.gamma_sum(masks, 1.0 / plan.rate, self.team.cv), plan.defect_probability,
                         plan.credits, masks)
 
+    def plan_lot(self, lot: Lot, t: float) -> tuple[float, WorkPlan] | None:
+        """`work` for the lot's masks as a stage's `WorkModel.plan` (hours, the plan itself as the outcome), written
+        out: cutting's and packing's per-lot call."""
+        masks = lot.masks
+        plan = self._plan
+        day = int(t // HOURS_PER_DAY)
+        if day > self._last_day:
+            day = self._last_day
+        if plan is None or plan.day != day or self._left < masks:
+            plan = self._plan = self._new_plan(masks, t)
+            if plan is None:
+                return None
+            self._left = plan.masks
+        self._left -= masks
+        hours = self.times.gamma_sum(masks, 1.0 / plan.rate, self.team.cv)
+        return hours, WorkPlan(hours, plan.defect_probability, plan.credits, masks)
+
     def _new_plan(self, masks: int, t: float) -> RatePlan | None:
         in_hand = masks + (self.buffer.masks if self.buffer is not None else 0)
-        day_end = (int(t // HOURS_PER_DAY) + 1) * HOURS_PER_DAY
-        hours_left = self.calendar.position(day_end) - self.calendar.position(t)
+        calendar = self.calendar
+        next_day = int(t // HOURS_PER_DAY) + 1
+        positions = calendar.day_positions  # (the position of 00:00 the next day, precomputed)
+        day_end = positions[next_day] if next_day < len(positions) else calendar.position(next_day * HOURS_PER_DAY)
+        hours_left = day_end - calendar.position(t)
         return self.team.rate_plan(t, masks, in_hand, hours_left)

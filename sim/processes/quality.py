@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,8 +28,7 @@ from sim.processes.planning import DayPlans
 from sim.processes.stage import NEXT, REWORK
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):  # (a named tuple: made once per inspected lot, cheaper than a frozen dataclass)
     accepted: bool
     inspected: int
     work: WorkPlan
@@ -75,7 +74,9 @@ class InspectWork:
         if plan is None:
             plan = self._plans[lot.masks] = sampling_plan(self.spec, lot.masks)
         sample, accept = plan
-        accepted = lot.rework or judge(self.verdict_rng, lot.masks, lot.defects, sample, accept)
+        # judge(self.verdict_rng, lot.masks, lot.defects, sample, accept), inline: one uniform per lot
+        accepted = lot.rework or bool(self.verdict_rng.random()
+                                      < acceptance_probability(lot.masks, lot.defects, sample, accept))
         inspected = sample if accepted else lot.masks
         work = self.plans.work(inspected, t)
         return None if work is None else (work.hours, Verdict(accepted, inspected, work))

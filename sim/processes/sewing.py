@@ -45,6 +45,7 @@ class SewWork:
             lot.origin = self.site.index
             self.site.sewn += lot.masks
             self.ledger.sew(self.site.kind, t, lot.masks)
-            if self.gate is not None:
-                self.gate.first_output(t)
+            gate = self.gate
+            if gate is not None and gate.first_sample_h is None:  # (first_output acts on the first lot only)
+                gate.first_output(t)
         return [(lot, NEXT)]

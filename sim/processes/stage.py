@@ -11,7 +11,7 @@ nights and holidays it spans.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,8 +30,9 @@ from sim.timebase import HOURS_PER_DAY
 
 NEXT, REWORK = 0, 1
 
-Ship = Callable[[Lot, StageTrack | None], Generator[simpy.Event, Any, None]]
-"""A site's outlet: sends a finished lot on (through its certification gate and dispatcher)."""
+Ship = Callable[[Lot, StageTrack | None], Iterable[simpy.Event]]
+"""A site's outlet: sends a finished lot on (through its certification gate and dispatcher); the stage yields
+from what it returns (nothing to wait for, or a wait until the lot could leave)."""
 
 
 class WorkModel(Protocol):
@@ -78,6 +79,9 @@ def run_stage(env: simpy.Environment, ledger: Ledger, unit: StageUnit, role: Sta
     last = nxt is None
     cut_size = role.lot_size
     next_lot_size = role.next_lot_size
+    starts_lots = role.starts_lots
+    put = nxt.try_put if nxt is not None else None
+    inf = math.inf
     if role.start_h > env.now:
         yield env.timeout(role.start_h - env.now)
     track_set(STARVED, env.now)
@@ -85,7 +89,7 @@ def run_stage(env: simpy.Environment, ledger: Ledger, unit: StageUnit, role: Sta
         if gate is not None and not gate.may_produce():
             track_set(BLOCKED, env.now)
             yield gate.wait_production()
-        if not role.starts_lots:
+        if not starts_lots:
             assert buffer is not None
             if not buffer.items:
                 track_set(STARVED, env.now)
@@ -105,11 +109,11 @@ def run_stage(env: simpy.Environment, ledger: Ledger, unit: StageUnit, role: Sta
             for stock, per_mask in materials:
                 stock.consume(masks * per_mask)
         unit.materials_used += masks
-        now = env.now
+        now = env._now  # (env.now without its property call: the hot loop)
         if lot is None:
             lot = Lot(masks, now, -1)
             ledger.start(masks)
-        unit.current = lot
+            unit.current = lot  # (a lot taken from the buffer is current since it was taken)
         plan = plan_of(lot, now)
         while plan is None:  # nobody at work today: sleep until someone is
             track_set(OFF_SHIFT, now)
@@ -123,10 +127,10 @@ def run_stage(env: simpy.Environment, ledger: Ledger, unit: StageUnit, role: Sta
         if track.state != WORKING:
             track_set(WORKING, now)
         finish = finish_at(now, hours)
-        if math.isinf(finish):
+        if finish == inf:
             return  # the calendar ends before this lot would: it stays in process
         yield env.timeout(finish - now)
-        now = env.now
+        now = env._now
         results = complete(lot, outcome, now)
         day = int(now // HOURS_PER_DAY)  # output of the day
         if day < days:
@@ -142,11 +146,10 @@ def run_stage(env: simpy.Environment, ledger: Ledger, unit: StageUnit, role: Sta
                 continue
             unit.holding = out
             if not last:
-                assert nxt is not None
-                while not nxt.has_space():
+                assert nxt is not None and put is not None
+                while not put(out):  # (has_space() and put() in one call)
                     track_set(BLOCKED, env.now)
                     yield nxt.wait_space()
-                nxt.put(out)
             else:
                 yield from ship(out, track)  # type: ignore[misc]
             unit.holding = None
@@ -158,10 +161,8 @@ class PlainWork:
     def __init__(self, team: Team, plans: DayPlans) -> None:
         self.team = team
         self.plans = plans
-
-    def plan(self, lot: Lot, t: float) -> tuple[float, WorkPlan] | None:
-        work = self.plans.work(lot.masks, t)
-        return None if work is None else (work.hours, work)
+        # the lot's (hours, plan) under the day's plan: the day plans' own method, called by the stage directly
+        self.plan: Callable[[Lot, float], tuple[float, WorkPlan] | None] = plans.plan_lot
 
     def complete(self, lot: Lot, work: WorkPlan, t: float) -> list[tuple[Lot, int]]:
         self.team.credit(work)

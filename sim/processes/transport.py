@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,14 @@ class Lane:
             now = self.env.now
             # a shut lane holds lots until it reopens
             depart = self.disruptions.reopening(now) if self._disrupted else now
-            self._ship([lot], [now], depart)
+            # _ship([lot], [now], depart), written for one lot (most lots: immediate lanes)
+            tri = self._tri
+            days = self._tri_draws.draw_tuple(tri) if tri is not None else float(self.transit.sample(self.rng))
+            delay = depart - now + days * HOURS_PER_DAY
+            self.lead_times.append((now + delay) - now)  # (arrival - the time it reached the lane)
+            self.in_transit += lot.masks
+            event = self.env.timeout(delay, [lot])
+            event.callbacks.append(self._arrive)
             return
         self.dock.append((lot, self.env.now))
         self.dock_masks += lot.masks
@@ -81,7 +88,7 @@ class Lane:
     def _ship(self, lots: list[Lot], since: list[float], depart: float) -> None:
         now = self.env.now
         tri = self._tri
-        days = self._tri_draws.draw(*tri) if tri is not None else float(self.transit.sample(self.rng))
+        days = self._tri_draws.draw_tuple(tri) if tri is not None else float(self.transit.sample(self.rng))
         delay = depart - now + days * HOURS_PER_DAY
         arrival = now + delay
         lead_times = self.lead_times
@@ -154,6 +161,8 @@ class Lane:
             yield env.timeout(1e-9)  # leave the departure hour before the next look
 
 
+_INF = math.inf
+_HUB = object()  # (Dispatcher.send: a lane that leads to a hub, not a site's buffer)
 WATCH_ABOVE = 8  # a dispatcher keeps its destinations' scores between choices when it has more than this many
 
 
@@ -172,6 +181,10 @@ class Dispatcher:
         self.destinations: set[LotBuffer] = {buffer for _, _, buffer in self.site_lanes}  # type: ignore[misc]
         # (lane, input buffer, team of the first stage, start) per destination site, in route order
         self._scan = [(lane, buffer, dest.stages[0].team, dest.start_h) for lane, dest, buffer in self.site_lanes]
+        self._inputs = {lane: buffer for lane, _, buffer in self.site_lanes}  # a site lane's destination buffer
+        # what a score reads, per destination: (input buffer, team, the buffer's capacity in lots: fixed)
+        self._rows = [(buffer, team, buffer.capacity_lots) for _, buffer, team, _ in self._scan]
+        self._one_hub = self.hub_lanes[0] if len(self.hub_lanes) == 1 else None
         self.blocked = blocked_senders
         self._scores = [0.0] * len(self._scan)
         self._stale: set[int] = set(range(len(self._scan)))
@@ -210,10 +223,10 @@ class Dispatcher:
         return self._next_size
 
     def _choose(self, now: float) -> Lane | None:
+        if self._one_hub is not None:
+            return self._one_hub
         hub_lanes = self.hub_lanes
         if hub_lanes:  # hubs never refuse stock: spread over them
-            if len(hub_lanes) == 1:
-                return hub_lanes[0]
             return min(hub_lanes, key=lambda lane: lane.dest.received)  # type: ignore[union-attr]
         # Each destination's score (work waiting, in hours at its team's last speed; inf when full) is kept in
         # `_scores` and recomputed only when its buffer or its team's speed changed since (they mark it in
@@ -223,16 +236,15 @@ class Dispatcher:
             return None
         stale = self._stale if self._watched else self._every
         if stale:
-            scan = self._scan
+            rows = self._rows
             in_masks = self._in_masks
             for i in stale:
-                _, buffer, team, _ = scan[i]
+                buffer, team, capacity = rows[i]
                 if in_masks:
                     full = not buffer.has_space()
                 else:
-                    capacity = buffer.capacity_lots
                     full = capacity is not None and len(buffer.items) + buffer.inbound_lots >= capacity
-                scores[i] = math.inf if full else (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
+                scores[i] = _INF if full else (buffer.masks + buffer.inbound_masks) / (team.last_rate or 1e-9)
             if self._watched:
                 self._stale.clear()
         if now < self._last_start:  # some destinations not open yet: their wait until opening counts too
@@ -241,11 +253,26 @@ class Dispatcher:
                 if start_h > now and scores[i] != math.inf:
                     scores[i] += start_h - now
         least = min(scores)  # (in C; `index` gives the first destination with it, as the scan's strict < did)
-        return None if least == math.inf else self._scan[scores.index(least)][0]
+        return None if least == _INF else self._scan[scores.index(least)][0]
 
-    def send(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
+    def send(self, lot: Lot, track: StageTrack | None) -> Iterable[simpy.Event]:
+        """Send `lot` to the destination with the least work waiting. The caller yields from what this returns:
+        nothing when a destination has room (the lot is on its way: most sends, without a process step of their
+        own), else the wait, blocked, until one has room, after which the lot goes."""
+        lane = self._choose(self.env._now)  # (env.now without its property call: once per lot sent)
+        if lane is None:
+            return self._send_when_room(lot, track)
+        buffer = self._inputs.get(lane, _HUB)  # (lane.dest.input if lane.dest is a Site)
+        if buffer is not _HUB:
+            assert buffer is not None
+            buffer.reserve(lot)
+        lane.send(lot)
+        return ()
+
+    def _send_when_room(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
+        """`send` when every destination is full (just found so): wait until one has room, then send."""
         env = self.env
-        lane = self._choose(env.now)
+        lane = None
         while lane is None:
             if track is not None:
                 track.set(BLOCKED, env.now)
@@ -256,7 +283,8 @@ class Dispatcher:
                 buffer.senders_waiting_here += 1
             yield room
             lane = self._choose(env.now)
-        if isinstance(lane.dest, Site):
-            assert lane.dest.input is not None
-            lane.dest.input.reserve(lot)
+        buffer = self._inputs.get(lane, _HUB)
+        if buffer is not _HUB:
+            assert buffer is not None
+            buffer.reserve(lot)
         lane.send(lot)
