@@ -18,6 +18,7 @@ from typing import Any
 
 from sim.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, BadInput, ConfigError, ResultsError
 from sim.results.folder import check_out_dir
+from sim.results.tables import is_share
 
 HEADLINE_KPIS = ("masks_delivered", "masks_sewn", "masks_free", "first_pass_yield", "mean_lead_time_days",
                  "masks_scrapped", "revenue_eur")
@@ -244,7 +245,7 @@ def _fmt_value(kpi: str, mean: float, start: dt.date) -> str:
     if kpi.startswith("day_target."):
         # the day a run reaches a target is the date of that day (floor), as in the report
         return f"day {mean:.1f} ({(start + dt.timedelta(days=math.floor(mean))).strftime('%d %b')})"
-    if kpi.startswith(("P(", "fill_rate", "on_time", "first_pass")):
+    if is_share(kpi):
         return f"{mean:.1%}"
     if abs(mean) >= 1e6:
         return f"{mean / 1e6:,.2f} M"
@@ -257,7 +258,7 @@ def _signed(value: float, kpi: str = "") -> str:
     """A difference: a share's in percentage points ('+5.6 pts', as its values print as percentages)."""
     if math.isnan(value):
         return "nan"
-    if kpi.startswith(("P(", "fill_rate", "on_time", "first_pass")):
+    if is_share(kpi):
         return f"{value * 100:+.1f} pts"
     return f"{value:+,.0f}" if abs(value) >= 1000 else f"{value:+.2f}"
 

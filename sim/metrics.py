@@ -12,7 +12,6 @@ from sim.timebase import HOURS_PER_DAY
 
 WORKING, STARVED, BLOCKED, OFF_SHIFT = 0, 1, 2, 3
 STATE_NAMES = ("working", "starved", "blocked", "off_shift")
-CLOSING = -1  # not a state: `StageTrack.finish` switches to it to count the last period
 
 
 @dataclass
@@ -66,17 +65,24 @@ class StageTrack:
         return np.asarray(self.day_output, dtype=float)
 
     def set(self, state: int, t: float) -> None:
-        """From t the stage is in `state`: the period since the last change is added to the state it was in (its
-        state hours per day, and its active periods if it was working). Once per state change: the hot path
-        of the state hours, written out in one function."""
+        """From t the stage is in `state`."""
         if state == self.state:
             return
-        a, old = self.since, self.state
+        self._close(t)
         self.state = state
         self.since = t
+
+    def finish(self, horizon_h: float) -> None:
+        """Count the last period, to the horizon (the state stays)."""
+        self._close(horizon_h)
+        self.since = horizon_h
+
+    def _close(self, t: float) -> None:
+        """The period since the last change, [since, t), added to the state it was in: its state hours per day,
+        and its active periods if it was working."""
+        a, state = self.since, self.state
         if t <= a:
             return
-        state = old  # the period [a, t) is counted in the state it was in
         if state == WORKING:
             active = self.active
             if active and active[-1][1] >= a:
@@ -119,12 +125,6 @@ class StageTrack:
             if a >= t or day > last_day:
                 break
         self._pos_t, self._pos = a, at_a
-
-    def finish(self, horizon_h: float) -> None:
-        """Count the last period, to the horizon (the state stays)."""
-        state = self.state
-        self.set(CLOSING, horizon_h)
-        self.state = state
 
     def add_output(self, t: float, masks: float) -> None:
         day = int(t // HOURS_PER_DAY)

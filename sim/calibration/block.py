@@ -89,6 +89,5 @@ def manifest(exp: Any) -> dict[str, Any]:
         calibrated = {"calibrated_from": {
             "folder": str(exp.calibrated.folder), "points": len(exp.calibrated.values),
             "observations": len(summary.get("observations", {})), "parameters": len(exp.calibrated.parameters),
-            "labels": {path: meta.get("label") or path for path, meta in exp.calibrated.parameters.items()},
             "discrepancy_share": exp.calibrated.discrepancy_share}}
     return {"observations": out, **calibrated}

@@ -100,23 +100,12 @@ class LotBuffer:
 
     def put(self, lot: Lot) -> None:
         """A lot from the stage before: needs room (wait on `wait_space` until `has_space()`)."""
-        # has_space() and _add(), inline: one pass per lot and stage
-        items = self.items
-        if self.capacity_masks is not None:
-            if self.masks + self.inbound_masks >= self.capacity_masks:
-                raise BufferFull(f"{self!r}: put of a lot of {lot.masks} masks without room")
-        elif self.capacity_lots is not None and len(items) + self.inbound_lots >= self.capacity_lots:
+        if not self.try_put(lot):
             raise BufferFull(f"{self!r}: put of a lot of {lot.masks} masks without room")
-        items.append(lot)
-        self.masks += lot.masks
-        for stale, index in self.watchers:
-            stale.add(index)
-        if self._nonempty is not None:
-            event, self._nonempty = self._nonempty, None
-            event.succeed()
 
     def try_put(self, lot: Lot) -> bool:
-        """`put` if `has_space()` (True), else nothing (False): the stage before's hand-on in one call."""
+        """`put` if `has_space()` (True), else nothing (False): the stage before's hand-on in one call
+        (has_space() and _add(), inline: one pass per lot and stage)."""
         items = self.items
         if self.capacity_masks is not None:
             if self.masks + self.inbound_masks >= self.capacity_masks:

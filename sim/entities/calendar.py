@@ -94,17 +94,12 @@ class WorkCalendar:
         """When a job needing `work_hours` of work, started (or waiting) at t, is done."""
         if work_hours <= 0.0:
             return t
-        # time_at(position(t) + work_hours), inline: once per lot and stage
+        # position(t) skipped when t is the last position asked (the stage asks it first)
         if t == self._last_t:
             position = self._last_position + work_hours
         else:
             position = self.position(t) + work_hours
-        if position <= 0.0:
-            return self.starts[0] if self.starts else math.inf
-        j = bisect_left(self.cum_end, position)
-        if j >= self._intervals:
-            return math.inf
-        return self.starts[j] + (position - self.cum[j])
+        return self.time_at(position)
 
     def next_work_start(self, t: float) -> float:
         """t itself if the site is working at t, else the start of the next shift (inf if none)."""

@@ -43,21 +43,10 @@ class DayPlans:
                         plan.credits, masks)
 
     def plan_lot(self, lot: Lot, t: float) -> tuple[float, WorkPlan] | None:
-        """`work` for the lot's masks as a stage's `WorkModel.plan` (hours, the plan itself as the outcome), written
-        out: cutting's and packing's per-lot call."""
-        masks = lot.masks
-        plan = self._plan
-        day = int(t // HOURS_PER_DAY)
-        if day > self._last_day:
-            day = self._last_day
-        if plan is None or plan.day != day or self._left < masks:
-            plan = self._plan = self._new_plan(masks, t)
-            if plan is None:
-                return None
-            self._left = plan.masks
-        self._left -= masks
-        hours = self.times.gamma_sum(masks, 1.0 / plan.rate, self.team.cv)
-        return hours, WorkPlan(hours, plan.defect_probability, plan.credits, masks)
+        """`work` for the lot's masks as a stage's `WorkModel.plan` (hours, the plan itself as the outcome):
+        cutting's and packing's per-lot call."""
+        plan = self.work(lot.masks, t)
+        return None if plan is None else (plan.hours, plan)
 
     def _new_plan(self, masks: int, t: float) -> RatePlan | None:
         in_hand = masks + (self.buffer.masks if self.buffer is not None else 0)

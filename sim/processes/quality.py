@@ -74,9 +74,7 @@ class InspectWork:
         if plan is None:
             plan = self._plans[lot.masks] = sampling_plan(self.spec, lot.masks)
         sample, accept = plan
-        # judge(self.verdict_rng, lot.masks, lot.defects, sample, accept), inline: one uniform per lot
-        accepted = lot.rework or bool(self.verdict_rng.random()
-                                      < acceptance_probability(lot.masks, lot.defects, sample, accept))
+        accepted = lot.rework or judge(self.verdict_rng, lot.masks, lot.defects, sample, accept)
         inspected = sample if accepted else lot.masks
         work = self.plans.work(inspected, t)
         return None if work is None else (work.hours, Verdict(accepted, inspected, work))

@@ -64,14 +64,7 @@ class Lane:
             now = self.env.now
             # a shut lane holds lots until it reopens
             depart = self.disruptions.reopening(now) if self._disrupted else now
-            # _ship([lot], [now], depart), written for one lot (most lots: immediate lanes)
-            tri = self._tri
-            days = self._tri_draws.draw_tuple(tri) if tri is not None else float(self.transit.sample(self.rng))
-            delay = depart - now + days * HOURS_PER_DAY
-            self.lead_times.append((now + delay) - now)  # (arrival - the time it reached the lane)
-            self.in_transit += lot.masks
-            event = self.env.timeout(delay, [lot])
-            event.callbacks.append(self._arrive)
+            self._ship([lot], [now], depart)
             return
         self.dock.append((lot, self.env.now))
         self.dock_masks += lot.masks
@@ -262,12 +255,16 @@ class Dispatcher:
         lane = self._choose(self.env._now)  # (env.now without its property call: once per lot sent)
         if lane is None:
             return self._send_when_room(lot, track)
+        self._go(lane, lot)
+        return ()
+
+    def _go(self, lane: Lane, lot: Lot) -> None:
+        """The lot on its way by `lane`, its place reserved at the destination's input (not at a hub)."""
         buffer = self._inputs.get(lane, _HUB)  # (lane.dest.input if lane.dest is a Site)
         if buffer is not _HUB:
             assert buffer is not None
             buffer.reserve(lot)
         lane.send(lot)
-        return ()
 
     def _send_when_room(self, lot: Lot, track: StageTrack | None) -> Generator[simpy.Event, Any, None]:
         """`send` when every destination is full (just found so): wait until one has room, then send."""
@@ -283,8 +280,4 @@ class Dispatcher:
                 buffer.senders_waiting_here += 1
             yield room
             lane = self._choose(env.now)
-        buffer = self._inputs.get(lane, _HUB)
-        if buffer is not _HUB:
-            assert buffer is not None
-            buffer.reserve(lot)
-        lane.send(lot)
+        self._go(lane, lot)
